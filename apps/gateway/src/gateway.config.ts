@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { TENANT_ID_PATTERN } from '@toolpath/contracts';
+import { baseConfigShape, env } from '@toolpath/platform';
+
+/** `key:tenant,key:tenant`: each API key belongs to exactly one tenant. */
+const apiKeys = z
+  .string({ error: 'TOOLPATH_API_KEYS is required: "key:tenant,..." (the start script makes a development key)' })
+  .transform((raw, ctx) => {
+    const keys = new Map<string, string>();
+    for (const pair of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const at = pair.lastIndexOf(':');
+      const key = pair.slice(0, at);
+      const tenant = pair.slice(at + 1);
+      if (at <= 0 || key.length < 16 || !TENANT_ID_PATTERN.test(tenant)) {
+        ctx.addIssue({ code: 'custom', message: `entry "${pair.slice(0, 6)}…" must be key:tenant with a key of 16+ characters and a tenant matching ${TENANT_ID_PATTERN}` });
+        return z.NEVER;
+      }
+      keys.set(key, tenant);
+    }
+    if (keys.size === 0) {
+      ctx.addIssue({ code: 'custom', message: 'no API keys configured' });
+      return z.NEVER;
+    }
+    return keys;
+  });
+
+export const gatewayConfigSchema = z.object({
+  ...baseConfigShape,
+  TOOLPATH_API_KEYS: apiKeys,
+  /** Largest request body; a batch of events may be many times one event's 1 MB limit. */
+  GATEWAY_BODY_LIMIT_BYTES: env.positiveInt.default(16 * 1024 * 1024),
+  /** JetStream publish acknowledgement wait for REST-submitted events. */
+  GATEWAY_PUBLISH_TIMEOUT_MS: env.positiveInt.default(5000),
+});
+
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

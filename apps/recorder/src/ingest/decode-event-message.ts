@@ -1,0 +1,96 @@
+import {
+  RejectReason,
+  eventKey,
+  tenantFromEventsSubject,
+  timestampToMillis,
+  validateToolEvent,
+  type FieldIssue,
+} from '@toolpath/contracts';
+import type { RejectedEvent, StoredToolEvent } from '@toolpath/event-store';
+
+export interface DecodeContext {
+  subjectPrefix: string;
+  stream: string;
+  resultMaxBytes: number;
+  receivedAt: Date;
+}
+
+export interface RawMessage {
+  data: Uint8Array;
+  subject: string;
+  streamSeq: number;
+}
+
+export type Decoded = { ok: true; row: StoredToolEvent } | { ok: false; rejected: RejectedEvent };
+
+/**
+ * Turns one stream message into the row to store, or into the dead letter that says why it
+ * cannot be stored. Pure, so every rule of the contract is testable without a broker.
+ */
+export function decodeEventMessage(msg: RawMessage, ctx: DecodeContext): Decoded {
+  const subjectTenant = tenantFromEventsSubject(ctx.subjectPrefix, msg.subject) ?? null;
+  const reject = (reason: RejectReason, issues: FieldIssue[], eventId: string | null = null): Decoded => ({
+    ok: false,
+    rejected: rejection(msg, ctx, subjectTenant, reason, issues, eventId),
+  });
+
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength).toString('utf8'));
+  } catch (err) {
+    return reject(RejectReason.MalformedJson, [{ field: '(root)', message: `not JSON: ${(err as Error).message}` }]);
+  }
+  const eventIdGuess = typeof (parsed as { eventId?: unknown })?.eventId === 'string' ? (parsed as { eventId: string }).eventId : null;
+  const checked = validateToolEvent(parsed);
+  if (!checked.ok) return reject(checked.reason, checked.issues, eventIdGuess);
+  const event = checked.event;
+  if (subjectTenant === null || event.tenantId !== subjectTenant) {
+    return reject(
+      RejectReason.TenantMismatch,
+      [{ field: 'tenantId', message: `tenantId "${event.tenantId}" does not match the subject's tenant "${subjectTenant ?? '(none)'}"` }],
+      event.eventId,
+    );
+  }
+
+  const row: StoredToolEvent = {
+    ...event,
+    _id: eventKey(event.tenantId, event.eventId),
+    startedAt: new Date(timestampToMillis(event.startedAt)),
+    receivedAt: ctx.receivedAt,
+    streamSeq: msg.streamSeq,
+  };
+  // Only a message larger than the cap can hold a result larger than the cap: skip the re-encode otherwise.
+  if (event.result !== undefined && msg.data.byteLength > ctx.resultMaxBytes) {
+    const text = JSON.stringify(event.result);
+    const bytes = Buffer.byteLength(text);
+    if (bytes > ctx.resultMaxBytes) {
+      row.result = Buffer.from(text).subarray(0, ctx.resultMaxBytes).toString('utf8');
+      row.resultTruncated = true;
+      row.resultBytes = bytes;
+    }
+  }
+  return { ok: true, row };
+}
+
+export function rejection(
+  msg: RawMessage,
+  ctx: DecodeContext,
+  tenantId: string | null,
+  reason: RejectReason,
+  issues: FieldIssue[],
+  eventId: string | null,
+): RejectedEvent {
+  return {
+    _id: `${ctx.stream}:${msg.streamSeq}`,
+    tenantId,
+    subject: msg.subject,
+    reason,
+    field: issues[0]?.field ?? null,
+    message: issues.map((i) => `${i.field}: ${i.message}`).join('; '),
+    issues,
+    eventId,
+    raw: Buffer.from(msg.data),
+    receivedAt: ctx.receivedAt,
+    streamSeq: msg.streamSeq,
+  };
+}

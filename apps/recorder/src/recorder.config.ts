@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { baseConfigShape, env } from '@toolpath/platform';
+
+export const recorderConfigSchema = z.object({
+  ...baseConfigShape,
+  /** Rows per insertMany; a batch is written when it is full or its window has passed. */
+  RECORDER_BATCH_SIZE: env.positiveInt.max(10_000).default(1000),
+  RECORDER_BATCH_WINDOW_MS: env.positiveInt.max(10_000).default(50),
+  /** Batches written at once; more overlap collection with writing. */
+  RECORDER_WRITE_CONCURRENCY: env.positiveInt.max(16).default(2),
+  /** Unacknowledged messages a recorder may hold: the bound on its memory (backpressure). */
+  RECORDER_MAX_ACK_PENDING: env.positiveInt.default(20_000),
+  /** How long JetStream waits before redelivering a message a recorder took but did not ack. */
+  RECORDER_ACK_WAIT_MS: env.positiveInt.default(30_000),
+  /** Stored size of an event's `result`; larger ones are cut and marked `resultTruncated`. */
+  RECORDER_RESULT_MAX_BYTES: env.positiveInt.default(64 * 1024),
+});
+
+export type RecorderConfig = z.infer<typeof recorderConfigSchema>;

@@ -1,0 +1,16 @@
+/**
+ * One jest run over every app and lib. Sources are compiled per file (no type check here:
+ * `tsc -b` type-checks in the test command), and `@toolpath/*` resolves to each lib's src so
+ * tests never run against stale builds.
+ */
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/test'],
+  testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }] },
+  moduleNameMapper: { '^@toolpath/([a-z-]+)$': '<rootDir>/libs/$1/src' },
+  modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],
+  testTimeout: 60000,
+  maxWorkers: 2,
+};

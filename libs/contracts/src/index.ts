@@ -1,0 +1,4 @@
+export * from './names';
+export * from './events';
+export * from './validation';
+export * from './errors';

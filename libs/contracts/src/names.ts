@@ -1,0 +1,54 @@
+/**
+ * Names that cross a process boundary.
+ *
+ * WARNING: renaming a subject, stream, consumer, queue or collection strands the messages and
+ * rows already stored under the old name. Add a new name and migrate; never rename in place.
+ */
+
+/** Default subject prefix; tests use their own so runs never disturb each other. */
+export const DEFAULT_SUBJECT_PREFIX = 'toolpath';
+/** Default JetStream stream holding tool-call events. */
+export const DEFAULT_EVENTS_STREAM = 'TOOL_EVENTS';
+/** Durable consumer the recorders share (a work queue: each message goes to one recorder). */
+export const RECORDER_CONSUMER = 'recorder';
+
+/** `<prefix>.events.<tenantId>`: where a tenant's tool-call events are published. */
+export function eventsSubject(prefix: string, tenantId: string): string {
+  return `${prefix}.events.${tenantId}`;
+}
+
+/** Wildcard that matches every tenant's events under a prefix. */
+export function eventsSubjectFilter(prefix: string): string {
+  return `${prefix}.events.>`;
+}
+
+/** Extracts the tenant token from an events subject, or undefined when it is not one. */
+export function tenantFromEventsSubject(prefix: string, subject: string): string | undefined {
+  const head = `${prefix}.events.`;
+  if (!subject.startsWith(head)) return undefined;
+  const rest = subject.slice(head.length);
+  return rest.length > 0 && !rest.includes('.') ? rest : undefined;
+}
+
+/** `<prefix>.tools.<toolName>`: the request/reply subject a tool provider serves. */
+export function toolSubject(prefix: string, toolName: string): string {
+  return `${prefix}.tools.${toolName}`;
+}
+
+/** De-duplication id for JetStream (`Nats-Msg-Id`) and the stored row's natural key. */
+export function eventKey(tenantId: string, eventId: string): string {
+  return `${tenantId}:${eventId}`;
+}
+
+export const Collections = {
+  toolEvents: 'tool_events',
+  rejectedEvents: 'rejected_events',
+} as const;
+
+export const DefaultPorts = {
+  gateway: 3000,
+  recorder: 3001,
+  analyzer: 3002,
+  executor: 3003,
+  generator: 3004,
+} as const;

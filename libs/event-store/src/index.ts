@@ -1,0 +1,5 @@
+export * from './stored-event';
+export * from './indexes';
+export * from './cursor';
+export * from './tool-event.writer';
+export * from './tool-event.reader';

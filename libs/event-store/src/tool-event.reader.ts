@@ -1,0 +1,235 @@
+import type { Collection, Db, Filter } from 'mongodb';
+import { Collections, type Page } from '@toolpath/contracts';
+import { decodeCursor, encodeCursor } from './cursor';
+import type { RejectedEvent, StoredToolEvent } from './stored-event';
+
+export interface EventQuery {
+  sessionId?: string;
+  tool?: string;
+  kind?: 'tool_call' | 'session_end';
+  success?: boolean;
+  userId?: string;
+  agentId?: string;
+  from?: Date;
+  to?: Date;
+}
+
+export interface Tally {
+  total: number;
+  successful: number;
+  failed: number;
+  successRate: number | null;
+  avgDurationMs: number | null;
+}
+
+export interface EventStats {
+  overall: Tally;
+  last24h: Tally;
+  byTool: Array<Tally & { tool: string }>;
+  byIntent: Array<Tally & { intent: string }>;
+}
+
+export interface SessionSummary {
+  sessionId: string;
+  intent?: string;
+  success?: boolean;
+  ended: boolean;
+  events: number;
+  toolCalls: number;
+  failedCalls: number;
+  tools: string[];
+  firstStartedAt: Date;
+  lastStartedAt: Date;
+}
+
+/** Rows scanned at most to find the recent sessions, so one call stays bounded on any history. */
+const RECENT_SCAN_LIMIT = 50_000;
+/** Events returned at most for one session. */
+export const SESSION_EVENT_LIMIT = 10_000;
+
+/**
+ * Reads of `tool_events` and `rejected_events`. Every method takes the tenant first: there is no
+ * way to ask this class for rows without naming whose rows they are.
+ */
+export class ToolEventReader {
+  private readonly events: Collection<StoredToolEvent>;
+  private readonly rejected: Collection<RejectedEvent>;
+
+  constructor(db: Db) {
+    this.events = db.collection<StoredToolEvent>(Collections.toolEvents);
+    this.rejected = db.collection<RejectedEvent>(Collections.rejectedEvents);
+  }
+
+  /** Newest first, keyset-paginated on (startedAt, _id). */
+  async list(tenantId: string, q: EventQuery, limit: number, cursor?: string): Promise<Page<StoredToolEvent>> {
+    const filter: Filter<StoredToolEvent> = { tenantId };
+    if (q.sessionId !== undefined) filter.sessionId = q.sessionId;
+    if (q.tool !== undefined) filter.tool = q.tool;
+    if (q.kind !== undefined) filter.kind = q.kind;
+    if (q.success !== undefined) filter.success = q.success;
+    if (q.userId !== undefined) filter.userId = q.userId;
+    if (q.agentId !== undefined) filter.agentId = q.agentId;
+    if (q.from || q.to) filter.startedAt = { ...(q.from ? { $gte: q.from } : {}), ...(q.to ? { $lt: q.to } : {}) };
+    if (cursor) {
+      const pos = decodeCursor(cursor);
+      const at = new Date(pos.t);
+      filter.$or = [{ startedAt: { $lt: at } }, { startedAt: at, _id: { $lt: pos.id } }];
+    }
+    const rows = await this.events.find(filter).sort({ startedAt: -1, _id: -1 }).limit(limit + 1).toArray();
+    return page(rows, limit, (r) => encodeCursor({ t: r.startedAt.getTime(), id: r._id }));
+  }
+
+  /** A session's events in order: seq, then startedAt (producers may omit seq or tie on it). */
+  async session(tenantId: string, sessionId: string): Promise<StoredToolEvent[]> {
+    const rows = await this.events.find({ tenantId, sessionId }).limit(SESSION_EVENT_LIMIT).toArray();
+    return rows.sort(compareInSession);
+  }
+
+  async recentSessions(tenantId: string, limit: number): Promise<SessionSummary[]> {
+    const order: string[] = [];
+    const seen = new Set<string>();
+    const scan = this.events
+      .find({ tenantId }, { projection: { sessionId: 1, startedAt: 1 } })
+      .sort({ startedAt: -1 })
+      .limit(RECENT_SCAN_LIMIT);
+    for await (const row of scan) {
+      if (!seen.has(row.sessionId)) {
+        seen.add(row.sessionId);
+        order.push(row.sessionId);
+        if (order.length >= limit) break;
+      }
+    }
+    await scan.close();
+    if (order.length === 0) return [];
+    const rows = await this.events
+      .find(
+        { tenantId, sessionId: { $in: order } },
+        { projection: { sessionId: 1, kind: 1, tool: 1, success: 1, intent: 1, startedAt: 1 } },
+      )
+      .toArray();
+    const bySession = new Map<string, SessionSummary>();
+    for (const r of rows) {
+      let s = bySession.get(r.sessionId);
+      if (!s) {
+        s = { sessionId: r.sessionId, ended: false, events: 0, toolCalls: 0, failedCalls: 0, tools: [], firstStartedAt: r.startedAt, lastStartedAt: r.startedAt };
+        bySession.set(r.sessionId, s);
+      }
+      s.events++;
+      if (r.startedAt < s.firstStartedAt) s.firstStartedAt = r.startedAt;
+      if (r.startedAt > s.lastStartedAt) s.lastStartedAt = r.startedAt;
+      if (r.intent && (!s.intent || r.kind === 'session_end')) s.intent = r.intent;
+      if (r.kind === 'session_end') {
+        s.ended = true;
+        s.success = r.success;
+      } else {
+        s.toolCalls++;
+        if (!r.success) s.failedCalls++;
+        if (r.tool && !s.tools.includes(r.tool)) s.tools.push(r.tool);
+      }
+    }
+    return order.map((id) => bySession.get(id)).filter((s): s is SessionSummary => s !== undefined);
+  }
+
+  /**
+   * Totals over tool calls (overall, last 24 h, per tool) and over ended sessions (per intent).
+   * Grouping uses only `$match`/`$group`/`$sum`, which every Mongo-compatible server runs.
+   */
+  async stats(tenantId: string, now = new Date()): Promise<EventStats> {
+    const since = new Date(now.getTime() - 24 * 3600 * 1000);
+    const [all, recent] = await Promise.all([this.groupCounts({ tenantId }), this.groupCounts({ tenantId, startedAt: { $gte: since } })]);
+    const byTool = new Map<string, Accumulator>();
+    const byIntent = new Map<string, Accumulator>();
+    const overall = new Accumulator();
+    for (const g of all) {
+      if (g._id.kind === 'session_end') {
+        if (g._id.intent) acc(byIntent, g._id.intent).add(g._id.success, g.n, g.duration);
+        continue;
+      }
+      overall.add(g._id.success, g.n, g.duration);
+      if (g._id.tool) acc(byTool, g._id.tool).add(g._id.success, g.n, g.duration);
+    }
+    const last24h = new Accumulator();
+    for (const g of recent) if (g._id.kind !== 'session_end') last24h.add(g._id.success, g.n, g.duration);
+    return {
+      overall: overall.tally(),
+      last24h: last24h.tally(),
+      byTool: [...byTool].map(([tool, a]) => ({ tool, ...a.tally() })).sort((a, b) => b.total - a.total),
+      byIntent: [...byIntent].map(([intent, a]) => ({ intent, ...a.tally() })).sort((a, b) => b.total - a.total),
+    };
+  }
+
+  async listRejected(tenantId: string, limit: number, cursor?: string): Promise<Page<RejectedEvent>> {
+    const filter: Filter<RejectedEvent> = { tenantId };
+    if (cursor) {
+      const pos = decodeCursor(cursor);
+      const at = new Date(pos.t);
+      filter.$or = [{ receivedAt: { $lt: at } }, { receivedAt: at, _id: { $lt: pos.id } }];
+    }
+    const rows = await this.rejected.find(filter).sort({ receivedAt: -1, _id: -1 }).limit(limit + 1).toArray();
+    return page(rows, limit, (r) => encodeCursor({ t: r.receivedAt.getTime(), id: r._id }));
+  }
+
+  /**
+   * Count and duration sum per (kind, tool, intent, success). FerretDB v1 computes only the first
+   * accumulator of a `$group` correctly (later ones come back 0), so each sum is its own
+   * aggregation, run concurrently and joined on the group key; MongoDB gives the same answer.
+   */
+  private async groupCounts(match: Filter<StoredToolEvent>) {
+    type Key = { kind: string; tool?: string; intent?: string; success: boolean };
+    const group = (sum: 1 | '$durationMs') =>
+      this.events
+        .aggregate<{ _id: Key; v: number }>([
+          { $match: match },
+          { $group: { _id: { kind: '$kind', tool: '$tool', intent: '$intent', success: '$success' }, v: { $sum: sum } } },
+        ])
+        .toArray();
+    const [counts, durations] = await Promise.all([group(1), group('$durationMs')]);
+    const keyOf = (k: Key) => JSON.stringify([k.kind, k.tool ?? null, k.intent ?? null, k.success]);
+    const duration = new Map(durations.map((d) => [keyOf(d._id), d.v]));
+    return counts.map((c) => ({ _id: c._id, n: c.v, duration: duration.get(keyOf(c._id)) ?? 0 }));
+  }
+}
+
+function compareInSession(a: StoredToolEvent, b: StoredToolEvent): number {
+  // session_end closes the session whatever its seq; events without seq order by time.
+  if (a.kind !== b.kind) return a.kind === 'session_end' ? 1 : -1;
+  if (a.seq !== undefined && b.seq !== undefined && a.seq !== b.seq) return a.seq - b.seq;
+  const dt = a.startedAt.getTime() - b.startedAt.getTime();
+  if (dt !== 0) return dt;
+  return a._id < b._id ? -1 : a._id > b._id ? 1 : 0;
+}
+
+function page<T>(rows: T[], limit: number, cursorOf: (row: T) => string): Page<T> {
+  const more = rows.length > limit;
+  const items = more ? rows.slice(0, limit) : rows;
+  return { items, nextCursor: more ? cursorOf(items[items.length - 1]) : null };
+}
+
+class Accumulator {
+  private ok = 0;
+  private bad = 0;
+  private duration = 0;
+
+  add(success: boolean, n: number, duration: number): void {
+    if (success) this.ok += n;
+    else this.bad += n;
+    this.duration += duration;
+  }
+
+  tally(): Tally {
+    const total = this.ok + this.bad;
+    return {
+      total,
+      successful: this.ok,
+      failed: this.bad,
+      successRate: total ? this.ok / total : null,
+      avgDurationMs: total ? this.duration / total : null,
+    };
+  }
+}
+
+function acc(map: Map<string, Accumulator>, key: string): Accumulator {
+  let a = map.get(key);
+  if (!a) map.set(key, (a = new Accumulator()));
+  return a;
+}

@@ -1,0 +1,53 @@
+import { Logger as NestLogger, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import type { BaseConfig } from './config/base-config';
+import type { ServiceInfo } from './config/tokens';
+import { ApiExceptionFilter } from './http/api-exception.filter';
+
+export interface CreateServiceOptions {
+  /** Largest request body accepted, in bytes (Fastify answers 413 beyond it). */
+  bodyLimit?: number;
+  /** Runs before listening: OpenAPI, dashboards, extra routes. */
+  configure?: (app: NestFastifyApplication) => void | Promise<void>;
+}
+
+/** Builds a service's Nest application on Fastify with the platform's logger and error format. */
+export async function createServiceApp(rootModule: unknown, opts: CreateServiceOptions = {}): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(
+    rootModule as never,
+    new FastifyAdapter({ bodyLimit: opts.bodyLimit ?? 1024 * 1024, logger: false }),
+    { bufferLogs: true, abortOnError: false },
+  );
+  app.useLogger(app.get(Logger));
+  app.useGlobalFilters(new ApiExceptionFilter());
+  app.enableShutdownHooks();
+  await opts.configure?.(app);
+  return app;
+}
+
+/** The port a service listens on: `<NAME>_PORT`, then `PORT` for the gateway, then its default. */
+export function servicePort(service: ServiceInfo, env: NodeJS.ProcessEnv = process.env): number {
+  const own = env[`${service.name.toUpperCase()}_PORT`];
+  const shared = service.name === 'gateway' ? env.PORT : undefined;
+  const raw = own || shared;
+  if (raw === undefined || raw === '') return service.defaultPort;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port ${raw} for ${service.name}`);
+  return port;
+}
+
+/** Entry point of every app's main.ts: create, listen, and log where it is. */
+export async function runService(
+  service: ServiceInfo,
+  config: BaseConfig,
+  rootModule: unknown,
+  opts: CreateServiceOptions = {},
+): Promise<INestApplication> {
+  const app = await createServiceApp(rootModule, opts);
+  const port = servicePort(service);
+  await app.listen({ port, host: config.HOST });
+  new NestLogger('Bootstrap').log(`${service.name} listening on http://${config.HOST}:${port} (health /health, metrics /metrics)`);
+  return app;
+}

@@ -1,0 +1,17 @@
+export { EventPublisher } from './event-publisher';
+export type { EventPublisherOptions, EventPublisherConnectOptions, PublisherStats } from './event-publisher';
+export { ToolSession } from './tool-session';
+export type { ToolSessionOptions, EndSessionOptions, SessionSink } from './tool-session';
+export { buildEvent, encodeEvent, publishEncoded } from './encode-event';
+export type { EncodedEvent, EventDefaults, PublishEncodedOptions } from './encode-event';
+export { newEventId } from './event-id';
+export { toJsonSafe, CIRCULAR_MARKER } from './safe-json';
+export {
+  ToolpathSdkError,
+  EventTooLargeError,
+  InvalidEventError,
+  PublisherClosedError,
+  EventDroppedError,
+  FlushTimeoutError,
+} from './errors';
+export type { DropReason } from './errors';
