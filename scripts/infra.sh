@@ -8,7 +8,7 @@ NATS_SERVER_VERSION=v2.15.2 # keep in step with the nats image in docker-compose
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
-# shellcheck source=lib/infra-common.sh
+# shellcheck source=scripts/lib/infra-common.sh
 source "$SCRIPT_DIR/lib/infra-common.sh"
 
 CACHE_DIR=${TOOLPATH_CACHE_DIR:-${HOME:?set HOME or TOOLPATH_CACHE_DIR}/.cache/toolpath}
@@ -203,7 +203,7 @@ install_redis() {
   [[ -z $added_policy ]] || rm -f "$policy"
   ((rc == 0)) || die "apt-get install redis-server failed (exit $rc); $hint"
   stop_packaged_redis
-  say "installed $(redis-server --version | cut -d' ' -f1-3) in $(elapsed "$t0")"
+  say "installed $(redis-server --version 2>/dev/null | cut -d' ' -f1-3) in $(elapsed "$t0")"
 }
 
 ensure_redis_bin() {

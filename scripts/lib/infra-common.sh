@@ -1,6 +1,9 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2016 # single-quoted bash -c / node programs take their input as arguments
 # Helpers for scripts/infra.sh: messages, URL parsing, protocol probes and process control.
 # Sourced, not executed; expects `set -euo pipefail` from the caller and REPO_ROOT to be set.
+
+# shellcheck disable=SC2034 # read by infra.sh
+PROBE_DETAIL='' # what the last probe saw (the NATS INFO line)
 
 say() { printf 'infra: %s\n' "$*" >&2; }
 die() { printf 'infra: error: %s\n' "$*" >&2; exit 1; }
@@ -40,6 +43,7 @@ probe_nats() {
   PROBE_DETAIL=
   if line=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1" && IFS= read -r l <&3 && printf %s "$l"' \
     "$host" "$port" 2>/dev/null) && [[ $line == INFO* ]]; then
+    # shellcheck disable=SC2034 # read by infra.sh
     PROBE_DETAIL=$line
     return 0
   fi

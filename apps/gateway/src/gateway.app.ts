@@ -13,7 +13,7 @@ export function gatewayAppOptions(config: GatewayConfig): CreateServiceOptions {
       app.setGlobalPrefix(API_PREFIX, {
         exclude: [
           { path: 'health', method: RequestMethod.ALL },
-          { path: 'health/(.*)', method: RequestMethod.ALL },
+          { path: 'health/{*path}', method: RequestMethod.ALL },
           { path: 'metrics', method: RequestMethod.ALL },
         ],
       });

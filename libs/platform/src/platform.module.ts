@@ -1,4 +1,4 @@
-import { Global, Module, type DynamicModule, type OnModuleInit, type Provider, Inject, Optional } from '@nestjs/common';
+import { Global, Module, RequestMethod, type DynamicModule, type OnModuleInit, type Provider, Inject, Optional } from '@nestjs/common';
 import { MongooseModule, getConnectionToken } from '@nestjs/mongoose';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
@@ -52,9 +52,14 @@ export class PlatformModule implements OnModuleInit {
           level: config.LOG_LEVEL,
           base: { service: service.name },
           transport: config.LOG_FORMAT === 'pretty' ? { target: 'pino-pretty', options: { singleLine: true } } : undefined,
-          autoLogging: { ignore: (req) => /^\/(health|metrics)/.test(req.url ?? '') },
           redact: ['req.headers.authorization'],
         },
+        // Probes and scrapes every few seconds would drown the request log.
+        exclude: [
+          { method: RequestMethod.ALL, path: 'health' },
+          { method: RequestMethod.ALL, path: 'health/{*path}' },
+          { method: RequestMethod.ALL, path: 'metrics' },
+        ],
       }),
       TerminusModule.forRoot({ logger: false }),
     ];

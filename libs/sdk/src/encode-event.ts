@@ -11,6 +11,7 @@ import {
 } from '@toolpath/contracts';
 import { EventTooLargeError, InvalidEventError } from './errors';
 import { newEventId } from './event-id';
+import { isCertainlyValidEvent } from './fast-event-check';
 import { toJsonSafe } from './safe-json';
 
 /** What `buildEvent` fills in when the input leaves it out. */
@@ -64,10 +65,12 @@ export function buildEvent(input: ToolEventInput, defaults: EventDefaults): Tool
  * (BigInt, circular references) are replaced, never thrown on.
  */
 export function encodeEvent(event: ToolEvent, prefix: string = DEFAULT_SUBJECT_PREFIX): EncodedEvent {
-  const checked = validateToolEvent(event);
-  if (!checked.ok) {
-    const eventId = typeof event?.eventId === 'string' ? event.eventId : undefined;
-    throw new InvalidEventError(checked.issues, eventId);
+  if (!isCertainlyValidEvent(event as unknown as Record<string, unknown>)) {
+    const checked = validateToolEvent(event);
+    if (!checked.ok) {
+      const eventId = typeof event?.eventId === 'string' ? event.eventId : undefined;
+      throw new InvalidEventError(checked.issues, eventId);
+    }
   }
   const json = toJsonSafe(event);
   // A UTF-8 encoding is never shorter than the string's UTF-16 length, so this skips the copy.

@@ -65,8 +65,8 @@ export interface PublisherStats {
   invalid: number;
 }
 
-interface QueuedEvent {
-  encoded: EncodedEvent;
+/** What the buffer holds: only the fields needed to send (small, since up to maxBuffer live at once). */
+interface QueuedEvent extends EncodedEvent {
   /** Acceptance order, so `flush()` can wait for exactly what came before it. */
   id: number;
   attempts: number;
@@ -284,7 +284,15 @@ export class EventPublisher {
       return;
     }
     this.bufferFullStreak = false;
-    this.queue.push({ encoded, id: ++this.lastId, attempts: 0 });
+    this.queue.push({
+      subject: encoded.subject,
+      data: encoded.data,
+      msgId: encoded.msgId,
+      eventId: encoded.eventId,
+      tenantId: encoded.tenantId,
+      id: ++this.lastId,
+      attempts: 0,
+    });
     this.outstanding++;
     if (!this.pumpScheduled) {
       this.pumpScheduled = true;
@@ -311,7 +319,7 @@ export class EventPublisher {
   private send(js: JetStreamClient, item: QueuedEvent): void {
     this.inFlight++;
     item.attempts++;
-    publishEncoded(js, item.encoded, this.publishOptions).then(
+    publishEncoded(js, item, this.publishOptions).then(
       (ack) => this.onAck(item, ack),
       (err: unknown) => this.onFail(item, err),
     );
@@ -359,7 +367,7 @@ export class EventPublisher {
     if (reason === 'retries_exhausted') {
       const why = cause instanceof Error ? cause.message : String(cause);
       this.report(
-        new EventDroppedError(reason, item.encoded.eventId, `event ${item.encoded.eventId} dropped after ${item.attempts} attempt(s): ${why}`, {
+        new EventDroppedError(reason, item.eventId, `event ${item.eventId} dropped after ${item.attempts} attempt(s): ${why}`, {
           cause,
         }),
       );
@@ -421,7 +429,8 @@ export class EventPublisher {
   private async connectLoop(opts: EventPublisherConnectOptions): Promise<void> {
     const waitMs = opts.reconnectTimeWaitMs ?? 1000;
     let lastMessage = '';
-    while (!this.closing) {
+    // `closed`, not `closing`: events accepted before close() still need this connection.
+    while (!this.closed) {
       try {
         const nc = await connect({
           noAsyncTraces: true,
@@ -432,7 +441,7 @@ export class EventPublisher {
           maxReconnectAttempts: -1,
           reconnectTimeWait: waitMs,
         });
-        if (this.closing) {
+        if (this.closed) {
           await nc.close().catch(() => undefined);
           return;
         }

@@ -1,1 +1,2 @@
 export * from './isolation';
+export * from './processes';

@@ -53,8 +53,12 @@ def run_async(coro: Any, timeout: float = 30.0) -> Any:
 
 
 async def _connect(url: str) -> Any:
-    return await nats.connect(url, connect_timeout=1, allow_reconnect=False,
-                              max_reconnect_attempts=0, error_cb=_quiet)
+    # max_reconnect_attempts=0 would retry forever inside nats-py; 1 means "try, then fail".
+    return await asyncio.wait_for(
+        nats.connect(url, connect_timeout=1, allow_reconnect=False, max_reconnect_attempts=1,
+                     reconnect_time_wait=0.1, error_cb=_quiet),
+        timeout=5,
+    )
 
 
 async def _quiet(_: Exception) -> None:

@@ -68,3 +68,58 @@ def test_async_client_flushes_at_exit_after_loop_is_gone(stream):
     msgs = stream.messages(n)
     assert len(msgs) == n, proc.stdout + proc.stderr
     assert sum(1 for m in msgs if m.data["kind"] == "session_end") == 1
+
+
+FORK_SCRIPT = textwrap.dedent(
+    """
+    import os, sys
+    from toolpath import Toolpath
+
+    client = Toolpath("acme", servers=os.environ["NATS_URL"], subject_prefix=sys.argv[1])
+    def ev(who, i):
+        return {"sessionId": who, "tool": "t", "success": True, "seq": i,
+                "startedAt": 0, "durationMs": 0}
+    client.publish(ev("parent", 0))
+    client.flush(5)
+    pid = os.fork()  # like gunicorn --preload: the client was made before the fork
+    if pid == 0:
+        for i in range(5):
+            client.publish(ev("child", i))
+        sys.exit(0)  # the child's atexit hook flushes its own client
+    _, status = os.waitpid(pid, 0)
+    assert status == 0, status
+    client.publish(ev("parent", 1))
+    """
+)
+
+
+def test_client_created_before_fork_works_in_the_child(stream):
+    run_script(FORK_SCRIPT, stream, 0)
+    msgs = stream.messages(7)
+    assert sorted((m.data["sessionId"], m.data["seq"]) for m in msgs) == (
+        [("child", i) for i in range(5)] + [("parent", 0), ("parent", 1)]
+    )
+
+
+def test_exit_is_bounded_when_nats_is_down(unreachable_url):
+    script = textwrap.dedent(
+        """
+        import asyncio, os, sys
+        from toolpath import AsyncToolpath, Toolpath
+        ev = {"sessionId": "s", "tool": "t", "success": True, "startedAt": 0, "durationMs": 0}
+        sync = Toolpath("acme", servers=os.environ["NATS_URL"], exit_timeout=1.0)
+        sync.publish(ev)
+        async def main():
+            a = AsyncToolpath("acme", servers=os.environ["NATS_URL"], exit_timeout=1.0)
+            await a.connect(timeout=0.1)
+            a.publish(ev)
+        asyncio.run(main())
+        """
+    )
+    env = dict(os.environ, NATS_URL=unreachable_url)
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert time.monotonic() - t0 < 8.0
+    assert "lost at exit" in proc.stderr or "not delivered" in proc.stderr

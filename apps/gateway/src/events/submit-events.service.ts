@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { MAX_EVENTS_PER_BATCH, type FieldIssue } from '@toolpath/contracts';
 import { APP_CONFIG, ApiError, MetricsService, NatsClient } from '@toolpath/platform';
 import { buildEvent, encodeEvent, publishEncoded, EventTooLargeError, InvalidEventError, type EncodedEvent } from '@toolpath/sdk';
@@ -27,7 +27,7 @@ export interface SubmitResult {
  * the stream has acknowledged the event: it is durable and will be stored.
  */
 @Injectable()
-export class SubmitEventsService {
+export class SubmitEventsService implements OnModuleInit {
   private readonly accepted: Counter<'outcome'>;
 
   constructor(
@@ -36,6 +36,11 @@ export class SubmitEventsService {
     metrics: MetricsService,
   ) {
     this.accepted = metrics.counter('toolpath_gateway_events_total', 'Events submitted over REST, by outcome', ['outcome']);
+  }
+
+  /** The gateway publishes into the stream, so it makes sure the stream exists whatever starts first. */
+  async onModuleInit(): Promise<void> {
+    await this.nats.ensureEventsStream();
   }
 
   async submit(tenantId: string, body: unknown): Promise<SubmitResult> {

@@ -83,8 +83,11 @@ export class NatsClient implements OnApplicationShutdown {
     };
     const jsm = await this.jsm();
     try {
-      await jsm.streams.info(wanted.name);
-      await jsm.streams.update(wanted.name, wanted);
+      const existing = await jsm.streams.info(wanted.name);
+      // Only the limits are ours to adjust: JetStream refuses to change the storage type, and an
+      // operator (or a test) may have chosen memory storage, replicas or more subjects on purpose.
+      const { max_age, max_bytes, duplicate_window } = wanted;
+      await jsm.streams.update(wanted.name, { ...existing.config, max_age, max_bytes, duplicate_window });
     } catch (err) {
       if (!isNotFound(err)) throw err;
       try {

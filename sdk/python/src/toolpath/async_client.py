@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import functools
 import logging
 import os
 import random
@@ -466,9 +467,9 @@ class AsyncToolpath:
                 raise
             task = loop.create_task(self._send(item))
             self._sends[task] = item
-            task.add_done_callback(lambda t, item=item: self._send_done(t, item))
+            task.add_done_callback(functools.partial(self._send_done, item=item))
 
-    def _send_done(self, task: "asyncio.Task[None]", item: _Item) -> None:
+    def _send_done(self, task: "asyncio.Task[None]", *, item: _Item) -> None:
         """Bookkeeping in a done-callback, because a task cancelled before its first step
         (e.g. by ``asyncio.run()`` tearing the loop down) never runs its own ``finally``."""
         self._sends.pop(task, None)
@@ -498,7 +499,12 @@ class AsyncToolpath:
         while True:
             assert self._connected is not None
             if not self.is_connected:
-                await self._connected.wait()
+                if self._connected.is_set():
+                    # nats-py has changed state but not yet run disconnected_cb; waiting on a
+                    # set Event would not yield, so poll briefly instead of spinning.
+                    await asyncio.sleep(0.05)
+                else:
+                    await self._connected.wait()
                 continue
             if item.wire_size > self._server_max_payload:
                 self._settle(item, "too_large")
@@ -591,8 +597,10 @@ def _deliver_on_fresh_connection(
             pass
 
         try:
+            # max_reconnect_attempts=0 would mean "forever" in nats-py's server selection.
             await nc.connect(servers=servers, connect_timeout=connect_timeout,  # type: ignore[arg-type]
-                             allow_reconnect=False, max_reconnect_attempts=0, error_cb=quiet)
+                             allow_reconnect=False, max_reconnect_attempts=1,
+                             reconnect_time_wait=0.1, error_cb=quiet)  # type: ignore[arg-type]
         except Exception:
             return
         js = nc.jetstream(timeout=publish_timeout)

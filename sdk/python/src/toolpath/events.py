@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Optional, Set, Union
 
 from .errors import EventTooLargeError, InvalidEventError
 
@@ -206,7 +206,7 @@ def validate_event(event: Mapping[str, Any]) -> None:
     else:
         raise InvalidEventError("startedAt", "is required: an ISO-8601 string or epoch milliseconds")
 
-    duration = event.get("durationMs")
+    duration: Any = event.get("durationMs")
     if not _is_number(duration) or not math.isfinite(duration) or duration < 0:
         raise InvalidEventError("durationMs", f"must be a finite number >= 0, got {duration!r}")
 
@@ -252,7 +252,7 @@ def _json_default(value: Any) -> Any:
     return _safe_str(value)
 
 
-def _sanitize(value: Any, seen: set, depth: int = 0) -> Any:
+def _sanitize(value: Any, seen: Set[int], depth: int = 0) -> Any:
     """Slow path: rebuild ``value`` as plain JSON, breaking what the fast path choked on.
 
     Handles NaN/Infinity (invalid JSON that the recorder would reject), non-string dict keys,

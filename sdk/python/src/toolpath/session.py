@@ -19,7 +19,7 @@ import time
 from collections.abc import Mapping
 from types import TracebackType
 from typing import (
-    TYPE_CHECKING, Any, Awaitable, Callable, Optional, Type, TypeVar, Union,
+    TYPE_CHECKING, Any, Awaitable, Callable, Literal, Optional, Tuple, Type, TypeVar, Union,
 )
 
 from . import events as _events
@@ -29,7 +29,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from typing import Protocol
 
     class _Publisher(Protocol):
-        tenant_id: str
+        @property
+        def tenant_id(self) -> str: ...
 
         def publish(self, event: Mapping[str, Any]) -> bool: ...
 else:
@@ -45,14 +46,20 @@ _MAX_TEXT = 10_000
 
 def describe_exception(exc: BaseException) -> str:
     """``"ValueError: bad input"``: the type tells the analyzer *how* a step failed."""
-    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return _clip(text)
+    try:
+        message = str(exc)
+    except Exception:
+        message = ""
+    return _clip_str(f"{type(exc).__name__}: {message}" if message else type(exc).__name__)
+
+
+def _clip_str(text: str) -> str:
+    """The contract caps ``error`` and ``intent`` at 10,000 characters."""
+    return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1] + "…"
 
 
 def _clip(text: Optional[str]) -> Optional[str]:
-    if text is None or len(text) <= _MAX_TEXT:
-        return text
-    return text[: _MAX_TEXT - 1] + "…"
+    return None if text is None else _clip_str(text)
 
 
 def _check_call(tool: Any, parameters: Any) -> None:
@@ -110,7 +117,7 @@ class Session:
         self._lock = threading.Lock()
         self._seq = 0
         self._any_step_failed = False
-        self._explicit: Optional[tuple] = None
+        self._explicit: Optional[Tuple[Any, bool]] = None
         self._ended = False
         self._started_wall = time.time()
         self._started_perf = time.perf_counter()
@@ -225,7 +232,7 @@ class Session:
         return self
 
     def __exit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
-                 tb: Optional[TracebackType]) -> bool:
+                 tb: Optional[TracebackType]) -> Literal[False]:
         self.end(exc)
         return False  # never swallow the caller's exception
 
@@ -234,7 +241,7 @@ class Session:
         return self
 
     async def __aexit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
-                        tb: Optional[TracebackType]) -> bool:
+                        tb: Optional[TracebackType]) -> Literal[False]:
         self.end(exc)
         return False
 
@@ -320,7 +327,8 @@ class Step:
         return self
 
     def __exit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
-                 tb: Optional[TracebackType]) -> bool:
+                 tb: Optional[TracebackType]) -> Literal[False]:
+        error: Optional[str]
         if exc is not None:
             success, error = False, describe_exception(exc)
         else:
@@ -335,5 +343,5 @@ class Step:
         return self.__enter__()
 
     async def __aexit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
-                        tb: Optional[TracebackType]) -> bool:
+                        tb: Optional[TracebackType]) -> Literal[False]:
         return self.__exit__(exc_type, exc, tb)
