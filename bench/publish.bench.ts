@@ -1,13 +1,16 @@
 /**
  * EventPublisher against a bare JetStream publish loop, on the real nats-server at NATS_URL.
  *
- *   node dist/publish.bench.js [--events N] [--rounds R] [--json out.json]
+ *   node <outDir>/publish.bench.js [--events N] [--rounds R] [--yield-every K] [--json FILE]
  *
- * Baseline (a): 256 concurrent async loops, each `await js.publish(subject, bytes, { msgID })`,
- * where bytes is JSON.stringify of the event: the same payload, the same Nats-Msg-Id header and
- * the same in-flight window as the SDK. (b): `EventPublisher.publish()` N times, then `flush()`.
- * Both use one connection of the same kind and their own temporary stream (file storage), which is
- * deleted afterwards. Each figure is the median of the rounds, with a warm-up round first.
+ * (a) Baseline: 256 concurrent async loops, each `await js.publish(subject, bytes, { msgID })` where
+ *     bytes is JSON.stringify of the event: the same payload, the same Nats-Msg-Id header and the
+ *     same in-flight window as the SDK, with no validation, buffering or retries.
+ * (b) `EventPublisher.publish()` N times, then `flush()`; the caller cost is the time spent inside
+ *     publish() calls only, divided by N.
+ * Both modes share one connection and one temporary stream (file storage, deleted afterwards) and
+ * build each input inside their loop. Rounds alternate between the modes after a warm-up, and each
+ * figure is the median of the rounds. The whole run is bounded (TIME_LIMIT_MS).
  */
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -23,18 +26,21 @@ const TENANT = 'bench';
 const TIME_LIMIT_MS = 120_000;
 const TARGET_CALLER_US = 20;
 const TARGET_RATIO = 0.8;
-const YIELD_EVERY = 1024;
 
 interface Args {
   events: number;
   rounds: number;
+  yieldEvery: number;
   json?: string;
 }
 
-const USAGE = `usage: publish.bench [--events N] [--rounds R] [--json FILE]
+const USAGE = `usage: publish.bench [--events N] [--rounds R] [--yield-every K] [--json FILE]
 
   --events N   events per measured run (default 100000)
   --rounds R   measured rounds of each mode; the median is reported (default 3)
+  --yield-every K
+               the SDK producer yields to the event loop every K events (default 1024;
+               0 = never: all N publish() calls run before the first send, the worst case)
   --json FILE  also write the figures as JSON to FILE
   --help       show this text
 
@@ -42,7 +48,7 @@ NATS_URL (default nats://127.0.0.1:4222) must be a nats-server with JetStream.
 The run aborts after ${TIME_LIMIT_MS / 1000} s.`;
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { events: 100_000, rounds: 3 };
+  const args: Args = { events: 100_000, rounds: 3, yieldEvery: 1024 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -55,6 +61,7 @@ function parseArgs(argv: string[]): Args {
       process.exit(0);
     } else if (flag === '--events') args.events = positiveInt(flag, value());
     else if (flag === '--rounds') args.rounds = positiveInt(flag, value());
+    else if (flag === '--yield-every') args.yieldEvery = nonNegativeInt(flag, value());
     else if (flag === '--json') args.json = value();
     else fail(`unknown argument ${flag}`);
   }
@@ -65,6 +72,10 @@ function positiveInt(flag: string, raw: string): number {
   const n = Number(raw.replace(/_/g, ''));
   if (!Number.isInteger(n) || n < 1) fail(`${flag} must be a positive integer, got ${raw}`);
   return n;
+}
+
+function nonNegativeInt(flag: string, raw: string): number {
+  return raw === '0' ? 0 : positiveInt(flag, raw);
 }
 
 function fail(message: string): never {
@@ -113,11 +124,11 @@ async function bareLoop(js: JetStreamClient, prefix: string, n: number, sessionI
 }
 
 /**
- * (b) publish() n times, then flush(). The caller yields to the event loop every YIELD_EVERY events,
+ * (b) publish() n times, then flush(). The caller yields to the event loop every `yieldEvery` events,
  * as a service does between requests, so sending overlaps with producing as it does in (a).
  * maxBuffer holds the whole run so that nothing is dropped while the producer runs ahead.
  */
-async function sdkRun(nc: NatsConnection, prefix: string, n: number, sessionId: string): Promise<RunResult> {
+async function sdkRun(nc: NatsConnection, prefix: string, n: number, sessionId: string, yieldEvery: number): Promise<RunResult> {
   const publisher = new EventPublisher(nc, { tenantId: TENANT, subjectPrefix: prefix, maxInFlight: IN_FLIGHT, maxBuffer: n });
   let callerMs = 0;
   const t0 = performance.now();
@@ -126,7 +137,7 @@ async function sdkRun(nc: NatsConnection, prefix: string, n: number, sessionId: 
     const before = performance.now();
     publisher.publish(input);
     callerMs += performance.now() - before;
-    if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((resolve) => setImmediate(resolve));
+    if (yieldEvery > 0 && i % yieldEvery === yieldEvery - 1) await new Promise((resolve) => setImmediate(resolve));
   }
   await publisher.flush(TIME_LIMIT_MS);
   const seconds = (performance.now() - t0) / 1000;
@@ -168,14 +179,14 @@ async function main(): Promise<void> {
     // Warm-up: JIT, connection buffers and the stream's first blocks.
     const warm = Math.min(10_000, args.events);
     await bareLoop(js, names.subjectPrefix, warm, sessionId);
-    await sdkRun(nc, names.subjectPrefix, warm, sessionId);
+    await sdkRun(nc, names.subjectPrefix, warm, sessionId, args.yieldEvery);
 
     // Alternating rounds, so that a busy moment on the machine hits both modes alike.
     const bare: RunResult[] = [];
     const sdk: RunResult[] = [];
     for (let round = 0; round < args.rounds; round++) {
       bare.push(await bareLoop(js, names.subjectPrefix, args.events, sessionId));
-      sdk.push(await sdkRun(nc, names.subjectPrefix, args.events, sessionId));
+      sdk.push(await sdkRun(nc, names.subjectPrefix, args.events, sessionId, args.yieldEvery));
     }
 
     const bareEps = median(bare.map((r) => r.eventsPerSec));
@@ -196,7 +207,7 @@ async function main(): Promise<void> {
       rounds: args.rounds,
       inFlight: IN_FLIGHT,
       payloadBytes: Buffer.byteLength(JSON.stringify({ specVersion: '1', eventId: randomUUID(), tenantId: TENANT, ...makeInput(0, sessionId) })),
-      yieldEvery: YIELD_EVERY,
+      yieldEvery: args.yieldEvery,
       bare: { eventsPerSec: Math.round(bareEps), usPerEvent: round3(bareUsPerEvent) },
       sdk: { eventsPerSec: Math.round(sdkEps), callerUsPerEvent: round3(callerUs) },
       ratios: { throughput: round3(throughputRatio), callerCostVsBareLoop: round3(callerUs / bareUsPerEvent) },
@@ -210,7 +221,10 @@ async function main(): Promise<void> {
     };
 
     const mark = (ok: boolean): string => (ok ? 'ok' : 'MISSED');
-    console.log(`\nToolpath publish bench: ${args.events} events x ${args.rounds} round(s), median, window ${IN_FLIGHT}, ~${figures.payloadBytes} B/event`);
+    console.log(
+      `\nToolpath publish bench: ${args.events} events x ${args.rounds} round(s), median; window ${IN_FLIGHT}; ` +
+        `~${figures.payloadBytes} B/event; SDK producer yields every ${args.yieldEvery || 'never'}`,
+    );
     console.log(
       `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; node ${machine.node}; nats-server ${machine.natsServer}\n`,
     );

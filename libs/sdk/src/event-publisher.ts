@@ -192,10 +192,7 @@ export class EventPublisher {
 
   /** Starts a session whose tracked tool calls are published as one task. */
   session(opts: ToolSessionOptions = {}): ToolSession {
-    return new ToolSession(
-      { publish: (input) => this.publish(input), reportError: (err) => this.report(err) },
-      { source: this.defaults.source, ...opts },
-    );
+    return new ToolSession({ publish: (input) => this.publish(input), reportError: (err) => this.report(err) }, opts);
   }
 
   /**
@@ -377,13 +374,15 @@ export class EventPublisher {
   private settle(item: QueuedEvent): void {
     this.outstanding--;
     if (this.flushWaiters.length === 0) return;
+    let done = false;
     for (const waiter of this.flushWaiters) {
       if (item.id <= waiter.upTo && --waiter.remaining === 0) {
         clearTimeout(waiter.timer);
         waiter.resolve();
+        done = true;
       }
     }
-    this.flushWaiters = this.flushWaiters.filter((w) => w.remaining > 0);
+    if (done) this.flushWaiters = this.flushWaiters.filter((w) => w.remaining > 0);
   }
 
   private attach(nc: NatsConnection): void {
@@ -397,13 +396,17 @@ export class EventPublisher {
   }
 
   private async watchStatus(nc: NatsConnection): Promise<void> {
-    for await (const status of nc.status()) {
-      if (status.type === Events.Disconnect) {
-        this.connected = false;
-      } else if (status.type === Events.Reconnect) {
-        this.connected = true;
-        this.pump();
+    try {
+      for await (const status of nc.status()) {
+        if (status.type === Events.Disconnect) {
+          this.connected = false;
+        } else if (status.type === Events.Reconnect) {
+          this.connected = true;
+          this.pump();
+        }
       }
+    } catch (err) {
+      this.report(err as Error);
     }
   }
 
