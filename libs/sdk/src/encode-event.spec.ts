@@ -111,3 +111,21 @@ describe('toJsonSafe', () => {
     expect(toJsonSafe(5n)).toBe('"5"');
   });
 });
+
+describe('limits on the wire', () => {
+  it('counts the Nats-Msg-Id header against the 1 MB limit', () => {
+    const { encodeEvent: enc, buildEvent: build, EventTooLargeError: TooLarge } = jest.requireActual('./index');
+    const base = build({ kind: 'tool_call', sessionId: 's', tool: 't', success: true, startedAt: 1, durationMs: 1, result: '' }, { tenantId: 'acme' });
+    const overhead = Buffer.byteLength(JSON.stringify(base));
+    // Payload exactly at the limit: fine as a body, too large once the header is added.
+    const atLimit = { ...base, result: 'x'.repeat(1024 * 1024 - overhead) };
+    expect(() => enc(atLimit, 'p')).toThrow(TooLarge);
+    const withRoom = { ...base, result: 'x'.repeat(1024 * 1024 - overhead - 200) };
+    expect(enc(withRoom, 'p').data.length).toBeLessThan(1024 * 1024);
+  });
+
+  it('refuses an unknown specVersion instead of overwriting it', () => {
+    const { buildEvent: build, InvalidEventError: Invalid } = jest.requireActual('./index');
+    expect(() => build({ specVersion: '2', kind: 'tool_call' }, { tenantId: 'acme' })).toThrow(Invalid);
+  });
+});

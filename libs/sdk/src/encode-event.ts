@@ -47,6 +47,12 @@ export function buildEvent(input: ToolEventInput, defaults: EventDefaults): Tool
       input.eventId,
     );
   }
+  if (input.specVersion !== undefined && input.specVersion !== SPEC_VERSION) {
+    throw new InvalidEventError(
+      [{ field: 'specVersion', message: `unsupported specVersion ${JSON.stringify(input.specVersion)}; this SDK speaks "${SPEC_VERSION}"` }],
+      input.eventId,
+    );
+  }
   // Not `{ ...input, specVersion, ... }`: V8 turns a spread followed by more properties into a
   // slow dictionary-mode object, which made building and validating an event several times slower.
   const event = { specVersion: SPEC_VERSION, eventId: '', tenantId: defaults.tenantId } as ToolEvent;
@@ -78,14 +84,23 @@ export function encodeEvent(event: ToolEvent, prefix: string = DEFAULT_SUBJECT_P
     throw new EventTooLargeError(Buffer.byteLength(json, 'utf8'), MAX_EVENT_BYTES, event.eventId);
   }
   const data = Buffer.from(json, 'utf8');
-  if (data.length > MAX_EVENT_BYTES) throw new EventTooLargeError(data.length, MAX_EVENT_BYTES, event.eventId);
+  const msgId = eventKey(event.tenantId, event.eventId);
+  // The server counts the header block against max_payload too, and closes the connection of a
+  // client that exceeds it, so the limit applies to what actually goes on the wire.
+  const wireBytes = data.length + headerBlockBytes(msgId);
+  if (wireBytes > MAX_EVENT_BYTES) throw new EventTooLargeError(wireBytes, MAX_EVENT_BYTES, event.eventId);
   return {
     subject: eventsSubject(prefix, event.tenantId),
     data,
-    msgId: eventKey(event.tenantId, event.eventId),
+    msgId,
     eventId: event.eventId,
     tenantId: event.tenantId,
   };
+}
+
+/** Size of the `NATS/1.0` header block carrying `Nats-Msg-Id`, as nats.js encodes it. */
+function headerBlockBytes(msgId: string): number {
+  return 'NATS/1.0\r\nNats-Msg-Id: \r\n\r\n'.length + Buffer.byteLength(msgId);
 }
 
 /** Options of `publishEncoded`. */
