@@ -5,6 +5,7 @@ import { Logger } from 'nestjs-pino';
 import type { BaseConfig } from './config/base-config';
 import type { ServiceInfo } from './config/tokens';
 import { ApiExceptionFilter } from './http/api-exception.filter';
+import { MetricsService } from './metrics/metrics.service';
 
 export interface CreateServiceOptions {
   /** Largest request body accepted, in bytes (Fastify answers 413 beyond it). */
@@ -23,6 +24,7 @@ export async function createServiceApp(rootModule: unknown, opts: CreateServiceO
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new ApiExceptionFilter());
   app.enableShutdownHooks();
+  observeHttpRequests(app);
   await opts.configure?.(app);
   return app;
 }
@@ -50,4 +52,23 @@ export async function runService(
   await app.listen({ port, host: config.HOST });
   new NestLogger('Bootstrap').log(`${service.name} listening on http://${config.HOST}:${port} (health /health, metrics /metrics)`);
   return app;
+}
+
+/** Request count and latency by route template (not raw URL, which would explode the labels). */
+function observeHttpRequests(app: NestFastifyApplication): void {
+  const histogram = app
+    .get(MetricsService)
+    .histogram('toolpath_http_request_duration_seconds', 'HTTP requests by method, route and status', ['method', 'route', 'status'], [
+      0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+    ]);
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onResponse', (request, reply, done) => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      if (route !== '/metrics') {
+        histogram.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+      }
+      done();
+    });
 }

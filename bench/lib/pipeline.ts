@@ -1,0 +1,247 @@
+import { MongoClient, type Db } from 'mongodb';
+import { connect, type NatsConnection } from 'nats';
+import { Collections } from '@toolpath/contracts';
+import { TOOL_EVENT_INDEXES, type StoredToolEvent } from '@toolpath/event-store';
+import { EventPublisher } from '@toolpath/sdk';
+import { isolatedEnv, startService, testNames, testUrls, type ServiceProcess, type TestNames } from '@toolpath/testing';
+import { BENCH_TENANT, benchEventInput } from './events';
+
+/** Only local servers: a bench must never send its load anywhere else. */
+export function assertLocal(): void {
+  for (const [name, url] of Object.entries(testUrls)) {
+    const hosts = url.replace(/^[a-z]+:\/\//, '').split('/')[0].split(',');
+    for (const h of hosts) {
+      const host = h.replace(/^.*@/, '').replace(/:\d+$/, '');
+      if (!['127.0.0.1', 'localhost', '[::1]'].includes(host)) throw new Error(`${name} URL ${url} is not on 127.0.0.1; benches only load local servers`);
+    }
+  }
+}
+
+export interface Infra {
+  nc: NatsConnection;
+  mongo: MongoClient;
+}
+
+export async function connectInfra(): Promise<Infra> {
+  assertLocal();
+  const nc = await connect({ servers: testUrls.nats, name: 'toolpath-bench', timeout: 5000, noAsyncTraces: true });
+  const mongo = await MongoClient.connect(testUrls.mongo, { serverSelectionTimeoutMS: 5000, maxPoolSize: 32 });
+  return { nc, mongo };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Progress on stderr, so stdout stays the result. */
+export function progress(text: string): void {
+  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${text}\n`);
+}
+
+/**
+ * Undo list of a run: streams, databases and processes it created, removed in reverse order on
+ * success, failure, the time limit, or Ctrl-C.
+ */
+export class Cleanup {
+  private readonly steps: Array<{ what: string; run: () => Promise<unknown> }> = [];
+  private running?: Promise<void>;
+
+  add(what: string, run: () => Promise<unknown>): void {
+    this.steps.push({ what, run });
+  }
+
+  run(): Promise<void> {
+    this.running ??= (async () => {
+      for (const step of this.steps.reverse()) {
+        try {
+          await Promise.race([step.run(), sleep(30_000).then(() => Promise.reject(new Error('timed out')))]);
+        } catch (err) {
+          progress(`cleanup: ${step.what} failed: ${(err as Error).message}`);
+        }
+      }
+    })();
+    return this.running;
+  }
+
+  /** Runs the cleanup on SIGINT/SIGTERM and after `limitMs`, then exits with an error. */
+  guard(limitMs: number, bench: string): void {
+    const abort = (why: string, code: number) => {
+      progress(`${bench}: ${why}; cleaning up`);
+      void this.run().finally(() => process.exit(code));
+    };
+    process.once('SIGINT', () => abort('interrupted', 130));
+    process.once('SIGTERM', () => abort('terminated', 143));
+    setTimeout(() => abort(`time limit of ${Math.round(limitMs / 1000)} s reached`, 3), limitMs).unref();
+  }
+}
+
+/** Fresh names (stream, subject prefix, database) for one phase, removed by `cleanup`. */
+export function phaseNames(label: string, infra: Infra, cleanup: Cleanup): TestNames {
+  const names = testNames(label);
+  cleanup.add(`delete stream ${names.stream}`, async () => {
+    const jsm = await infra.nc.jetstreamManager();
+    await jsm.streams.delete(names.stream).catch((err: Error) => {
+      if (!/not found/i.test(err.message)) throw err;
+    });
+  });
+  cleanup.add(`drop database ${names.mongoDb}`, () => infra.mongo.db(names.mongoDb).dropDatabase());
+  return names;
+}
+
+/** The collection as the recorder has it: same name, same indexes. */
+export async function preparedEventsCollection(db: Db) {
+  const col = db.collection<StoredToolEvent>(Collections.toolEvents);
+  await col.createIndexes(TOOL_EVENT_INDEXES);
+  return col;
+}
+
+/**
+ * Exact row count. FerretDB's SQLite backend answers `countDocuments` by reading and decoding
+ * every row (about 55 s for 200,000 rows here), while `$collStats` counts SQLite's leaf cells
+ * without decoding; MongoDB answers both from metadata.
+ */
+export async function rowCount(db: Db): Promise<number> {
+  const exists = await db.listCollections({ name: Collections.toolEvents }, { nameOnly: true }).toArray();
+  if (exists.length === 0) return 0;
+  const [stats] = await db.collection(Collections.toolEvents).aggregate<{ count: number }>([{ $collStats: { count: {} } }]).toArray();
+  return stats?.count ?? 0;
+}
+
+// ------------------------------------------------------------------------------------------------
+// The recorder, as a real process
+
+export async function startRecorder(names: TestNames, settings: Record<string, string>, cleanup: Cleanup): Promise<ServiceProcess> {
+  const recorder = await startService('recorder', { ...isolatedEnv(names), LOG_LEVEL: 'warn', ...settings });
+  cleanup.add('stop recorder', () => recorder.stop());
+  return recorder;
+}
+
+/** The recorder's /metrics as `name{labels}` → value. */
+export async function scrapeMetrics(port: number): Promise<Map<string, number>> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) });
+  if (!res.ok) throw new Error(`/metrics answered ${res.status}`);
+  const out = new Map<string, number>();
+  for (const line of (await res.text()).split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const sp = line.lastIndexOf(' ');
+    out.set(line.slice(0, sp), Number(line.slice(sp + 1)));
+  }
+  return out;
+}
+
+export const STORED_METRIC = 'toolpath_recorder_events_stored_total';
+
+/**
+ * Quantiles of a Prometheus histogram, interpolated linearly inside buckets (as PromQL's
+ * histogram_quantile does): only as precise as the bucket bounds.
+ */
+export function histogramQuantiles(metrics: Map<string, number>, name: string, qs: number[]): { count: number; sum: number; quantiles: number[] } {
+  const buckets: Array<[number, number]> = [];
+  for (const [key, v] of metrics) {
+    const m = new RegExp(`^${name}_bucket\\{.*le="([^"]+)".*\\}$`).exec(key);
+    if (m) buckets.push([m[1] === '+Inf' ? Infinity : Number(m[1]), v]);
+  }
+  buckets.sort((a, b) => a[0] - b[0]);
+  const count = metrics.get(`${name}_count`) ?? 0;
+  const sum = metrics.get(`${name}_sum`) ?? 0;
+  const quantiles = qs.map((q) => {
+    const rank = q * count;
+    let prevBound = 0;
+    let prevCount = 0;
+    for (const [bound, c] of buckets) {
+      if (c >= rank) {
+        if (bound === Infinity) return prevBound;
+        return prevBound + (bound - prevBound) * ((rank - prevCount) / Math.max(1, c - prevCount));
+      }
+      prevBound = bound;
+      prevCount = c;
+    }
+    return NaN;
+  });
+  return { count, sum, quantiles };
+}
+
+/** Mean batch size and write time the recorder reported, from its histograms. */
+export function recorderBatchStats(m: Map<string, number>): { batches: number; meanBatch: number; meanWriteMs: number } {
+  const batches = m.get('toolpath_recorder_batch_size_count') ?? 0;
+  return {
+    batches,
+    meanBatch: batches ? Math.round((m.get('toolpath_recorder_batch_size_sum') ?? 0) / batches) : 0,
+    meanWriteMs: batches ? Math.round(((m.get('toolpath_recorder_write_seconds_sum') ?? 0) / batches) * 1000) : 0,
+  };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Publishing and waiting
+
+export interface PublishRun {
+  publisher: EventPublisher;
+  /** performance.now() just before the first publish() */
+  firstPublishAt: number;
+  /** Resolves when every event is acked by the stream, with the time it happened. */
+  done: Promise<number>;
+}
+
+/**
+ * Publishes events 0..n-1 of the bench with the SDK, as fast as the publisher's buffer allows
+ * (it never drops: when the buffer is nearly full the loop waits for acks to drain it).
+ */
+export function publishAll(names: TestNames, n: number, deadline: number, onProgress?: (sent: number) => void): PublishRun {
+  const publisher = EventPublisher.connect({ servers: testUrls.nats, tenantId: BENCH_TENANT, subjectPrefix: names.subjectPrefix, name: 'toolpath-bench-publisher' });
+  const run = { publisher, firstPublishAt: 0 } as PublishRun;
+  run.done = (async () => {
+    await publisher.ready(10_000);
+    const highWater = 8_000; // of the default 10,000-event buffer
+    run.firstPublishAt = performance.now();
+    for (let i = 0; i < n; i++) {
+      publisher.publish(benchEventInput(i, names.token));
+      if ((i & 255) === 255) {
+        while (publisher.stats().pending >= highWater) {
+          if (performance.now() > deadline) throw new Error('publishing did not finish in time');
+          await sleep(1);
+        }
+        if ((i & 16383) === 16383) onProgress?.(i + 1);
+      }
+    }
+    await publisher.flush(Math.max(1000, deadline - performance.now()));
+    const at = performance.now();
+    const s = publisher.stats();
+    if (s.published !== n) throw new Error(`publisher acked ${s.published} of ${n} events: ${JSON.stringify(s)}`);
+    return at;
+  })();
+  return run;
+}
+
+/**
+ * Polls the recorder's durable counter (`toolpath_recorder_events_stored_total`, incremented when
+ * an insertMany has returned) until it reaches `n`; returns the time it was first seen there.
+ */
+export async function waitStored(
+  recorder: ServiceProcess,
+  n: number,
+  opts: { deadline: number; intervalMs?: number; label: string; startedAt: number },
+): Promise<number> {
+  let lastReport = performance.now();
+  for (;;) {
+    if (recorder.proc.exitCode !== null) throw new Error(`recorder exited (${recorder.proc.exitCode}):\n${recorder.output().slice(-2000)}`);
+    const stored = (await scrapeMetrics(recorder.port)).get(STORED_METRIC) ?? 0;
+    const now = performance.now();
+    if (stored >= n) return now;
+    if (now > opts.deadline) throw new Error(`${opts.label}: only ${stored} of ${n} events stored before the time limit`);
+    if (now - lastReport > 5000) {
+      const secs = (now - opts.startedAt) / 1000;
+      progress(`${opts.label}: ${stored.toLocaleString('en-US')}/${n.toLocaleString('en-US')} stored, ${Math.round(stored / secs).toLocaleString('en-US')}/s so far`);
+      lastReport = now;
+    }
+    await sleep(opts.intervalMs ?? 250);
+  }
+}
+
+/** Waits until the database itself holds `n` rows (the durable truth), returns the count. */
+export async function confirmRows(db: Db, n: number, deadline: number): Promise<number> {
+  for (;;) {
+    const c = await rowCount(db);
+    if (c >= n || performance.now() > deadline) return c;
+    await sleep(250);
+  }
+}
