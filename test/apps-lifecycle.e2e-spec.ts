@@ -12,7 +12,7 @@ describe('every app', () => {
     try {
       const health = await fetch(`http://127.0.0.1:${svc.port}/health`);
       expect(health.status).toBe(200);
-      const body = await health.json();
+      const body = (await health.json()) as { status: string; info: Record<string, unknown> };
       expect(body.status).toBe('ok');
       expect(Object.keys(body.info)).toEqual(expect.arrayContaining(['nats', 'mongo']));
       const metrics = await fetch(`http://127.0.0.1:${svc.port}/metrics`);
@@ -43,7 +43,7 @@ describe('readiness', () => {
       await db.stop();
       const down = await waitFor(async () => {
         const r = await fetch(`http://127.0.0.1:${svc!.port}/health`);
-        return r.status === 503 ? r.json() : undefined;
+        return r.status === 503 ? ((await r.json()) as { message: string; details: { error: Record<string, { status: string }> } }) : undefined;
       }, { timeoutMs: 30_000, what: '503 while the database is down' });
       expect(down).toMatchObject({ statusCode: 503, error: 'Service Unavailable' });
       expect(down.message).toMatch(/mongo/);
@@ -53,7 +53,7 @@ describe('readiness', () => {
       await waitFor(async () => (await fetch(`http://127.0.0.1:${svc!.port}/health`)).status === 200, { timeoutMs: 40_000, what: 'recovery' });
     } finally {
       await svc?.stop();
-      await db.stop();
+      await db.dispose();
     }
   }, 120_000);
 });

@@ -6,9 +6,12 @@ export const recorderConfigSchema = z.object({
   /** Rows per insertMany; a batch is written when it is full or its window has passed. */
   RECORDER_BATCH_SIZE: env.positiveInt.max(10_000).default(1000),
   RECORDER_BATCH_WINDOW_MS: env.positiveInt.max(10_000).default(50),
-  /** Batches written at once; more overlap collection with writing. */
+  /**
+   * Batches written at once; more overlap collection with writing. A recorder holds at most
+   * (this + 1) × RECORDER_BATCH_SIZE messages: it pulls the next batch only when a writer is free.
+   */
   RECORDER_WRITE_CONCURRENCY: env.positiveInt.max(16).default(2),
-  /** Unacknowledged messages a recorder may hold: the bound on its memory (backpressure). */
+  /** Unacknowledged messages on the shared consumer, across all recorders (a JetStream setting). */
   RECORDER_MAX_ACK_PENDING: env.positiveInt.default(20_000),
   /** How long JetStream waits before redelivering a message a recorder took but did not ack. */
   RECORDER_ACK_WAIT_MS: env.positiveInt.default(30_000),

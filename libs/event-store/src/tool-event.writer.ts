@@ -1,4 +1,4 @@
-import { MongoBulkWriteError, type Collection, type Db } from 'mongodb';
+import { BSON, MongoBulkWriteError, type Collection, type Db, type WriteError } from 'mongodb';
 import { Collections } from '@toolpath/contracts';
 import { REJECTED_EVENT_INDEXES, TOOL_EVENT_INDEXES } from './indexes';
 import type { RejectedEvent, StoredToolEvent } from './stored-event';
@@ -27,9 +27,14 @@ export class ToolEventWriter {
     this.rejected = db.collection<RejectedEvent>(Collections.rejectedEvents);
   }
 
+  /**
+   * One index per command: FerretDB v1 panics (and drops the connection, which makes the driver
+   * clear its whole pool) on a createIndexes listing several indexes that all exist already, i.e.
+   * on every start but the first.
+   */
   async ensureIndexes(): Promise<void> {
-    await this.events.createIndexes(TOOL_EVENT_INDEXES);
-    await this.rejected.createIndexes(REJECTED_EVENT_INDEXES);
+    for (const index of TOOL_EVENT_INDEXES) await this.events.createIndexes([index]);
+    for (const index of REJECTED_EVENT_INDEXES) await this.rejected.createIndexes([index]);
   }
 
   /**
@@ -42,17 +47,30 @@ export class ToolEventWriter {
       const res = await this.events.insertMany(rows, { ordered: false });
       return { inserted: res.insertedCount, duplicates: 0, refused: [] };
     } catch (err) {
-      if (!(err instanceof MongoBulkWriteError) || err.writeConcernError) throw err;
-      const writeErrors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+      // The driver refuses a whole batch when one row cannot be encoded (a key holding "\0"):
+      // split it until the row is alone and refused, instead of failing (and retrying) forever.
+      if (BSON.BSONError.isBSONError(err)) return this.insertHalves(rows, err);
+      const writeErrors = perRowErrors(err, rows.length);
       let duplicates = 0;
       const refused: InsertOutcome['refused'] = [];
       for (const we of writeErrors) {
         if (we.code === DUPLICATE_KEY) duplicates++;
         else refused.push({ index: we.index, code: we.code, message: we.errmsg ?? 'refused by the database' });
       }
-      const inserted = rows.length - duplicates - refused.length;
-      return { inserted, duplicates, refused };
+      return { inserted: (err as MongoBulkWriteError).insertedCount, duplicates, refused };
     }
+  }
+
+  private async insertHalves(rows: StoredToolEvent[], err: Error): Promise<InsertOutcome> {
+    if (rows.length === 1) return { inserted: 0, duplicates: 0, refused: [{ index: 0, code: err.name, message: err.message }] };
+    const mid = rows.length >> 1;
+    const left = await this.insertEvents(rows.slice(0, mid));
+    const right = await this.insertEvents(rows.slice(mid));
+    return {
+      inserted: left.inserted + right.inserted,
+      duplicates: left.duplicates + right.duplicates,
+      refused: [...left.refused, ...right.refused.map((r) => ({ ...r, index: r.index + mid }))],
+    };
   }
 
   /** Idempotent: a dead letter that is delivered again keeps its first row. */
@@ -62,11 +80,24 @@ export class ToolEventWriter {
       const res = await this.rejected.insertMany(rows, { ordered: false });
       return res.insertedCount;
     } catch (err) {
-      if (!(err instanceof MongoBulkWriteError) || err.writeConcernError) throw err;
-      const writeErrors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+      const writeErrors = perRowErrors(err, rows.length);
       const other = writeErrors.find((we) => we.code !== DUPLICATE_KEY);
       if (other) throw new Error(`rejected_events refused a row: ${other.errmsg}`);
-      return rows.length - writeErrors.length;
+      return (err as MongoBulkWriteError).insertedCount;
     }
   }
+}
+
+/**
+ * The per-row errors of an unordered insertMany that reached every row; rethrows anything else.
+ * The driver also reports a lost connection or an unreachable server as a MongoBulkWriteError,
+ * with no write errors and nothing inserted: reading that as "every row inserted" acknowledged
+ * batches that were never stored. Only an error accounting for each row (inserted or refused)
+ * says what happened to each.
+ */
+function perRowErrors(err: unknown, rowCount: number): WriteError[] {
+  if (!(err instanceof MongoBulkWriteError) || err.writeConcernError) throw err;
+  const writeErrors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+  if (writeErrors.length === 0 || err.insertedCount + writeErrors.length !== rowCount) throw err;
+  return writeErrors;
 }

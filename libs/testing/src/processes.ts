@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { waitFor } from './isolation';
@@ -104,6 +104,8 @@ export interface FerretDbProcess {
   port: number;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** Stops it and removes its data directory. */
+  dispose(): Promise<void>;
 }
 
 /**
@@ -129,6 +131,10 @@ export async function privateFerretDb(): Promise<FerretDbProcess> {
       const exited = new Promise((r) => p.once('exit', r));
       p.kill('SIGKILL');
       await exited;
+    },
+    dispose: async () => {
+      await handle.stop();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
   return handle;

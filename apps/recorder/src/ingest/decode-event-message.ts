@@ -64,12 +64,24 @@ export function decodeEventMessage(msg: RawMessage, ctx: DecodeContext): Decoded
     const text = JSON.stringify(event.result);
     const bytes = Buffer.byteLength(text);
     if (bytes > ctx.resultMaxBytes) {
-      row.result = Buffer.from(text).subarray(0, ctx.resultMaxBytes).toString('utf8');
+      row.result = utf8Head(text, ctx.resultMaxBytes);
       row.resultTruncated = true;
       row.resultBytes = bytes;
     }
   }
   return { ok: true, row };
+}
+
+/**
+ * The longest prefix of `text` that fits in `maxBytes` of UTF-8. Cutting the bytes blindly could
+ * split a character, which decodes to U+FFFD (3 bytes) and overshoots the cap.
+ */
+function utf8Head(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  let end = Math.min(maxBytes, bytes.length);
+  // Step back while the first byte left out continues a character (10xxxxxx).
+  while (end > 0 && end < bytes.length && (bytes[end] & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString('utf8');
 }
 
 export function rejection(

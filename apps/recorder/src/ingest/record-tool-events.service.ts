@@ -10,6 +10,14 @@ import { decodeEventMessage, rejection, type DecodeContext } from './decode-even
 import { RecorderMetrics } from './recorder.metrics';
 
 const MS = 1_000_000;
+/** How long one pull request stays open on an idle stream (nats.js requires ≥ 1 s). */
+const FETCH_EXPIRES_MS = 5000;
+
+/** Messages taken from the stream and not yet acknowledged, with when their deadline was last pushed back. */
+interface HeldBatch {
+  msgs: JsMsg[];
+  touchedAt: number;
+}
 
 /**
  * RecordToolEvents: the durable pull consumer that stores every event once.
@@ -17,7 +25,14 @@ const MS = 1_000_000;
  * Messages are collected into batches bounded by size and time, written with one unordered
  * insertMany, and acknowledged only after the write returned, so a crash at any point leads to
  * a redelivery, which the `_id` natural key turns into a counted duplicate instead of a second
- * row. The consumer's max_ack_pending bounds what a recorder holds in memory.
+ * row.
+ *
+ * Pulling is explicit (one fetch of at most one batch at a time, and only while a write slot is
+ * free) rather than nats.js `consume()`, which refills on arrival: while the database was slow
+ * or away it kept pulling up to max_ack_pending messages into a buffer nobody read, their ack
+ * deadlines ran out, and the redelivered copies piled up on top. Here everything a recorder
+ * holds is in a batch, and a timer pushes the deadline of every held batch back (`working()`),
+ * however long a write and its retries take.
  */
 @Injectable()
 export class RecordToolEventsService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -27,11 +42,15 @@ export class RecordToolEventsService implements OnApplicationBootstrap, OnApplic
   private loop?: Promise<void>;
   private stopping = false;
   private stopDeadline = Infinity;
-  private batch: JsMsg[] = [];
+  private batch: HeldBatch = { msgs: [], touchedAt: 0 };
   private batchTimer?: NodeJS.Timeout;
+  private keepAliveTimer?: NodeJS.Timeout;
   private readonly writes = new Set<Promise<void>>();
+  private readonly held = new Set<HeldBatch>();
   private lastError?: string;
   private consuming = false;
+  private signalStop!: () => void;
+  private readonly stopped = new Promise<void>((resolve) => (this.signalStop = resolve));
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: RecorderConfig,
@@ -51,16 +70,20 @@ export class RecordToolEventsService implements OnApplicationBootstrap, OnApplic
     await this.ensureConsumer();
     this.metrics.registerPending(() => this.consumerLag());
     void this.ensureIndexesInBackground();
+    const every = this.keepAliveEveryMs();
+    this.keepAliveTimer = setInterval(() => this.extendHeldDeadlines(every), Math.max(100, Math.floor(every / 2)));
     this.loop = this.consumeForever();
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
+    this.signalStop();
     this.stopDeadline = Date.now() + this.config.SHUTDOWN_TIMEOUT_MS;
     await this.messages?.close().catch(() => undefined);
     await this.loop;
     this.dispatch();
     await Promise.allSettled([...this.writes]);
+    clearInterval(this.keepAliveTimer);
   }
 
   private async ensureConsumer(): Promise<void> {
@@ -110,48 +133,84 @@ export class RecordToolEventsService implements OnApplicationBootstrap, OnApplic
     return { pending: info.num_pending, ackPending: info.num_ack_pending, redelivered: info.num_redelivered };
   }
 
+  /**
+   * Pulls until shutdown. A stream or consumer that disappears ends the fetch with an error: the
+   * recorder then reports itself not ready and keeps checking, re-creating its consumer once the
+   * stream is back. It does not re-create a deleted stream itself (any service does at start-up):
+   * a recorder outliving its stream must not resurrect it.
+   */
   private async consumeForever(): Promise<void> {
     const c = this.config;
+    let failures = 0;
     while (!this.stopping) {
       try {
         const consumer = await this.nats.js.consumers.get(c.TOOLPATH_EVENTS_STREAM, RECORDER_CONSUMER);
-        this.messages = await consumer.consume({ max_messages: c.RECORDER_BATCH_SIZE * 2, expires: 5000 });
         this.consuming = true;
         this.lastError = undefined;
-        for await (const msg of this.messages) {
-          this.batch.push(msg);
-          if (this.batch.length >= c.RECORDER_BATCH_SIZE) {
-            this.dispatch();
-            // Backpressure: stop pulling while the database is behind.
-            while (this.writes.size >= c.RECORDER_WRITE_CONCURRENCY) await Promise.race(this.writes);
-          } else if (!this.batchTimer) {
-            this.batchTimer = setTimeout(() => this.dispatch(), c.RECORDER_BATCH_WINDOW_MS);
-          }
+        failures = 0;
+        while (!this.stopping) {
+          // Backpressure: pull the next batch only when a writer can take it.
+          while (this.writes.size >= c.RECORDER_WRITE_CONCURRENCY) await Promise.race(this.writes);
+          if (this.stopping) break;
+          this.messages = await consumer.fetch({ max_messages: c.RECORDER_BATCH_SIZE, expires: FETCH_EXPIRES_MS });
+          for await (const msg of this.messages) this.take(msg);
         }
       } catch (err) {
         this.lastError = (err as Error).message;
-        if (!this.stopping) this.log.error(`consumer stopped, restarting: ${this.lastError}`);
+        failures++;
+        if (!this.stopping && (failures === 1 || failures % 30 === 0)) {
+          this.log.error(`consumer stopped (${failures} time(s) in a row), retrying: ${this.lastError}`);
+        }
       } finally {
         this.consuming = false;
       }
       if (!this.stopping) {
-        await sleep(1000);
-        await this.ensureConsumer().catch((err) => this.log.warn(`consumer check failed: ${(err as Error).message}`));
+        await Promise.race([sleep(Math.min(500 * 2 ** Math.min(failures, 5), 10_000)), this.stopped]);
+        if (this.stopping) break;
+        await this.ensureConsumer().catch((err) => {
+          this.lastError = (err as Error).message;
+        });
       }
     }
+  }
+
+  private take(msg: JsMsg): void {
+    const c = this.config;
+    if (this.batch.msgs.length === 0) this.batch.touchedAt = Date.now();
+    this.batch.msgs.push(msg);
+    if (this.batch.msgs.length >= c.RECORDER_BATCH_SIZE) this.dispatch();
+    else this.batchTimer ??= setTimeout(() => this.dispatch(), c.RECORDER_BATCH_WINDOW_MS);
   }
 
   /** Hands the collected batch to a writer; the next messages start a new batch. */
   private dispatch(): void {
     clearTimeout(this.batchTimer);
     this.batchTimer = undefined;
-    if (this.batch.length === 0) return;
-    const msgs = this.batch;
-    this.batch = [];
-    const write: Promise<void> = this.writeBatch(msgs)
+    if (this.batch.msgs.length === 0) return;
+    const held = this.batch;
+    this.batch = { msgs: [], touchedAt: 0 };
+    this.held.add(held);
+    const write: Promise<void> = this.writeBatch(held.msgs)
       .catch((err) => this.log.error(`batch write abandoned: ${(err as Error).message}`))
-      .finally(() => this.writes.delete(write));
+      .finally(() => {
+        this.held.delete(held);
+        this.writes.delete(write);
+      });
     this.writes.add(write);
+  }
+
+  /** A third of the ack wait, so a deadline is pushed back well before it runs out. */
+  private keepAliveEveryMs(): number {
+    return Math.max(50, Math.floor(this.config.RECORDER_ACK_WAIT_MS / 3));
+  }
+
+  private extendHeldDeadlines(every: number): void {
+    const now = Date.now();
+    for (const b of [this.batch, ...this.held]) {
+      if (b.msgs.length === 0 || now - b.touchedAt < every) continue;
+      for (const m of b.msgs) m.working();
+      b.touchedAt = now;
+    }
   }
 
   private async writeBatch(msgs: JsMsg[]): Promise<void> {
@@ -199,9 +258,10 @@ export class RecordToolEventsService implements OnApplicationBootstrap, OnApplic
           for (const m of msgs) m.nak();
           throw err;
         }
+        // The held batch's ack deadline is pushed back by the keep-alive timer meanwhile, however
+        // long an attempt blocks (server selection alone can outlast a short ack wait).
         this.metrics.writeRetries.inc();
         if (attempt % 10 === 0) this.log.warn(`write failed (attempt ${attempt + 1}), retrying: ${(err as Error).message}`);
-        for (const m of msgs) m.working();
         await sleep(Math.min(100 * 2 ** Math.min(attempt, 6), 3000));
       }
     }

@@ -86,6 +86,9 @@ export class NatsClient implements OnApplicationShutdown {
       const existing = await jsm.streams.info(wanted.name);
       // Only the limits are ours to adjust: JetStream refuses to change the storage type, and an
       // operator (or a test) may have chosen memory storage, replicas or more subjects on purpose.
+      // A memory stream keeps its own limits: ours are sized for disk, and JetStream reserves a
+      // memory stream's max_bytes up front (two 10 GB reservations exhaust a server).
+      if (existing.config.storage !== StorageType.File) return;
       const { max_age, max_bytes, duplicate_window } = wanted;
       await jsm.streams.update(wanted.name, { ...existing.config, max_age, max_bytes, duplicate_window });
     } catch (err) {
