@@ -33,7 +33,7 @@ bash scripts/setup.sh
 
 # Remember what was down, so Ctrl-C stops only what this run started.
 started_infra=()
-for svc in nats redis ferretdb; do
+for svc in $(bash scripts/infra.sh services); do
   bash scripts/infra.sh status "$svc" >/dev/null 2>&1 || started_infra+=("$svc")
 done
 bash scripts/infra.sh start

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Development and CI infrastructure without Docker: NATS with JetStream, Redis, and FerretDB v1 as
-# the MongoDB-wire-compatible server. Whatever already answers at a configured URL is used as is;
-# only what is missing is started, in the background, on 127.0.0.1. See docs/INFRASTRUCTURE.md.
+# the MongoDB-wire-compatible server (on PostgreSQL, or on SQLite files). Whatever already answers
+# at a configured URL is used as is; only what is missing is started, in the background, on
+# 127.0.0.1. See docs/INFRASTRUCTURE.md.
 set -euo pipefail
 
 NATS_SERVER_VERSION=v2.15.2 # keep in step with the nats image in docker-compose.yml
@@ -18,11 +19,14 @@ DATA_DIR=${TOOLPATH_DATA_DIR:-$REPO_ROOT/.data}
 NATS_URL=${NATS_URL:-nats://127.0.0.1:4222}
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 MONGO_URL=${MONGO_URL:-mongodb://127.0.0.1:27017}
-FERRETDB_HANDLER=${FERRETDB_HANDLER:-sqlite}
-FERRETDB_POSTGRESQL_URL=${FERRETDB_POSTGRESQL_URL:-postgres://127.0.0.1:5432/ferretdb}
+# postgresql: 5-100x faster reads than sqlite here (docs/INFRASTRUCTURE.md has the measurements).
+FERRETDB_HANDLER=${FERRETDB_HANDLER:-postgresql}
+# Not 5432, so that a PostgreSQL of the system (or of another project) is never touched.
+FERRETDB_POSTGRESQL_URL=${FERRETDB_POSTGRESQL_URL:-postgres://toolpath@127.0.0.1:5433/ferretdb}
 READY_TIMEOUT=${TOOLPATH_READY_TIMEOUT:-30}
 FERRETDB_SRC=$REPO_ROOT/tools/ferretdb
-SERVICES=(nats redis ferretdb)
+ALL_SERVICES=(nats redis postgres ferretdb) # start order; stop goes backwards
+if [[ $FERRETDB_HANDLER == postgresql ]]; then SERVICES=(nats redis postgres ferretdb); else SERVICES=(nats redis ferretdb); fi
 
 usage() {
   cat <<EOF
@@ -39,39 +43,59 @@ Commands:
                    exits 1 when one is down
   env              print 'export NATS_URL=... REDIS_URL=... MONGO_URL=...' for the services
                    that answer, e.g.  eval "\$(scripts/infra.sh env)"
-  bin <name>       print the path of nats-server, ferretdb or redis-server, building or
-                   installing it first when missing
+  services         print the services of this configuration (with FERRETDB_HANDLER=postgresql:
+                   nats redis postgres ferretdb), e.g. to remember which of them were down
+  bin <name>       print the path of nats-server, ferretdb, redis-server or postgres, building
+                   or installing it first when missing
   help             this text
 
-Services: nats, redis, ferretdb.
+Services: nats, redis, ferretdb, and postgres (the store of FerretDB's postgresql handler; only
+with FERRETDB_HANDLER=postgresql, where 'start ferretdb' starts it first).
 
 Settings (environment):
   NATS_URL                 default nats://127.0.0.1:4222 (monitoring on port+4000: 8222)
   NATS_MONITOR_PORT        default: the NATS port + 4000
   REDIS_URL                default redis://127.0.0.1:6379
   MONGO_URL                default mongodb://127.0.0.1:27017
-  FERRETDB_HANDLER         sqlite (default) or postgresql
-  FERRETDB_POSTGRESQL_URL  for the postgresql handler (default $FERRETDB_POSTGRESQL_URL)
+  FERRETDB_HANDLER         postgresql (default) or sqlite (no PostgreSQL needed; slower)
+  FERRETDB_POSTGRESQL_URL  the PostgreSQL that FerretDB uses with the postgresql handler (default
+                           $FERRETDB_POSTGRESQL_URL); started here like the others
+                           (installs Debian's postgresql package, as root, when missing)
   TOOLPATH_DATA_DIR        data, logs and pid files (default <repo>/.data)
   TOOLPATH_CACHE_DIR       built binaries go to its bin/ (default ~/.cache/toolpath)
   TOOLPATH_READY_TIMEOUT   seconds to wait for a started server (default 30)
 EOF
 }
 
-svc_url() { case $1 in nats) echo "$NATS_URL" ;; redis) echo "$REDIS_URL" ;; ferretdb) echo "$MONGO_URL" ;; esac; }
-svc_var() { case $1 in nats) echo NATS_URL ;; redis) echo REDIS_URL ;; ferretdb) echo MONGO_URL ;; esac; }
-svc_prog() { case $1 in nats) echo nats-server ;; redis) echo redis-server ;; ferretdb) echo ferretdb ;; esac; }
-svc_kind() { case $1 in nats) echo "a NATS server" ;; redis) echo "a Redis server" ;; ferretdb) echo "a MongoDB-compatible server" ;; esac; }
-svc_default_port() { case $1 in nats) echo 4222 ;; redis) echo 6379 ;; ferretdb) echo 27017 ;; esac; }
-svc_probe() { case $1 in nats) probe_nats "$2" ;; redis) probe_redis "$2" ;; ferretdb) probe_mongo "$2" ;; esac; }
+svc_url() { case $1 in nats) echo "$NATS_URL" ;; redis) echo "$REDIS_URL" ;; ferretdb) echo "$MONGO_URL" ;; postgres) echo "$FERRETDB_POSTGRESQL_URL" ;; esac; }
+svc_var() { case $1 in nats) echo NATS_URL ;; redis) echo REDIS_URL ;; ferretdb) echo MONGO_URL ;; postgres) echo FERRETDB_POSTGRESQL_URL ;; esac; }
+svc_prog() { case $1 in nats) echo nats-server ;; redis) echo redis-server ;; ferretdb) echo ferretdb ;; postgres) echo postgres ;; esac; }
+svc_kind() { case $1 in nats) echo "a NATS server" ;; redis) echo "a Redis server" ;; ferretdb) echo "a MongoDB-compatible server" ;; postgres) echo "a PostgreSQL server" ;; esac; }
+svc_default_port() { case $1 in nats) echo 4222 ;; redis) echo 6379 ;; ferretdb) echo 27017 ;; postgres) echo 5432 ;; esac; }
+svc_probe() { case $1 in nats) probe_nats "$2" ;; redis) probe_redis "$2" ;; ferretdb) probe_mongo "$2" ;; postgres) probe_postgres "$2" ;; esac; }
 pid_file() { echo "$DATA_DIR/run/$1.pid"; }
 log_file() { echo "$DATA_DIR/logs/$1.log"; }
 
 check_services() {
   local s
   for s in "$@"; do
-    [[ " ${SERVICES[*]} " == *" $s "* ]] || die "unknown service '$s' (expected: ${SERVICES[*]})"
+    [[ " ${ALL_SERVICES[*]} " == *" $s "* ]] || die "unknown service '$s' (expected: ${ALL_SERVICES[*]})"
   done
+}
+
+# The services named, in start order (or in stop order with 'reverse'), each once.
+ordered() { # ordered <forward|reverse> <svc...>
+  local dir=$1 s out=()
+  shift
+  for s in "${ALL_SERVICES[@]}"; do
+    [[ " $* " != *" $s "* ]] || out+=("$s")
+  done
+  if [[ $dir == reverse ]]; then
+    local i
+    for ((i = ${#out[@]} - 1; i >= 0; i--)); do echo "${out[i]}"; done
+  else
+    printf '%s\n' "${out[@]}"
+  fi
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -182,26 +206,37 @@ stop_packaged_redis() {
   fi
 }
 
-install_redis() {
-  command -v redis-server >/dev/null 2>&1 && return 0
-  local hint="install Redis >= 6.2 yourself (Debian/Ubuntu: apt-get install redis-server) or point REDIS_URL at a running one"
-  [[ $(id -u) -eq 0 ]] || die "redis-server is not installed and this is not root; $hint"
-  command -v apt-get >/dev/null 2>&1 || die "redis-server is not installed and there is no apt-get here; $hint"
-  say "installing redis-server with apt-get ..."
-  local t0 policy=/usr/sbin/policy-rc.d added_policy='' rc=0
-  t0=$(now_ms)
-  # Keep the package from starting a system service on install (exit 101 = "not allowed").
+# apt-get install, non-interactive, with a temporary policy-rc.d that keeps the package from
+# starting a system service (exit 101 = "not allowed"). The package lists are refreshed first
+# unless they already offer the package; then only when the install fails (stale lists).
+apt_install() { # apt_install <package> <hint-on-failure>
+  local pkg=$1 hint=$2 policy=/usr/sbin/policy-rc.d added_policy='' rc=0
+  [[ $(id -u) -eq 0 ]] || die "$pkg is not installed and this is not root; $hint"
+  command -v apt-get >/dev/null 2>&1 || die "$pkg is not installed and there is no apt-get here; $hint"
   if [[ ! -e $policy ]]; then
     printf '#!/bin/sh\nexit 101\n' >"$policy"
     chmod 755 "$policy"
     added_policy=1
   fi
+  local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
   {
-    DEBIAN_FRONTEND=noninteractive apt-get update -q &&
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends redis-server
+    if [[ $(apt-cache policy "$pkg" 2>/dev/null | awk '$1 == "Candidate:" { print $2 }') =~ ^(|\(none\))$ ]]; then
+      "${apt[@]}" update && "${apt[@]}" install --no-install-recommends "$pkg"
+    else
+      "${apt[@]}" install --no-install-recommends "$pkg" ||
+        { "${apt[@]}" update && "${apt[@]}" install --no-install-recommends "$pkg"; }
+    fi
   } >&2 || rc=$?
   [[ -z $added_policy ]] || rm -f "$policy"
-  ((rc == 0)) || die "apt-get install redis-server failed (exit $rc); $hint"
+  ((rc == 0)) || die "apt-get install $pkg failed (exit $rc); $hint"
+}
+
+install_redis() {
+  command -v redis-server >/dev/null 2>&1 && return 0
+  say "installing redis-server with apt-get ..."
+  local t0
+  t0=$(now_ms)
+  apt_install redis-server "install Redis >= 6.2 yourself (Debian/Ubuntu: apt-get install redis-server) or point REDIS_URL at a running one"
   stop_packaged_redis
   say "installed $(redis-server --version 2>/dev/null | cut -d' ' -f1-3) in $(elapsed "$t0")"
 }
@@ -212,14 +247,170 @@ ensure_redis_bin() {
   command -v redis-server >/dev/null 2>&1 || die "redis-server is still not on PATH after installing it"
 }
 
+# PostgreSQL's programs (initdb, postgres, pg_isready, psql): Debian keeps them in
+# /usr/lib/postgresql/<major>/bin, off PATH. With a cluster already made, the major version must
+# be the one it was made with.
+pg_bindir() { # pg_bindir [major]
+  local d
+  if [[ -n ${1:-} ]]; then
+    d=/usr/lib/postgresql/$1/bin
+    [[ -x $d/postgres ]] && { echo "$d"; return 0; }
+  else
+    d=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)
+    [[ -n $d && -x $d/initdb && -x $d/postgres ]] && { echo "$d"; return 0; }
+  fi
+  if command -v pg_config >/dev/null 2>&1; then
+    d=$(pg_config --bindir 2>/dev/null || true)
+    [[ -n $d && -x $d/initdb && -x $d/postgres ]] &&
+      [[ -z ${1:-} || $("$d/postgres" --version 2>/dev/null) =~ \ $1(\.|$) ]] && { echo "$d"; return 0; }
+  fi
+  d=$(command -v initdb 2>/dev/null || true)
+  d=${d%/*}
+  [[ -n $d && -x $d/postgres ]] && [[ -z ${1:-} || $("$d/postgres" --version 2>/dev/null) =~ \ $1(\.|$) ]] &&
+    { echo "$d"; return 0; }
+  return 1
+}
+
+# Debian's postgresql package makes a cluster "main" on port 5432 and starts it. Neither is
+# wanted: a drop-in (removed again afterwards) says create_main_cluster = false, and apt_install's
+# policy-rc.d keeps any service from starting. Should a cluster still come up, it is stopped.
+install_postgres() {
+  pg_bindir >/dev/null && return 0
+  say "installing postgresql with apt-get (no cluster of its own, nothing started) ..."
+  local t0 dropin_dir=/etc/postgresql-common/createcluster.d dropin added_dir='' before='' c
+  dropin=$dropin_dir/zz-toolpath-infra-no-main-cluster.conf
+  t0=$(now_ms)
+  [[ $(id -u) -ne 0 ]] || {
+    [[ -d $dropin_dir ]] || { mkdir -p "$dropin_dir" && added_dir=1; }
+    printf '# temporary, written by toolpath scripts/infra.sh during apt-get install\ncreate_main_cluster = false\n' >"$dropin"
+  }
+  ! command -v pg_lsclusters >/dev/null 2>&1 || before=$(pg_lsclusters -h 2>/dev/null | awk '{ print $1 "/" $2 }')
+  (apt_install postgresql "install PostgreSQL >= 13 yourself (Debian/Ubuntu: apt-get install postgresql), or point FERRETDB_POSTGRESQL_URL at a running one, or use FERRETDB_HANDLER=sqlite") || {
+    rm -f "$dropin"
+    [[ -z $added_dir ]] || rmdir "$dropin_dir" 2>/dev/null || true
+    exit 1
+  }
+  rm -f "$dropin"
+  [[ -z $added_dir ]] || rmdir "$dropin_dir" 2>/dev/null || true
+  if command -v pg_lsclusters >/dev/null 2>&1; then
+    while read -r c; do
+      [[ -n $c && " $before " != *" $c "* ]] || continue
+      say "the postgresql package made and started cluster $c; stopping it (it is not used)"
+      pg_ctlcluster "${c%/*}" "${c#*/}" stop >&2 || true
+    done < <(pg_lsclusters -h 2>/dev/null | awk '$4 == "online" { print $1 "/" $2 }')
+  fi
+  pg_bindir >/dev/null || die "postgresql is installed but initdb/postgres are not found (looked in /usr/lib/postgresql/*/bin, pg_config, PATH)"
+  say "installed $("$(pg_bindir)/postgres" --version) in $(elapsed "$t0")"
+}
+
+ensure_postgres_bin() {
+  pg_bindir >/dev/null && return 0
+  with_lock "$CACHE_DIR/.apt.lock" 900 install_postgres
+}
+
 cmd_bin() {
-  [[ $# -eq 1 ]] || die "usage: scripts/infra.sh bin <nats-server|ferretdb|redis-server>"
+  [[ $# -eq 1 ]] || die "usage: scripts/infra.sh bin <nats-server|ferretdb|redis-server|postgres>"
   case $1 in
     nats-server) ensure_nats_bin && echo "$BIN_DIR/nats-server" ;;
     ferretdb) ensure_ferretdb_bin && echo "$BIN_DIR/ferretdb" ;;
     redis-server) ensure_redis_bin && command -v redis-server ;;
-    *) die "unknown binary '$1' (expected nats-server, ferretdb or redis-server)" ;;
+    postgres) ensure_postgres_bin && echo "$(pg_bindir)/postgres" ;;
+    *) die "unknown binary '$1' (expected nats-server, ferretdb, redis-server or postgres)" ;;
   esac
+}
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL cluster of our own (for FerretDB's postgresql handler)
+
+# PostgreSQL refuses to run as root: as root its programs run as the 'postgres' system user
+# (made by the package), otherwise as whoever runs this script.
+pg_user() { if [[ $(id -u) -eq 0 ]]; then echo postgres; else id -un; fi; }
+as_pg() { # as_pg <cmd...>: in /, so that an unreadable working directory does not matter
+  if [[ $(id -u) -eq 0 ]]; then
+    (cd / && exec setpriv --reuid=postgres --regid=postgres --init-groups -- "$@")
+  else
+    (cd / && exec "$@")
+  fi
+}
+
+# The cluster lives in <data>/postgres when the postgres user can reach that folder; when a parent
+# is closed to it (a data dir under /root, say) it lives in the postgres user's home instead, one
+# per data dir, and <data>/postgres is a symlink to it.
+pg_data_dir() {
+  local link=$DATA_DIR/postgres home
+  if [[ -L $link ]]; then
+    readlink -f "$link"
+  elif [[ -e $link ]] || as_pg test -x "$DATA_DIR" 2>/dev/null; then
+    echo "$link"
+  else
+    home=$(getent passwd "$(pg_user)" | cut -d: -f6)
+    [[ -n $home && -d $home ]] || home=/var/tmp
+    echo "$home/toolpath-$(printf %s "$DATA_DIR" | sha256sum | cut -c1-12)"
+  fi
+}
+
+# The role and database of FERRETDB_POSTGRESQL_URL ("user db"): libpq's defaults when it leaves
+# them out (the user running FerretDB; a database named like the user).
+pg_url_role_db() {
+  local user db
+  read -r user db <<<"$(url_user_db "$FERRETDB_POSTGRESQL_URL")"
+  [[ $user != - ]] || user=$(id -un)
+  [[ $db != - ]] || db=$user
+  [[ $user =~ ^[A-Za-z_][A-Za-z0-9_]*$ && $db =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] ||
+    die "FERRETDB_POSTGRESQL_URL: user '$user' and database '$db' must be plain identifiers ([A-Za-z_][A-Za-z0-9_]*) for a cluster made here"
+  echo "$user $db"
+}
+
+# initdb (once) into a temporary folder, renamed when complete, so a failed attempt leaves nothing
+# that looks like a cluster. Authentication: no password, TCP from 127.0.0.1 only (no Unix socket).
+pg_init_cluster() { # pg_init_cluster <dir>
+  local dir=$1 tmp bindir
+  [[ -f $dir/PG_VERSION ]] && return 0
+  [[ ! -e $dir ]] || [[ -z $(ls -A "$dir" 2>/dev/null) ]] ||
+    die "postgres: $dir exists but holds no PostgreSQL cluster; move it away or delete it"
+  bindir=$(pg_bindir)
+  tmp=$dir.initdb
+  rm -rf "$tmp"
+  mkdir -p "$(dirname "$dir")"
+  mkdir -m 700 "$tmp"
+  [[ $(id -u) -ne 0 ]] || chown postgres:postgres "$tmp"
+  say "postgres: creating a cluster in $dir ($("$bindir/postgres" --version | awk '{ print $3 }'))"
+  if ! as_pg "$bindir/initdb" -D "$tmp" -U postgres --auth=trust --encoding=UTF8 --locale=C >>"$(log_file postgres)" 2>&1; then
+    show_log_tail "$(log_file postgres)"
+    rm -rf "$tmp"
+    die "postgres: initdb failed"
+  fi
+  printf '%s\n' '# Written by scripts/infra.sh: a development/CI cluster. TCP from 127.0.0.1 only, no password.' \
+    'host all all 127.0.0.1/32 trust' >"$tmp/pg_hba.conf"
+  [[ $(id -u) -ne 0 ]] || chown postgres:postgres "$tmp/pg_hba.conf"
+  rmdir "$dir" 2>/dev/null || true
+  mv "$tmp" "$dir"
+}
+
+pg_psql() { # pg_psql <bind> <port> <sql>: as the superuser, prints the rows (unaligned)
+  PGCONNECT_TIMEOUT=5 "$(pg_bindir "$(cat "$(pg_data_dir)/PG_VERSION")")/psql" -X -q -At -v ON_ERROR_STOP=1 \
+    -h "$1" -p "$2" -U postgres -d postgres -c "$3"
+}
+
+# After each start of our cluster: the URL's role (may log in) and database (owned by the role).
+pg_ensure_role_db() { # pg_ensure_role_db <bind> <port>
+  local role db have
+  read -r role db <<<"$(pg_url_role_db)"
+  have=$(pg_psql "$1" "$2" "SELECT (SELECT count(*) FROM pg_roles WHERE rolname = '$role') || ' ' || (SELECT count(*) FROM pg_database WHERE datname = '$db')") ||
+    die "postgres: cannot query the new cluster (psql failed; see above)"
+  if [[ ${have% *} == 0 ]]; then
+    pg_psql "$1" "$2" "CREATE ROLE \"$role\" LOGIN" >/dev/null || die "postgres: CREATE ROLE $role failed"
+    say "postgres: created role $role"
+  fi
+  if [[ ${have#* } == 0 ]]; then
+    pg_psql "$1" "$2" "CREATE DATABASE \"$db\" OWNER \"$role\"" >/dev/null || die "postgres: CREATE DATABASE $db failed"
+    say "postgres: created database $db (owner $role)"
+  fi
+}
+
+# The backend of a FerretDB this script started, from its command line.
+ferretdb_handler_of() { # ferretdb_handler_of <pid>
+  tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | awk 'prev == "--handler" { print; exit } { prev = $0 }'
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -240,6 +431,7 @@ ready_check() { # ready_check <svc> <bind> <port>
       fi
       ;;
     ferretdb) probe_mongo "mongodb://$2:$3/" ;;
+    postgres) "$(pg_bindir "$(cat "$(pg_data_dir)/PG_VERSION")")/pg_isready" -q -t 2 -h "$2" -p "$3" -U postgres -d postgres >/dev/null 2>&1 ;;
   esac
 }
 
@@ -273,6 +465,17 @@ launch() { # launch <svc> <bind> <port>: starts the server, prints nothing
         args+=(--postgresql-url "$FERRETDB_POSTGRESQL_URL")
       fi
       spawn "$pidfile" "$log" "$BIN_DIR/ferretdb" "${args[@]}"
+      ;;
+    postgres)
+      # synchronous_commit=off: a crash may lose the last few hundred ms of commits, never
+      # consistency (like Redis' appendfsync everysec above).
+      local dir major as=()
+      dir=$(pg_data_dir)
+      major=$(cat "$dir/PG_VERSION")
+      [[ $(id -u) -ne 0 ]] || as=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+      (cd / && spawn "$pidfile" "$log" "${as[@]}" "$(pg_bindir "$major")/postgres" -D "$dir" \
+        -c listen_addresses="$bind" -c port="$port" -c unix_socket_directories= \
+        -c synchronous_commit=off -c logging_collector=off)
       ;;
   esac
 }
@@ -317,6 +520,11 @@ start_service() {
     [[ $recorded == "$(listen_spec "$svc" "$bind" "$port")" ]] ||
       die "$svc: this script already runs $prog (pid $pid) on '$recorded', not for $url; stop it first (scripts/infra.sh stop $svc) or set $(svc_var "$svc") back"
     wait_ready "$svc" "$pid" "$bind" "$port" no
+    local running_handler
+    [[ $svc != ferretdb ]] || running_handler=$(ferretdb_handler_of "$pid")
+    if [[ $svc == ferretdb && -n $running_handler && $running_handler != "$FERRETDB_HANDLER" ]]; then
+      say "warning: ferretdb (pid $pid, started by this script) runs the $running_handler backend, not $FERRETDB_HANDLER; to switch: scripts/infra.sh stop ferretdb && scripts/infra.sh start"
+    fi
     say "$svc: already running at $url (pid $pid, started by this script)"
     return 0
   fi
@@ -344,6 +552,20 @@ start_service() {
         die "FERRETDB_HANDLER must be sqlite or postgresql, not '$FERRETDB_HANDLER'"
       ensure_ferretdb_bin
       ;;
+    postgres)
+      pg_url_role_db >/dev/null
+      ensure_postgres_bin
+      local pgdir
+      pgdir=$(pg_data_dir)
+      if [[ $pgdir != "$DATA_DIR/postgres" && ! -L $DATA_DIR/postgres ]]; then
+        say "postgres: the postgres user cannot reach $DATA_DIR; the cluster goes to $pgdir ($DATA_DIR/postgres links to it)"
+        mkdir -p "$(dirname "$pgdir")"
+        ln -s "$pgdir" "$DATA_DIR/postgres"
+      fi
+      pg_init_cluster "$pgdir"
+      pg_bindir "$(cat "$pgdir/PG_VERSION")" >/dev/null ||
+        die "postgres: the cluster in $pgdir is PostgreSQL $(cat "$pgdir/PG_VERSION"), whose programs are not installed; install them, or stop and delete $pgdir to start afresh"
+      ;;
   esac
 
   t0=$(now_ms)
@@ -351,25 +573,39 @@ start_service() {
   listen_spec "$svc" "$bind" "$port" >>"$pidfile"
   pid=$(head -n 1 "$pidfile")
   wait_ready "$svc" "$pid" "$bind" "$port" yes
+  [[ $svc != postgres ]] || pg_ensure_role_db "$bind" "$port"
   local extra=''
   [[ $svc != nats ]] || extra=", monitoring http://$bind:$(nats_monitor_port "$port")"
   [[ $svc != ferretdb ]] || extra=", $FERRETDB_HANDLER backend"
+  [[ $svc != postgres ]] || extra=", data $(pg_data_dir)"
   say "$svc: started $prog at $url in $(elapsed "$t0") (pid $pid$extra; log $(log_file "$svc"))"
 }
 
-cmd_start() {
-  local svc
+# A MONGO_URL that answers without being ours: FerretDB is not started, so neither is its store.
+mongo_is_external() {
+  ! pid_of "$(pid_file ferretdb)" ferretdb >/dev/null && probe_mongo "$MONGO_URL"
+}
+
+cmd_start() { # cmd_start <implicit-postgres: yes|no> <svc...>
+  local implicit_pg=$1 svc
+  shift
   mkdir -p "$DATA_DIR/run" "$DATA_DIR/logs"
-  for svc in "$@"; do start_service "$svc"; done
+  for svc in $(ordered forward "$@"); do
+    if [[ $svc == postgres && $implicit_pg == yes ]] && mongo_is_external; then
+      say "postgres: not needed ($MONGO_URL answers and is not FerretDB started here)"
+      continue
+    fi
+    start_service "$svc"
+  done
 }
 
 cmd_stop() {
-  local svc pidfile pid i
-  for ((i = ${#@}; i > 0; i--)); do # reverse order: the stores last
-    svc=${!i}
+  local svc pidfile pid
+  for svc in $(ordered reverse "$@"); do # the stores last
     pidfile=$(pid_file "$svc")
     if pid=$(pid_of "$pidfile" "$(svc_prog "$svc")"); then
-      terminate "$pid"
+      # PostgreSQL: SIGINT is its "fast" shutdown (SIGTERM would wait for every client to leave).
+      if [[ $svc == postgres ]]; then terminate "$pid" INT 30; else terminate "$pid"; fi
       rm -f "$pidfile"
       say "$svc: stopped (pid $pid)"
     elif [[ -f $pidfile ]]; then
@@ -385,21 +621,26 @@ cmd_stop() {
 
 cmd_status() {
   local svc url pid state who all_up=0
-  for svc in "$@"; do
+  for svc in $(ordered forward "$@"); do
     url=$(svc_url "$svc")
-    if svc_probe "$svc" "$url"; then state=up; else state=down all_up=1; fi
+    if svc_probe "$svc" "$url"; then state=up; else state=down; fi
     if pid=$(pid_of "$(pid_file "$svc")" "$(svc_prog "$svc")"); then
       who="started by infra.sh (pid $pid)"
+      [[ $svc != ferretdb ]] || who="started by infra.sh (pid $pid, $(ferretdb_handler_of "$pid") backend)"
       local host port
       read -r host port <<<"$(url_host_port "$url" "$(svc_default_port "$svc")")"
       [[ $(sed -n 2p "$(pid_file "$svc")") == "$(listen_spec "$svc" "$(bind_address "$host")" "$port")" ]] ||
         who="$who, listening on $(sed -n 2p "$(pid_file "$svc")" | cut -d' ' -f1-2), not this URL"
     elif [[ $state == up ]]; then
       who=external
+    elif [[ $svc == postgres ]] && mongo_is_external; then
+      who="not needed ($(svc_var ferretdb) is not a FerretDB started here)"
+      state=-
     else
       who=''
     fi
-    printf '%-9s %-34s %-5s %s\n' "$svc" "$url" "$state" "$who"
+    [[ $state != down ]] || all_up=1
+    printf '%-9s %-44s %-5s %s\n' "$svc" "$url" "$state" "$who"
   done
   return "$all_up"
 }
@@ -423,18 +664,32 @@ main() {
   case $cmd in
     -h | --help | help | '') usage ;;
     start | stop | status)
-      [[ $# -gt 0 ]] || set -- "${SERVICES[@]}"
+      [[ $FERRETDB_HANDLER == sqlite || $FERRETDB_HANDLER == postgresql ]] ||
+        die "FERRETDB_HANDLER must be sqlite or postgresql, not '$FERRETDB_HANDLER'"
+      local all=no
+      [[ $# -gt 0 ]] || { set -- "${SERVICES[@]}"; all=yes; }
       check_services "$@"
       url_host_port "$NATS_URL" 4222 >/dev/null
       url_host_port "$REDIS_URL" 6379 >/dev/null
       url_host_port "$MONGO_URL" 27017 >/dev/null
+      url_host_port "$FERRETDB_POSTGRESQL_URL" 5432 >/dev/null
+      local implicit_pg=no
+      # FerretDB on PostgreSQL needs it first; a postgres that this script runs is shown and
+      # stopped even when the handler has been switched back to sqlite since.
+      if [[ $FERRETDB_HANDLER == postgresql && " $* " == *" ferretdb "* && " $* " != *" postgres "* ]]; then
+        [[ $cmd != start ]] || { set -- "$@" postgres; implicit_pg=yes; }
+      fi
+      if [[ $cmd != start && $all == yes && " $* " != *" postgres "* ]] && pid_of "$(pid_file postgres)" postgres >/dev/null; then
+        set -- "$@" postgres
+      fi
       case $cmd in
-        start) with_lock "$DATA_DIR/run/infra.lock" 1800 cmd_start "$@" ;;
+        start) with_lock "$DATA_DIR/run/infra.lock" 1800 cmd_start "$implicit_pg" "$@" ;;
         stop) with_lock "$DATA_DIR/run/infra.lock" 60 cmd_stop "$@" ;;
         status) cmd_status "$@" ;;
       esac
       ;;
     env) cmd_env ;;
+    services) echo "${SERVICES[*]}" ;;
     bin) cmd_bin "$@" ;;
     *)
       usage >&2

@@ -115,6 +115,30 @@ probe_mongo() {
   return 0
 }
 
+# PostgreSQL answers an SSLRequest (8 bytes) with one byte, 'S' or 'N', before any authentication,
+# even while it starts up; so this needs no client program and no credentials.
+probe_postgres() {
+  local host port out
+  read -r host port < <(url_host_port "$1" 5432)
+  out=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "\x00\x00\x00\x08\x04\xd2\x16\x2f" >&3 && head -c 1 <&3' \
+    "$host" "$port" 2>/dev/null || true)
+  [[ $out == S || $out == N ]] && return 0
+  tcp_open "$host" "$port" && return 2
+  return 1
+}
+
+# "postgres://user:password@host:port/db?opts" -> "user db" ('-' for a part the URL leaves out).
+url_user_db() {
+  local rest=${1#*://} authority userinfo='' user db
+  authority=${rest%%[/?#]*}
+  [[ $authority != *@* ]] || userinfo=${authority%@*}
+  user=${userinfo%%:*}
+  db=${rest#"$authority"}
+  db=${db#/}
+  db=${db%%[?#]*}
+  printf '%s %s\n' "${user:--}" "${db:--}"
+}
+
 http_ok() { # http_ok <host> <port> <path>: 0 when the answer is 200
   if command -v curl >/dev/null 2>&1; then
     curl -fsS --max-time 2 -o /dev/null "http://$1:$2$3" 2>/dev/null
@@ -164,14 +188,14 @@ spawn() { # spawn <pidfile> <logfile> <cmd...>
   echo $! >"$pidfile"
 }
 
-terminate() { # terminate <pid>: TERM, up to 10 s, then KILL
-  local pid=$1 i
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < 100; i++)); do
+terminate() { # terminate <pid> [signal [seconds]]: the signal (TERM), up to 10 s, then KILL
+  local pid=$1 sig=${2:-TERM} secs=${3:-10} i
+  kill -"$sig" "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < secs * 10; i++)); do
     alive "$pid" || return 0
     sleep 0.1
   done
-  say "pid $pid ignored SIGTERM for 10 s; sending SIGKILL"
+  say "pid $pid ignored SIG$sig for $secs s; sending SIGKILL"
   kill -KILL "$pid" 2>/dev/null || true
 }
 
