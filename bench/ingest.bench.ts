@@ -4,12 +4,11 @@
  */
 import { AckPolicy, DeliverPolicy, type JsMsg } from 'nats';
 import { Collections, eventsSubjectFilter } from '@toolpath/contracts';
-import type { StoredToolEvent } from '@toolpath/event-store';
 import { EventPublisher } from '@toolpath/sdk';
-import { createTestEventsStream, testUrls } from '@toolpath/testing';
+import { createTestEventsStream } from '@toolpath/testing';
 import { parseCli } from './lib/cli';
-import { encodeBenchEvent, storedRow, BENCH_TENANT, benchEventInput } from './lib/events';
-import { CpuShare, findServerPid, machineInfo } from './lib/machine';
+import { storedRow, BENCH_TENANT, benchEventInput } from './lib/events';
+import { CpuShare, machineInfo } from './lib/machine';
 import {
   Cleanup,
   confirmRows,
@@ -17,12 +16,15 @@ import {
   phaseNames,
   preparedEventsCollection,
   progress,
-  publishAll,
+  benchPublisher,
+  publishRange,
+  rawInsertMany,
   recorderBatchStats,
   rowCount,
   scrapeMetrics,
-  sleep,
+  serverPids,
   startRecorder,
+  waitForRecorderIndexes,
   waitStored,
   type Infra,
 } from './lib/pipeline';
@@ -39,10 +41,14 @@ Ingest throughput, three ways, on the same documents and the same Mongo-wire ser
      count is confirmed in the database); target >= 0.6x of (a);
  (c) naive recorder: a pull consumer in this process that does one insertOne per message, then
      acks; its stream is filled before the clock starts (which favours it); target (b) >= 5x (c).
-Each phase uses its own stream, subject prefix and database, all removed afterwards.`,
+With --rounds R, (a) and (b) alternate in R slices of N/R events (same collection, same recorder
+and stream, growing), and each is the median of its rounds: a burst of other load on the machine
+then hits both alike. Each phase uses its own stream, subject prefix and database, all removed
+afterwards.`,
   options: {
     events: { kind: 'int', default: 200_000, help: 'events for (a) and (b)' },
     naiveEvents: { kind: 'int', default: 20_000, help: 'events for (c): a rate, so fewer suffice' },
+    rounds: { kind: 'int', default: 1, help: '(a) and (b) alternate in this many slices; medians are reported' },
     skipNaive: { kind: 'flag', help: 'leave out (c)' },
     recorderEnv: { kind: 'pairs', help: 'setting passed to the recorder, e.g. RECORDER_BATCH_SIZE=2000 (repeatable)' },
     maxMinutes: { kind: 'number', default: 30, help: 'abort (and clean up) after this long' },
@@ -63,52 +69,98 @@ async function main(): Promise<void> {
     await infra.mongo.close();
   });
   const batchSize = Number(cli.recorderEnv.RECORDER_BATCH_SIZE ?? 1000);
+  const rounds = Math.min(cli.rounds, Math.floor(cli.events / batchSize));
   const report = new Report('ingest', {
     events: cli.events,
+    rounds,
     naiveEvents: cli.skipNaive ? 0 : cli.naiveEvents,
     batchSize,
     recorderEnv: cli.recorderEnv,
   });
-  const serverPids = {
-    ferretdbOrMongod: findServerPid('ferretdb', portOf(testUrls.mongo)) ?? findServerPid('mongod', portOf(testUrls.mongo)),
-    natsServer: findServerPid('nats-server', portOf(testUrls.nats)),
-  };
+  const pids = serverPids();
   try {
     report.setMachine(await machineInfo(infra.nc, infra.mongo.db('admin')));
 
-    progress(`(a) baseline: raw insertMany of ${cli.events.toLocaleString('en-US')} rows, batches of ${batchSize}`);
-    const raw = await rawInsertMany(infra, cleanup, cli.events, batchSize, deadline, serverPids);
-    progress(`(a) ${Math.round(raw.rate)} rows/s`);
+    const rawNames = phaseNames('benchraw', infra, cleanup);
+    const rawDb = infra.mongo.db(rawNames.mongoDb);
+    const rawCol = await preparedEventsCollection(rawDb);
+    const e2eNames = phaseNames('benche2e', infra, cleanup);
+    const e2eDb = infra.mongo.db(e2eNames.mongoDb);
+    const recorder = await startRecorder(e2eNames, cli.recorderEnv, cleanup);
+    // The recorder creates its indexes in the background at start: let that finish first, as it
+    // has long before any real traffic arrives.
+    await waitForRecorderIndexes(e2eDb, deadline);
+    const publisher = benchPublisher(e2eNames);
+    cleanup.add('close publisher', () => publisher.close());
 
-    progress(`(b) end to end: ${cli.events.toLocaleString('en-US')} events through a recorder process`);
-    const e2e = await endToEnd(infra, cleanup, cli.events, cli.recorderEnv, deadline, serverPids);
-    progress(`(b) ${Math.round(e2e.rate)} events/s`);
+    const raw: Round[] = [];
+    const e2e: Array<Round & { publishSeconds: number }> = [];
+    const rawCpu = new CpuAccumulator();
+    const e2eCpu = new CpuAccumulator();
+    for (let r = 0; r < rounds; r++) {
+      const range = { from: Math.floor((cli.events * r) / rounds), to: Math.floor((cli.events * (r + 1)) / rounds) };
+      const n = range.to - range.from;
+      const tag = rounds > 1 ? ` round ${r + 1}/${rounds}` : '';
 
+      progress(`(a)${tag}: raw insertMany of ${n.toLocaleString('en-US')} rows, batches of ${batchSize}`);
+      let cpu = new CpuShare({ bench: process.pid, ...pids });
+      const rawSeconds = await rawInsertMany(rawCol, rawNames, range, batchSize, deadline, (written, secs) =>
+        progress(`(a) ${written.toLocaleString('en-US')}/${n.toLocaleString('en-US')} rows, ${Math.round(written / secs)}/s`),
+      );
+      rawCpu.add(cpu.finish(), rawSeconds);
+      raw.push({ rate: n / rawSeconds, seconds: rawSeconds });
+      progress(`(a)${tag}: ${Math.round(n / rawSeconds)} rows/s`);
+
+      progress(`(b)${tag}: ${n.toLocaleString('en-US')} events through the recorder process`);
+      cpu = new CpuShare({ bench: process.pid, recorder: recorder.proc.pid, ...pids });
+      const pub = publishRange(publisher, e2eNames, range, deadline, (sent) => progress(`(b) published ${sent.toLocaleString('en-US')}`));
+      // A publishing failure ends the wait at once instead of at the time limit.
+      const publishFailed = pub.done.then(() => new Promise<never>(() => undefined));
+      const storedAt = await Promise.race([waitStored(recorder, range.to, { deadline, label: '(b)', startedAt: performance.now(), from: range.from }), publishFailed]);
+      const publishedAt = await pub.done;
+      const seconds = (storedAt - pub.firstPublishAt) / 1000;
+      e2eCpu.add(cpu.finish(), seconds);
+      e2e.push({ rate: n / seconds, seconds, publishSeconds: (publishedAt - pub.firstPublishAt) / 1000 });
+      progress(`(b)${tag}: ${Math.round(n / seconds)} events/s`);
+    }
+    const rawRows = await rowCount(rawDb);
+    if (rawRows !== cli.events) throw new Error(`(a) wrote ${rawRows} rows, expected ${cli.events}`);
+    const e2eRows = await confirmRows(e2eDb, cli.events, deadline);
+    if (e2eRows !== cli.events) throw new Error(`(b) the database holds ${e2eRows} rows, expected ${cli.events}`);
+    const batches = recorderBatchStats(await scrapeMetrics(recorder.port));
+    await publisher.close();
+    await recorder.stop();
+
+    const rawRate = median(raw.map((x) => x.rate));
+    const e2eRate = median(e2e.map((x) => x.rate));
+    const per = rounds > 1 ? ` per round, median of ${rounds} (rounds: ${raw.map((x) => Math.round(x.rate)).join(', ')})` : '';
     report.add({
       name: 'raw insertMany (a)',
-      value: raw.rate,
+      value: rawRate,
       unit: 'rows/s',
-      note: `${cli.events} rows, unordered insertMany of ${batchSize}, one at a time, ${raw.seconds.toFixed(1)} s`,
+      note: `${cli.events} rows, unordered insertMany of ${batchSize}, one at a time, ${sum(raw.map((x) => x.seconds)).toFixed(1)} s${per}`,
     });
     report.add({
       name: 'end to end (b)',
-      value: e2e.rate,
+      value: e2eRate,
       unit: 'events/s',
-      baseline: { name: 'raw insertMany (a)', value: raw.rate, unit: 'rows/s' },
+      baseline: { name: 'raw insertMany (a)', value: rawRate, unit: 'rows/s' },
       target: { on: 'ratio', op: '>=', value: TARGET_E2E_VS_RAW },
       note:
-        `first publish -> ${cli.events} rows durable in ${e2e.seconds.toFixed(1)} s; the SDK had every event acked by the stream ` +
-        `after ${e2e.publishSeconds.toFixed(1)} s (${Math.round(cli.events / e2e.publishSeconds)}/s); recorder wrote ${e2e.batches.batches} batches, ` +
-        `mean ${e2e.batches.meanBatch} rows, mean write ${e2e.batches.meanWriteMs} ms`,
+        `first publish -> ${cli.events} rows durable in ${sum(e2e.map((x) => x.seconds)).toFixed(1)} s` +
+        (rounds > 1 ? ` (rounds: ${e2e.map((x) => Math.round(x.rate)).join(', ')})` : '') +
+        `; the SDK had them all acked by the stream after ${sum(e2e.map((x) => x.publishSeconds)).toFixed(1)} s; ` +
+        `recorder wrote ${batches.batches} batches, mean ${batches.meanBatch} rows, mean write ${batches.meanWriteMs} ms`,
     });
-    report.details.cpuCoresUsed = { raw: raw.cpu, e2e: e2e.cpu };
-    report.details.recorderBatches = e2e.batches;
+    report.details.rounds = { raw, e2e };
+    report.details.cpuCoresUsed = { raw: rawCpu.mean(), e2e: e2eCpu.mean() };
+    report.details.recorderBatches = batches;
 
     if (!cli.skipNaive) {
       progress(`(c) naive recorder: ${cli.naiveEvents.toLocaleString('en-US')} events, one insertOne per message`);
-      const naive = await naiveRecorder(infra, cleanup, cli.naiveEvents, deadline, serverPids);
+      const naive = await naiveRecorder(infra, cleanup, cli.naiveEvents, deadline, pids);
       progress(`(c) ${Math.round(naive.rate)} events/s`);
-      report.details.cpuCoresUsed = { raw: raw.cpu, e2e: e2e.cpu, naive: naive.cpu };
+      report.details.cpuCoresUsed = { raw: rawCpu.mean(), e2e: e2eCpu.mean(), naive: naive.cpu };
       report.add({
         name: 'naive recorder (c)',
         value: naive.rate,
@@ -117,7 +169,7 @@ async function main(): Promise<void> {
       });
       report.add({
         name: 'end to end vs naive',
-        value: e2e.rate,
+        value: e2eRate,
         unit: 'events/s',
         baseline: { name: 'naive recorder (c)', value: naive.rate, unit: 'events/s' },
         target: { on: 'ratio', op: '>=', value: TARGET_E2E_VS_NAIVE },
@@ -131,84 +183,38 @@ async function main(): Promise<void> {
   }
 }
 
-interface PhaseResult {
+interface Round {
   rate: number;
   seconds: number;
+}
+
+interface PhaseResult extends Round {
   cpu: Record<string, number>;
 }
 
-/** (a) The database alone: the next batch is built while the previous one is being written. */
-async function rawInsertMany(infra: Infra, cleanup: Cleanup, n: number, batchSize: number, deadline: number, pids: Record<string, number | undefined>): Promise<PhaseResult> {
-  const names = phaseNames('benchraw', infra, cleanup);
-  const db = infra.mongo.db(names.mongoDb);
-  const col = await preparedEventsCollection(db);
-  const build = (from: number): StoredToolEvent[] => {
-    const rows: StoredToolEvent[] = [];
-    const receivedAt = new Date();
-    for (let i = from; i < Math.min(n, from + batchSize); i++) rows.push(storedRow(encodeBenchEvent(i, names.token, names.subjectPrefix).data, i + 1, receivedAt));
-    return rows;
-  };
-  const cpu = new CpuShare({ bench: process.pid, ...pids });
-  const t0 = performance.now();
-  let lastReport = t0;
-  let next = build(0);
-  for (let from = 0; from < n; from += batchSize) {
-    const writing = col.insertMany(next, { ordered: false });
-    next = from + batchSize < n ? build(from + batchSize) : [];
-    await writing;
-    const now = performance.now();
-    if (now > deadline) throw new Error('(a) did not finish in time');
-    if (now - lastReport > 5000) {
-      progress(`(a) ${(from + batchSize).toLocaleString('en-US')}/${n.toLocaleString('en-US')} rows, ${Math.round((from + batchSize) / ((now - t0) / 1000))}/s`);
-      lastReport = now;
-    }
+/** Time-weighted mean of the CPU shares of several rounds. */
+class CpuAccumulator {
+  private readonly total: Record<string, number> = {};
+  private seconds = 0;
+
+  add(share: Record<string, number>, seconds: number): void {
+    for (const [k, v] of Object.entries(share)) this.total[k] = (this.total[k] ?? 0) + v * seconds;
+    this.seconds += seconds;
   }
-  const seconds = (performance.now() - t0) / 1000;
-  const share = cpu.finish();
-  const rows = await rowCount(db);
-  if (rows !== n) throw new Error(`(a) wrote ${rows} rows, expected ${n}`);
-  return { rate: n / seconds, seconds, cpu: share };
+
+  mean(): Record<string, number> {
+    return Object.fromEntries(Object.entries(this.total).map(([k, v]) => [k, Math.round((v / this.seconds) * 100) / 100]));
+  }
 }
 
-/** (b) SDK -> JetStream -> recorder process -> rows. */
-async function endToEnd(
-  infra: Infra,
-  cleanup: Cleanup,
-  n: number,
-  recorderEnv: Record<string, string>,
-  deadline: number,
-  pids: Record<string, number | undefined>,
-): Promise<PhaseResult & { publishSeconds: number; batches: ReturnType<typeof recorderBatchStats> }> {
-  const names = phaseNames('benche2e', infra, cleanup);
-  const recorder = await startRecorder(names, recorderEnv, cleanup);
-  // The recorder creates its indexes in the background at start: let that finish first, as it has
-  // long before any real traffic arrives.
-  await waitForIndexes(infra, names.mongoDb, deadline);
-  const cpu = new CpuShare({ bench: process.pid, recorder: recorder.proc.pid, ...pids });
-  const pub = publishAll(names, n, deadline, (sent) => progress(`(b) published ${sent.toLocaleString('en-US')}`));
-  cleanup.add('close publisher', () => pub.publisher.close());
-  let publishedAt = 0;
-  const published = pub.done.then((t) => (publishedAt = t));
-  // A publishing failure ends the wait at once instead of at the time limit.
-  const publishFailed = published.then(() => new Promise<never>(() => undefined));
-  const storedAt = await Promise.race([waitStored(recorder, n, { deadline, label: '(b)', startedAt: performance.now() }), publishFailed]);
-  await published;
-  const share = cpu.finish();
-  const seconds = (storedAt - pub.firstPublishAt) / 1000;
-  const rows = await confirmRows(infra.mongo.db(names.mongoDb), n, deadline);
-  if (rows !== n) throw new Error(`(b) the database holds ${rows} rows, expected ${n}`);
-  const batches = recorderBatchStats(await scrapeMetrics(recorder.port));
-  await pub.publisher.close();
-  return { rate: n / seconds, seconds, publishSeconds: (publishedAt - pub.firstPublishAt) / 1000, cpu: share, batches };
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-async function waitForIndexes(infra: Infra, dbName: string, deadline: number): Promise<void> {
-  const col = infra.mongo.db(dbName).collection(Collections.toolEvents);
-  for (;;) {
-    const have = await col.listIndexes().toArray().catch(() => []);
-    if (have.length >= 5 || performance.now() > deadline) return;
-    await sleep(100);
-  }
+function sum(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
 }
 
 /**
@@ -239,7 +245,8 @@ async function naiveRecorder(infra: Infra, cleanup: Cleanup, n: number, deadline
   const cpu = new CpuShare({ bench: process.pid, ...pids });
   const t0 = performance.now();
   const messages = await consumer.consume();
-  const stopAt = setTimeout(() => void messages.close(), Math.max(0, deadline - t0));
+  // stop(), not close() after a break: close() on an iterator left by `break` never settles.
+  const stopAt = setTimeout(() => messages.stop(), Math.max(0, deadline - t0));
   let stored = 0;
   let lastReport = t0;
   const insert = async (m: JsMsg) => {
@@ -251,8 +258,9 @@ async function naiveRecorder(infra: Infra, cleanup: Cleanup, n: number, deadline
     m.ack();
   };
   for await (const m of messages) {
+    if (stored >= n) continue;
     await insert(m);
-    if (++stored >= n) break;
+    if (++stored >= n) messages.stop();
     const now = performance.now();
     if (now - lastReport > 5000) {
       progress(`(c) ${stored.toLocaleString('en-US')}/${n.toLocaleString('en-US')} stored, ${Math.round(stored / ((now - t0) / 1000))}/s`);
@@ -262,15 +270,11 @@ async function naiveRecorder(infra: Infra, cleanup: Cleanup, n: number, deadline
   const seconds = (performance.now() - t0) / 1000;
   const share = cpu.finish();
   clearTimeout(stopAt);
-  await messages.close();
+  await messages.closed();
   if (stored < n) throw new Error(`(c) stored ${stored} of ${n} before the time limit`);
   const rows = await rowCount(db);
   if (rows !== n) throw new Error(`(c) the database holds ${rows} rows, expected ${n} (collection ${Collections.toolEvents})`);
   return { rate: n / seconds, seconds, cpu: share };
-}
-
-function portOf(url: string): string {
-  return /:(\d+)(\/|$)/.exec(url.replace(/^[a-z]+:\/\//, ''))?.[1] ?? '';
 }
 
 main().catch((err: unknown) => {

@@ -29,7 +29,10 @@ export async function machineInfo(nc: NatsConnection, db: Db): Promise<MachineIn
     node: process.version,
     natsServer: nc.info?.version ?? 'unknown',
     mongoServer: build.version ?? 'unknown',
-    mongoFlavor: build.ferretdbVersion !== undefined ? `ferretdb ${build.ferretdbVersion}` : 'mongodb',
+    mongoFlavor:
+      build.ferretdbVersion === undefined
+        ? 'MongoDB'
+        : `FerretDB ${build.ferretdbVersion === 'unknown' ? '(version not reported)' : build.ferretdbVersion}`,
     loadAvgAtStart: Math.round(loadavg()[0] * 100) / 100,
   };
 }

@@ -1,10 +1,11 @@
-import { MongoClient, type Db } from 'mongodb';
+import { MongoClient, type Collection, type Db } from 'mongodb';
 import { connect, type NatsConnection } from 'nats';
 import { Collections } from '@toolpath/contracts';
 import { TOOL_EVENT_INDEXES, type StoredToolEvent } from '@toolpath/event-store';
 import { EventPublisher } from '@toolpath/sdk';
 import { isolatedEnv, startService, testNames, testUrls, type ServiceProcess, type TestNames } from '@toolpath/testing';
-import { BENCH_TENANT, benchEventInput } from './events';
+import { BENCH_TENANT, benchEventInput, encodeBenchEvent, storedRow } from './events';
+import { findServerPid } from './machine';
 
 /** Only local servers: a bench must never send its load anywhere else. */
 export function assertLocal(): void {
@@ -107,6 +108,66 @@ export async function rowCount(db: Db): Promise<number> {
   return stats?.count ?? 0;
 }
 
+/**
+ * The baseline writer: unordered insertMany of the rows the recorder would store for events
+ * from..to-1, one batch at a time, the next batch built while the previous one is being written
+ * (so the time is the database's). `col` must have the recorder's indexes
+ * (`preparedEventsCollection`). Returns the seconds taken.
+ */
+export async function rawInsertMany(
+  col: Collection<StoredToolEvent>,
+  names: TestNames,
+  range: { from: number; to: number },
+  batchSize: number,
+  deadline: number,
+  onProgress?: (written: number, seconds: number) => void,
+): Promise<number> {
+  const { from, to } = range;
+  const build = (start: number): StoredToolEvent[] => {
+    const rows: StoredToolEvent[] = [];
+    const receivedAt = new Date();
+    for (let i = start; i < Math.min(to, start + batchSize); i++) rows.push(storedRow(encodeBenchEvent(i, names.token, names.subjectPrefix).data, i + 1, receivedAt));
+    return rows;
+  };
+  const t0 = performance.now();
+  let lastReport = t0;
+  let next = build(from);
+  for (let start = from; start < to; start += batchSize) {
+    const writing = col.insertMany(next, { ordered: false });
+    next = start + batchSize < to ? build(start + batchSize) : [];
+    await writing;
+    const now = performance.now();
+    if (now > deadline) throw new Error('raw insertMany did not finish in time');
+    if (onProgress && now - lastReport > 5000) {
+      onProgress(Math.min(to, start + batchSize) - from, (now - t0) / 1000);
+      lastReport = now;
+    }
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+/** Pids of the local database and NATS servers, for CPU accounting (undefined when not visible). */
+export function serverPids(): { ferretdbOrMongod?: number; natsServer?: number } {
+  const port = (url: string) => /:(\d+)(\/|$)/.exec(url.replace(/^[a-z]+:\/\//, ''))?.[1] ?? '';
+  return {
+    ferretdbOrMongod: findServerPid('ferretdb', port(testUrls.mongo)) ?? findServerPid('mongod', port(testUrls.mongo)),
+    natsServer: findServerPid('nats-server', port(testUrls.nats)),
+  };
+}
+
+/**
+ * Waits until the recorder has created the `tool_events` indexes (it does so in the background
+ * at start), as it has long before real traffic arrives.
+ */
+export async function waitForRecorderIndexes(db: Db, deadline: number): Promise<void> {
+  const col = db.collection(Collections.toolEvents);
+  for (;;) {
+    const have = await col.listIndexes().toArray().catch(() => []);
+    if (have.length >= TOOL_EVENT_INDEXES.length + 1 || performance.now() > deadline) return;
+    await sleep(100);
+  }
+}
+
 // ------------------------------------------------------------------------------------------------
 // The recorder, as a real process
 
@@ -182,34 +243,50 @@ export interface PublishRun {
   done: Promise<number>;
 }
 
+/** An SDK publisher with default settings for the bench tenant under the phase's prefix. */
+export function benchPublisher(names: TestNames): EventPublisher {
+  return EventPublisher.connect({ servers: testUrls.nats, tenantId: BENCH_TENANT, subjectPrefix: names.subjectPrefix, name: 'toolpath-bench-publisher' });
+}
+
 /**
- * Publishes events 0..n-1 of the bench with the SDK, as fast as the publisher's buffer allows
- * (it never drops: when the buffer is nearly full the loop waits for acks to drain it).
+ * Publishes bench events from..to-1 with the SDK as fast as the publisher's buffer allows (it
+ * never drops: when the buffer is nearly full the loop waits for acks to drain it).
  */
-export function publishAll(names: TestNames, n: number, deadline: number, onProgress?: (sent: number) => void): PublishRun {
-  const publisher = EventPublisher.connect({ servers: testUrls.nats, tenantId: BENCH_TENANT, subjectPrefix: names.subjectPrefix, name: 'toolpath-bench-publisher' });
+export function publishRange(
+  publisher: EventPublisher,
+  names: TestNames,
+  range: { from: number; to: number },
+  deadline: number,
+  onProgress?: (sent: number) => void,
+): PublishRun {
   const run = { publisher, firstPublishAt: 0 } as PublishRun;
   run.done = (async () => {
     await publisher.ready(10_000);
+    const ackedBefore = publisher.stats().published;
     const highWater = 8_000; // of the default 10,000-event buffer
     run.firstPublishAt = performance.now();
-    for (let i = 0; i < n; i++) {
+    for (let i = range.from; i < range.to; i++) {
       publisher.publish(benchEventInput(i, names.token));
       if ((i & 255) === 255) {
         while (publisher.stats().pending >= highWater) {
           if (performance.now() > deadline) throw new Error('publishing did not finish in time');
           await sleep(1);
         }
-        if ((i & 16383) === 16383) onProgress?.(i + 1);
+        if ((i & 16383) === 16383) onProgress?.(i + 1 - range.from);
       }
     }
     await publisher.flush(Math.max(1000, deadline - performance.now()));
     const at = performance.now();
     const s = publisher.stats();
-    if (s.published !== n) throw new Error(`publisher acked ${s.published} of ${n} events: ${JSON.stringify(s)}`);
+    if (s.published - ackedBefore !== range.to - range.from) throw new Error(`publisher acked ${s.published - ackedBefore} of ${range.to - range.from} events: ${JSON.stringify(s)}`);
     return at;
   })();
   return run;
+}
+
+/** `publishRange` of events 0..n-1 on a new publisher. */
+export function publishAll(names: TestNames, n: number, deadline: number, onProgress?: (sent: number) => void): PublishRun {
+  return publishRange(benchPublisher(names), names, { from: 0, to: n }, deadline, onProgress);
 }
 
 /**
@@ -219,7 +296,7 @@ export function publishAll(names: TestNames, n: number, deadline: number, onProg
 export async function waitStored(
   recorder: ServiceProcess,
   n: number,
-  opts: { deadline: number; intervalMs?: number; label: string; startedAt: number },
+  opts: { deadline: number; intervalMs?: number; label: string; startedAt: number; /** count at startedAt, for the rate shown */ from?: number },
 ): Promise<number> {
   let lastReport = performance.now();
   for (;;) {
@@ -230,7 +307,8 @@ export async function waitStored(
     if (now > opts.deadline) throw new Error(`${opts.label}: only ${stored} of ${n} events stored before the time limit`);
     if (now - lastReport > 5000) {
       const secs = (now - opts.startedAt) / 1000;
-      progress(`${opts.label}: ${stored.toLocaleString('en-US')}/${n.toLocaleString('en-US')} stored, ${Math.round(stored / secs).toLocaleString('en-US')}/s so far`);
+      const rate = Math.round((stored - (opts.from ?? 0)) / secs);
+      progress(`${opts.label}: ${stored.toLocaleString('en-US')}/${n.toLocaleString('en-US')} stored, ${rate.toLocaleString('en-US')}/s so far`);
       lastReport = now;
     }
     await sleep(opts.intervalMs ?? 250);

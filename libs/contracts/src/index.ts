@@ -2,3 +2,4 @@ export * from './names';
 export * from './events';
 export * from './validation';
 export * from './errors';
+export * from './executions';
