@@ -103,7 +103,7 @@ function parseArgs(argv) {
       case '-h':
       case '--help':
         console.log(USAGE);
-        process.exit(0);
+        return process.exit(0);
       case '--sizes':
         a.sizes = value().split(',').map((v) => int(v, BATCH));
         break;
@@ -493,7 +493,9 @@ async function main() {
     // The embedded FerretDB reports 'unknown' as its own version: take it from our wrapper's go.mod.
     const m = /github\.com\/FerretDB\/FerretDB (v[\w.-]+)/.exec(fs.readFileSync(path.join(REPO, 'tools/ferretdb/go.mod'), 'utf8'));
     if (m && (!ver.ferretdbVersion || ver.ferretdbVersion === 'unknown')) ver.ferretdbVersion = m[1];
-  } catch {}
+  } catch {
+    // No wrapper sources (e.g. run outside the repo): keep what the server said.
+  }
   console.log(
     `FerretDB ${ver.ferretdbVersion ?? ver.version} | ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB | load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
   );
