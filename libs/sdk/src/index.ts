@@ -15,3 +15,7 @@ export {
   FlushTimeoutError,
 } from './errors';
 export type { DropReason } from './errors';
+export { serveTool, callTool, ToolError, ToolCallError, MAX_TOOL_REPLY_BYTES, MAX_TOOL_ERROR_MESSAGE, DEFAULT_TOOL_CONCURRENCY } from './serve-tool';
+export type { ToolContext, ToolHandler, ServeToolOptions, ToolServer, ToolServerStats, ToolCallErrorCode } from './serve-tool';
+export { ToolRegistry, localProviderInfo, parseToolRegistryEntry, DEFAULT_TOOL_LIST_LIMIT } from './tool-registry';
+export type { ToolRegistryEntry, ToolProviderInfo } from './tool-registry';

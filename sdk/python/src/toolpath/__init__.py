@@ -8,6 +8,9 @@ background, so publishing never blocks or fails the caller):
 
 ``client.session(intent=...)`` returns a :class:`Session` that records each tool call of a
 task with an increasing ``seq`` and closes with a ``session_end`` event.
+
+:func:`serve_tool` (``Toolpath.serve_tool`` for sync code) serves a tool to the Toolpath
+executor over NATS and announces it in the tool registry; see :mod:`toolpath.tools`.
 """
 
 from .async_client import AsyncToolpath
@@ -25,6 +28,21 @@ from .events import (
 )
 from .session import Session, Step
 from .sync_client import Toolpath
+from .tools import (
+    MAX_TOOL_REPLY_BYTES,
+    TOOL_PROVIDER_QUEUE_GROUP,
+    SyncToolServer,
+    ToolCallError,
+    ToolContext,
+    ToolError,
+    ToolRegistry,
+    ToolServer,
+    call_tool,
+    serve_tool,
+    serve_tool_sync,
+    tool_registry_bucket,
+    tool_subject,
+)
 
 __version__ = "0.1.0"
 
@@ -45,5 +63,18 @@ __all__ = [
     "session_end_event",
     "tool_call_event",
     "validate_event",
+    "MAX_TOOL_REPLY_BYTES",
+    "TOOL_PROVIDER_QUEUE_GROUP",
+    "SyncToolServer",
+    "ToolCallError",
+    "ToolContext",
+    "ToolError",
+    "ToolRegistry",
+    "ToolServer",
+    "call_tool",
+    "serve_tool",
+    "serve_tool_sync",
+    "tool_registry_bucket",
+    "tool_subject",
     "__version__",
 ]

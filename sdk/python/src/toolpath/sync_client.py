@@ -16,10 +16,13 @@ import os
 import threading
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Coroutine, Dict, Optional, Sequence, Type, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Callable, Coroutine, Dict, Optional, Sequence, Type, TypeVar, Union
 
 from .async_client import AsyncToolpath
 from .session import Session
+
+if TYPE_CHECKING:
+    from .tools import SyncToolServer
 
 __all__ = ["Toolpath"]
 
@@ -141,6 +144,14 @@ class Toolpath:
             self, intent=intent, session_id=session_id, user_id=user_id,
             agent_id=agent_id, source=source or self.source, run_id=run_id,
         )
+
+    def serve_tool(self, definition: Mapping[str, Any], handler: Callable[..., Any],
+                   **options: Any) -> "SyncToolServer":
+        """Serves a tool over NATS on this client's connection and background loop, and
+        announces it; see :func:`toolpath.tools.serve_tool_sync`. Stop it before ``close()``."""
+        from .tools import serve_tool_sync
+
+        return serve_tool_sync(self, definition, handler, **options)
 
     def __enter__(self) -> "Toolpath":
         return self

@@ -1,0 +1,317 @@
+import { ErrorCode, type Msg, type NatsConnection, type Subscription } from 'nats';
+import {
+  DEFAULT_SUBJECT_PREFIX,
+  TOOL_PROVIDER_QUEUE_GROUP,
+  ToolDefinitionSchema,
+  ToolReplySchema,
+  ToolRequestSchema,
+  toolSubject,
+  type ToolDefinition,
+  type ToolReply,
+  type ToolRequest,
+} from '@toolpath/contracts';
+import { ToolpathSdkError } from './errors';
+import { toJsonSafe } from './safe-json';
+import { ToolRegistry } from './tool-registry';
+
+/**
+ * Tools over NATS (ARCHITECTURE.md, "Contract: tools over NATS"): `serveTool` is the provider
+ * side, `callTool` the caller side (the executor).
+ *
+ * Error policy, the same in the Python SDK:
+ * - a thrown `ToolError` replies with its `retryable` (default `false`);
+ * - any other thrown value replies `retryable: false`, unless it carries a boolean `retryable`
+ *   property (so errors of other libraries can opt in);
+ * - a handler still running at `context.deadline` is aborted (`context.signal`) and the caller
+ *   gets `retryable: true` (so does one still running when `stop()` gives up waiting);
+ * - a malformed request replies `retryable: false` without calling the handler;
+ * - a reply larger than `MAX_TOOL_REPLY_BYTES` (or the server's max payload) is replaced by
+ *   `{ message: 'result too large', retryable: false }`.
+ */
+
+/** Largest encoded reply a provider sends (the server's `max_payload` may lower it). */
+export const MAX_TOOL_REPLY_BYTES = 1_000_000;
+/** Longest error message put in a reply; longer ones are cut. */
+export const MAX_TOOL_ERROR_MESSAGE = 4096;
+/** Handlers one `serveTool` runs at once unless told otherwise. */
+export const DEFAULT_TOOL_CONCURRENCY = 64;
+
+/** Throw from a tool handler to choose whether the caller may retry. */
+export class ToolError extends ToolpathSdkError {
+  readonly retryable: boolean;
+  constructor(message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** The request's context plus a signal that aborts at `deadline` (and when the server stops). */
+export type ToolContext = ToolRequest['context'] & { signal: AbortSignal };
+
+export type ToolHandler<P = Record<string, unknown>, R = unknown> = (parameters: P, context: ToolContext) => R | Promise<R>;
+
+export interface ServeToolOptions {
+  /** Subject prefix; default `toolpath`. Serves `<prefix>.tools.<name>`. */
+  prefix?: string;
+  /** Queue group; default `TOOL_PROVIDER_QUEUE_GROUP`, so instances share the load. */
+  queueGroup?: string;
+  /** Write the definition to the registry (`<prefix>_tools` KV bucket); default true. */
+  announce?: boolean;
+  /** Handlers run at once; further requests wait in the subscription. Default 64. */
+  concurrency?: number;
+  /** Cap on an encoded reply, default `MAX_TOOL_REPLY_BYTES`. */
+  maxReplyBytes?: number;
+  /** Told about requests that could not be answered normally (bad request, reply failure). */
+  onError?: (err: unknown) => void;
+}
+
+export interface ToolServerStats {
+  received: number;
+  ok: number;
+  failed: number;
+  badRequests: number;
+  timedOut: number;
+  tooLarge: number;
+  inFlight: number;
+}
+
+export interface ToolServer {
+  readonly subject: string;
+  readonly queueGroup: string;
+  stats(): ToolServerStats;
+  /**
+   * Drains the subscription (requests already delivered are still answered), then waits up to
+   * `timeoutMs` (default 10 s) for running handlers; those still running are aborted and answered
+   * `{ message: 'tool <name> provider stopped', retryable: true }`. Leaves the registry entry:
+   * other instances may still serve the tool (`ToolRegistry.remove` retires it). Idempotent.
+   */
+  stop(opts?: { timeoutMs?: number }): Promise<void>;
+}
+
+/**
+ * Serves `definition.name` on `toolSubject(prefix, name)` in a queue group and (by default)
+ * announces it in the registry once the subscription is live. Rejects if the definition is
+ * invalid or the announce fails (the subscription is then removed).
+ */
+export async function serveTool<P = Record<string, unknown>, R = unknown>(
+  nc: NatsConnection,
+  definition: ToolDefinition,
+  handler: ToolHandler<P, R>,
+  opts: ServeToolOptions = {},
+): Promise<ToolServer> {
+  const def = ToolDefinitionSchema.safeParse(definition);
+  if (!def.success) {
+    throw new ToolpathSdkError(`invalid tool definition: ${def.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  const prefix = opts.prefix ?? DEFAULT_SUBJECT_PREFIX;
+  const queueGroup = opts.queueGroup ?? TOOL_PROVIDER_QUEUE_GROUP;
+  const concurrency = Math.max(1, Math.floor(opts.concurrency ?? DEFAULT_TOOL_CONCURRENCY));
+  const serverMax = nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
+  const maxReplyBytes = Math.min(opts.maxReplyBytes ?? MAX_TOOL_REPLY_BYTES, serverMax);
+  const subject = toolSubject(prefix, def.data.name);
+  const counts = { received: 0, ok: 0, failed: 0, badRequests: 0, timedOut: 0, tooLarge: 0 };
+  const running = new Set<Promise<void>>();
+  const controllers = new Set<AbortController>();
+  const slotWaiters: Array<() => void> = [];
+  const report = (err: unknown) => {
+    try {
+      opts.onError?.(err);
+    } catch {
+      // a faulty logger must not stop the server
+    }
+  };
+
+  const respond = (msg: Msg, reply: ToolReply) => {
+    let bytes = Buffer.from(toJsonSafe(reply));
+    if (bytes.length > maxReplyBytes) {
+      counts.tooLarge++;
+      bytes = Buffer.from(JSON.stringify({ ok: false, error: { message: 'result too large', retryable: false } }));
+    }
+    try {
+      msg.respond(bytes);
+    } catch (err) {
+      report(err);
+    }
+  };
+
+  const handle = async (msg: Msg): Promise<void> => {
+    counts.received++;
+    let request: ToolRequest;
+    try {
+      const parsed = ToolRequestSchema.safeParse(JSON.parse(msg.string()));
+      if (!parsed.success) {
+        throw new Error(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+      }
+      request = parsed.data;
+    } catch (err) {
+      counts.badRequests++;
+      const message = `invalid tool request: ${err instanceof Error ? err.message : String(err)}`;
+      report(new ToolpathSdkError(message));
+      respond(msg, { ok: false, error: { message: cut(message), retryable: false } });
+      return;
+    }
+    const remaining = request.context.deadline - Date.now();
+    if (remaining <= 0) {
+      counts.timedOut++;
+      respond(msg, { ok: false, error: { message: `tool ${def.data.name} deadline passed before it started`, retryable: true } });
+      return;
+    }
+    const controller = new AbortController();
+    controllers.add(controller);
+    const timer = setTimeout(
+      () => controller.abort(new ToolError(`tool ${def.data.name} exceeded its deadline`, { retryable: true })),
+      Math.min(remaining, 2_147_483_647),
+    );
+    const aborted = new Promise<{ aborted: unknown }>((resolve) => {
+      controller.signal.addEventListener('abort', () => resolve({ aborted: controller.signal.reason }), { once: true });
+    });
+    const work = (async () => handler(request.parameters as P, { ...request.context, signal: controller.signal }))().then(
+      (result) => ({ result }),
+      (error: unknown) => ({ error }),
+    );
+    try {
+      const outcome = await Promise.race([work, aborted]);
+      if ('aborted' in outcome) {
+        counts.timedOut++;
+        respond(msg, { ok: false, error: errorBody(outcome.aborted) });
+      } else if ('error' in outcome) {
+        counts.failed++;
+        respond(msg, { ok: false, error: errorBody(outcome.error) });
+      } else {
+        counts.ok++;
+        respond(msg, { ok: true, result: outcome.result === undefined ? null : outcome.result });
+      }
+    } finally {
+      clearTimeout(timer);
+      controllers.delete(controller);
+    }
+  };
+
+  const sub: Subscription = nc.subscribe(subject, { queue: queueGroup });
+  const loop = (async () => {
+    for await (const msg of sub) {
+      if (!msg.reply) continue; // a publish, not a request: nobody to answer
+      while (running.size >= concurrency) await new Promise<void>((r) => slotWaiters.push(r));
+      const p: Promise<void> = handle(msg)
+        .catch(report)
+        .finally(() => {
+          running.delete(p);
+          slotWaiters.shift()?.();
+        });
+      running.add(p);
+    }
+  })().catch(report);
+
+  if (opts.announce ?? true) {
+    try {
+      await nc.flush(); // the subscription is live before the registry points callers at it
+      await new ToolRegistry(nc, prefix).announce(def.data);
+    } catch (err) {
+      sub.unsubscribe();
+      await loop;
+      throw err;
+    }
+  }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    subject,
+    queueGroup,
+    stats: () => ({ ...counts, inFlight: running.size }),
+    stop: ({ timeoutMs = 10_000 } = {}) => {
+      stopping ??= (async () => {
+        try {
+          if (!sub.isClosed()) await sub.drain();
+        } catch {
+          sub.unsubscribe(); // the connection is closing; nothing left to drain
+        }
+        await loop;
+        let timer: NodeJS.Timeout | undefined;
+        const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+        await Promise.race([Promise.all([...running]), grace]);
+        clearTimeout(timer);
+        const stopped = new ToolError(`tool ${def.data.name} provider stopped`, { retryable: true });
+        for (const c of controllers) c.abort(stopped);
+        await Promise.all([...running]);
+      })();
+      return stopping;
+    },
+  };
+}
+
+function cut(message: string): string {
+  return message.length > MAX_TOOL_ERROR_MESSAGE ? `${message.slice(0, MAX_TOOL_ERROR_MESSAGE - 1)}…` : message;
+}
+
+function errorBody(err: unknown): { message: string; retryable: boolean } {
+  let message: string;
+  if (err instanceof Error) message = err.message;
+  else if (typeof err === 'string') message = err;
+  else message = toJsonSafe(err);
+  const flag = typeof err === 'object' && err !== null ? (err as { retryable?: unknown }).retryable : undefined;
+  return { message: cut(message || 'tool failed'), retryable: typeof flag === 'boolean' ? flag : false };
+}
+
+/** Why `callTool` failed. */
+export type ToolCallErrorCode =
+  /** Nobody serves the tool (no responders). Retryable. */
+  | 'no_provider'
+  /** No reply within `timeoutMs`. Retryable. */
+  | 'timeout'
+  /** The provider replied `ok: false`; `retryable` is the provider's. */
+  | 'tool_error'
+  /** The reply is not JSON or not a `ToolReply`. Not retryable. */
+  | 'bad_reply'
+  /** The request could not be sent: invalid, too large (not retryable) or connection closed (retryable). */
+  | 'request_failed';
+
+export class ToolCallError extends ToolpathSdkError {
+  constructor(
+    message: string,
+    readonly code: ToolCallErrorCode,
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * Calls tool `name` at `toolSubject(prefix, name)` and returns its `result`, or throws a
+ * `ToolCallError` (`code`, `retryable`). `timeoutMs` bounds the wait; callers usually pass
+ * `context.deadline - Date.now()`.
+ */
+export async function callTool(
+  nc: NatsConnection,
+  prefix: string,
+  name: string,
+  parameters: Record<string, unknown>,
+  context: ToolRequest['context'],
+  timeoutMs: number,
+): Promise<unknown> {
+  const request = ToolRequestSchema.safeParse({ parameters, context });
+  if (!request.success || !ToolDefinitionSchema.shape.name.safeParse(name).success) {
+    const detail = request.success ? `bad tool name ${JSON.stringify(name)}` : request.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ToolCallError(`invalid tool request: ${detail}`, 'request_failed', false);
+  }
+  let reply: Msg;
+  try {
+    reply = await nc.request(toolSubject(prefix, name), toJsonSafe(request.data), { timeout: Math.max(1, Math.floor(timeoutMs)) });
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === ErrorCode.NoResponders) throw new ToolCallError(`no provider serves tool ${name}`, 'no_provider', true, { cause: err });
+    if (code === ErrorCode.Timeout) throw new ToolCallError(`tool ${name} did not reply within ${timeoutMs} ms`, 'timeout', true, { cause: err });
+    const retryable = code !== ErrorCode.MaxPayloadExceeded && code !== ErrorCode.BadPayload;
+    throw new ToolCallError(`calling tool ${name} failed: ${err instanceof Error ? err.message : String(err)}`, 'request_failed', retryable, { cause: err });
+  }
+  let parsed: ToolReply;
+  try {
+    const r = ToolReplySchema.safeParse(JSON.parse(reply.string()));
+    if (!r.success) throw new Error(r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    parsed = r.data;
+  } catch (err) {
+    throw new ToolCallError(`tool ${name} sent a malformed reply: ${err instanceof Error ? err.message : String(err)}`, 'bad_reply', false, { cause: err });
+  }
+  if (!parsed.ok) throw new ToolCallError(parsed.error.message, 'tool_error', parsed.error.retryable);
+  return parsed.result;
+}
