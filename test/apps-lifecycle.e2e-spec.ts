@@ -1,4 +1,5 @@
-import { isolatedEnv, privateFerretDb, startService, testNames, waitFor, type ServiceProcess } from '@toolpath/testing';
+import { MongoClient } from 'mongodb';
+import { connectTestNats, deleteTestStream, isolatedEnv, privateFerretDb, startService, testNames, testUrls, waitFor, type ServiceProcess } from '@toolpath/testing';
 
 const APPS = ['recorder', 'analyzer', 'executor', 'generator', 'gateway'] as const;
 const API_KEYS = 'lifecycle-key-0123456789:life';
@@ -6,6 +7,15 @@ const API_KEYS = 'lifecycle-key-0123456789:life';
 describe('every app', () => {
   const names = testNames('life');
   const env = { ...isolatedEnv(names), TOOLPATH_API_KEYS: API_KEYS };
+
+  afterAll(async () => {
+    const nc = await connectTestNats();
+    await deleteTestStream(nc, names);
+    await nc.close();
+    const mongo = await MongoClient.connect(testUrls.mongo);
+    await mongo.db(names.mongoDb).dropDatabase().catch(() => undefined);
+    await mongo.close();
+  });
 
   it.each(APPS)('%s starts, reports health and metrics, and stops gracefully on SIGTERM', async (app) => {
     const svc = await startService(app, env);

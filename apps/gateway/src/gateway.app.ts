@@ -4,12 +4,15 @@ import { createServiceApp, type CreateServiceOptions } from '@toolpath/platform'
 import { setupOpenApi } from './docs/openapi';
 import type { GatewayConfig } from './gateway.config';
 import { API_PREFIX, GatewayModule } from './gateway.module';
+import { setupQueuesDashboard } from './queues/queues-dashboard';
+import { installJsonParser } from './workflows/workflow-json.parser';
 
 /** Options the gateway app is built with, shared by main.ts and the tests. */
 export function gatewayAppOptions(config: GatewayConfig): CreateServiceOptions {
   return {
     bodyLimit: config.GATEWAY_BODY_LIMIT_BYTES,
-    configure: (app: NestFastifyApplication) => {
+    configure: async (app: NestFastifyApplication) => {
+      installJsonParser(app, config.GATEWAY_BODY_LIMIT_BYTES);
       app.setGlobalPrefix(API_PREFIX, {
         exclude: [
           { path: 'health', method: RequestMethod.ALL },
@@ -18,6 +21,7 @@ export function gatewayAppOptions(config: GatewayConfig): CreateServiceOptions {
         ],
       });
       setupOpenApi(app);
+      await setupQueuesDashboard(app, config);
     },
   };
 }

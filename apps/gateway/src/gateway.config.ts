@@ -31,6 +31,20 @@ export const gatewayConfigSchema = z.object({
   GATEWAY_BODY_LIMIT_BYTES: env.positiveInt.default(16 * 1024 * 1024),
   /** JetStream publish acknowledgement wait for REST-submitted events. */
   GATEWAY_PUBLISH_TIMEOUT_MS: env.positiveInt.default(5000),
+  /** How long a request to the executor (start, get, list, cancel) waits before answering 503. */
+  GATEWAY_EXECUTOR_TIMEOUT_MS: env.positiveInt.default(5000),
+  /** Comment line sent on an idle execution stream, so proxies and clients keep it open. */
+  GATEWAY_SSE_HEARTBEAT_MS: env.positiveInt.default(15_000),
+  /** BullMQ key prefix of the executor's queues; the dashboard wraps it in a hash tag: `{<prefix>}`. */
+  TOOLPATH_QUEUE_PREFIX: env.subjectToken.default('toolpath'),
+  /**
+   * Tenants whose keys may open /queues (comma-separated). The dashboard shows every tenant's
+   * jobs, so in a shared deployment name the operators' tenants here; empty lets any key in.
+   */
+  GATEWAY_QUEUES_TENANTS: z
+    .string()
+    .default('')
+    .transform((raw) => new Set(raw.split(',').map((t) => t.trim()).filter(Boolean))),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

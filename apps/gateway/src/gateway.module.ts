@@ -4,10 +4,17 @@ import { DefaultPorts } from '@toolpath/contracts';
 import { PlatformModule, type ServiceInfo } from '@toolpath/platform';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { EventReadsService } from './events/event-reads.service';
+import { ExecutionStream } from './executions/execution-stream';
+import { ExecutionsController } from './executions/executions.controller';
+import { ExecutionsService } from './executions/executions.service';
+import { ExecutorClient } from './executions/executor.client';
 import { EventsController } from './events/events.controller';
 import { PipelineMetrics } from './events/pipeline.metrics';
 import { SubmitEventsService } from './events/submit-events.service';
 import type { GatewayConfig } from './gateway.config';
+import { WorkflowRepository } from './workflows/workflow.repository';
+import { WorkflowsController } from './workflows/workflows.controller';
+import { WorkflowsService } from './workflows/workflows.service';
 
 export const GATEWAY_SERVICE: ServiceInfo = { name: 'gateway', defaultPort: DefaultPorts.gateway };
 /** Every REST route of the product lives under this prefix (health, metrics and docs do not). */
@@ -19,8 +26,18 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [PlatformModule.forRoot({ service: GATEWAY_SERVICE, config, uses: { nats: true, mongo: true } })],
-      controllers: [EventsController],
-      providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }, SubmitEventsService, EventReadsService, PipelineMetrics],
+      controllers: [EventsController, ExecutionsController, WorkflowsController],
+      providers: [
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        SubmitEventsService,
+        EventReadsService,
+        PipelineMetrics,
+        WorkflowRepository,
+        WorkflowsService,
+        ExecutorClient,
+        ExecutionsService,
+        ExecutionStream,
+      ],
     };
   }
 }

@@ -59,6 +59,8 @@ export const StartExecutionRequestSchema = z.object({
   idempotencyKey: z.string().min(1).max(256).optional(),
   parentExecutionId: executionId.optional(),
   depth: z.number().int().nonnegative().default(0),
+  /** Run deadline; the executor's default (EXECUTOR_RUN_TIMEOUT_MS) when absent. */
+  timeoutMs: z.number().int().positive().max(7 * 24 * 3600 * 1000).optional(),
 });
 export type StartExecutionRequest = z.input<typeof StartExecutionRequestSchema>;
 
@@ -150,3 +152,32 @@ export const ToolDefinitionSchema = z.object({
   outputSchema: z.record(z.string(), z.unknown()).optional(),
 });
 export type ToolDefinition = z.infer<typeof ToolDefinitionSchema>;
+
+// --- executor internals that cross a process boundary ------------------------------------------
+
+/** Collection the executor owns: the durable record of every run. */
+export const EXECUTIONS_COLLECTION = 'executions';
+
+/** Executor → every executor: abort the running attempts of a run (cancel, run timeout). */
+export function executorAbortSubject(prefix: string): string {
+  return `${prefix}.executor.abort`;
+}
+
+export interface ExecutorAbortMessage {
+  executionId: string;
+  reason: string;
+}
+
+/** Reply to `executorSubjects(prefix).start`. */
+export interface StartExecutionReply {
+  executionId: string;
+  status: ExecutionStatus;
+  /** False when an idempotency key matched an existing run. */
+  created: boolean;
+}
+
+/** Reply to `executorSubjects(prefix).list`. */
+export interface ListExecutionsReply {
+  items: ExecutionView[];
+  nextCursor: string | null;
+}

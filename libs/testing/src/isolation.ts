@@ -48,6 +48,10 @@ export function isolatedEnv(names: TestNames): Record<string, string> {
     TOOLPATH_SUBJECT_PREFIX: names.subjectPrefix,
     TOOLPATH_EVENTS_STREAM: names.stream,
     TOOLPATH_QUEUE_PREFIX: names.queuePrefix,
+    // JetStream reserves a file stream's max_bytes up front: keep test streams small so many
+    // suites can hold one at once.
+    TOOLPATH_EVENTS_MAX_BYTES: String(256 * 1024 * 1024),
+    TOOLPATH_EVENTS_MAX_AGE_HOURS: '2',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
   };
 }

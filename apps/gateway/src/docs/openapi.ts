@@ -2,6 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { z } from 'zod';
 import { MAX_EVENTS_PER_BATCH, ToolEventInputSchema, ToolEventSchema } from '@toolpath/contracts';
+import { workflowDefinitionJsonSchema } from '@toolpath/workflow';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -62,6 +63,111 @@ function contractSchemas(): Record<string, JsonSchema> {
         events: { type: 'array', items: { $ref: '#/components/schemas/ToolEvent' } },
       },
     },
+    ...workflowSchemas(),
+  };
+}
+
+const schemaRef = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+/** The workflow definition (from `@toolpath/workflow`) and the catalog and run shapes around it. */
+function workflowSchemas(): Record<string, JsonSchema> {
+  // The definition's JSON Schema is draft 2020-12; OpenAPI 3.0 wants neither $schema nor $id.
+  const { $schema: _schema, $id: _id, ...definition } = workflowDefinitionJsonSchema();
+  const dateTime = { type: 'string', format: 'date-time' };
+  const nullableTime = { type: 'string', format: 'date-time', nullable: true };
+  const status = { type: 'string', enum: ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'] };
+  const validationError = {
+    type: 'object',
+    required: ['field', 'message', 'code'],
+    properties: {
+      stepId: { type: 'string' },
+      field: { type: 'string' },
+      message: { type: 'string' },
+      code: { type: 'string' },
+      position: { type: 'integer' },
+      cycle: { type: 'array', items: { type: 'string' } },
+    },
+  };
+  const input = { type: 'object', additionalProperties: true, description: "the run's input, checked against the workflow's variables" };
+  const idempotencyKey = { type: 'string', minLength: 1, maxLength: 256, description: 'the same key (per tenant) returns the same run' };
+  return {
+    WorkflowDefinition: definition,
+    StoredWorkflow: {
+      allOf: [
+        schemaRef('WorkflowDefinition'),
+        { type: 'object', required: ['id', 'version', 'createdAt', 'updatedAt'], properties: { id: { type: 'string' }, version: { type: 'integer' }, createdAt: dateTime, updatedAt: dateTime } },
+      ],
+    },
+    WorkflowPage: { type: 'object', properties: { items: { type: 'array', items: schemaRef('StoredWorkflow') }, nextCursor: { type: 'string', nullable: true } } },
+    WorkflowValidationError: validationError,
+    WorkflowValidation: {
+      type: 'object',
+      required: ['valid', 'errors', 'levels'],
+      properties: {
+        valid: { type: 'boolean' },
+        errors: { type: 'array', items: schemaRef('WorkflowValidationError') },
+        levels: { type: 'array', items: { type: 'array', items: { type: 'string' } }, description: 'step ids that can run in parallel, level by level' },
+      },
+    },
+    WorkflowStats: {
+      type: 'object',
+      properties: {
+        workflowId: { type: 'string' },
+        total: { type: 'integer' },
+        byStatus: { type: 'object', additionalProperties: { type: 'integer' } },
+        meanDurationMs: { type: 'number', nullable: true },
+        successRate: { type: 'number', nullable: true },
+        truncated: { type: 'boolean' },
+      },
+    },
+    StartRunRequest: { type: 'object', additionalProperties: false, properties: { input, idempotencyKey } },
+    StartInlineRunRequest: { type: 'object', additionalProperties: false, required: ['definition'], properties: { definition: schemaRef('WorkflowDefinition'), input, idempotencyKey } },
+    RunAccepted: { type: 'object', required: ['executionId', 'status'], properties: { executionId: { type: 'string' }, status } },
+    ExecutionStep: {
+      type: 'object',
+      properties: {
+        id: { type: 'string' },
+        tool: { type: 'string' },
+        status: { type: 'string' },
+        attempts: { type: 'integer' },
+        startedAt: nullableTime,
+        endedAt: nullableTime,
+        durationMs: { type: 'number', nullable: true },
+        result: {},
+        error: { type: 'string' },
+      },
+    },
+    Execution: {
+      type: 'object',
+      properties: {
+        id: { type: 'string' },
+        workflowId: { type: 'string' },
+        version: { type: 'integer' },
+        status,
+        input: { type: 'object', additionalProperties: true },
+        steps: { type: 'array', items: schemaRef('ExecutionStep') },
+        startedAt: nullableTime,
+        endedAt: nullableTime,
+        durationMs: { type: 'number', nullable: true },
+        parallelSpeedup: { type: 'number', nullable: true },
+        error: { type: 'string' },
+      },
+    },
+    ExecutionPage: { type: 'object', properties: { items: { type: 'array', items: schemaRef('Execution') }, nextCursor: { type: 'string', nullable: true } } },
+    ExecutionUpdate: {
+      type: 'object',
+      properties: {
+        executionId: { type: 'string' },
+        tenantId: { type: 'string' },
+        kind: { type: 'string', enum: ['step', 'run'] },
+        stepId: { type: 'string' },
+        status: { type: 'string' },
+        attempt: { type: 'integer' },
+        at: dateTime,
+        durationMs: { type: 'number' },
+        error: { type: 'string' },
+      },
+    },
   };
 }
 
@@ -69,7 +175,9 @@ function contractSchemas(): Record<string, JsonSchema> {
 export function setupOpenApi(app: NestFastifyApplication): void {
   const config = new DocumentBuilder()
     .setTitle('Toolpath API')
-    .setDescription('Records tool calls, learns the workflows they form, and runs them. Every route but /health, /metrics and /docs needs `Authorization: Bearer <api key>`.')
+    .setDescription(
+      'Records tool calls, learns the workflows they form, and runs them. Every route but /health, /metrics and /docs needs `Authorization: Bearer <api key>`. The BullMQ dashboard is at /queues (same keys; a browser can open /queues?key=<api key> once, which sets a cookie for /queues only).',
+    )
     .setVersion('1')
     .addBearerAuth()
     .build();

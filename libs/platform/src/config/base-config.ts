@@ -24,7 +24,7 @@ export const baseConfigShape = {
   TOOLPATH_EVENTS_STREAM: subjectToken.default(DEFAULT_EVENTS_STREAM),
   /** Age limit of the events stream; the store, not the stream, is the long-term record. */
   TOOLPATH_EVENTS_MAX_AGE_HOURS: z.coerce.number().positive().default(24 * 7),
-  TOOLPATH_EVENTS_MAX_BYTES: z.coerce.number().int().positive().default(10 * 1024 ** 3),
+  TOOLPATH_EVENTS_MAX_BYTES: z.coerce.number().int().positive().default(1024 ** 3),
   TOOLPATH_EVENTS_DUPLICATE_WINDOW_S: z.coerce.number().int().positive().default(120),
   /** Bound on every outbound network call a service makes to its dependencies. */
   DEPENDENCY_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),

@@ -1,0 +1,124 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { executionUpdatesSubject, type ExecutionUpdate } from '@toolpath/contracts';
+import { APP_CONFIG, NatsClient } from '@toolpath/platform';
+import { EventPublisher } from '@toolpath/sdk';
+import type { ExecutorConfig } from '../executor.config';
+
+const encoder = new TextEncoder();
+
+export interface ToolCallRecord {
+  tenantId: string;
+  executionId: string;
+  stepId: string;
+  tool: string;
+  parameters: Record<string, unknown>;
+  result?: unknown;
+  success: boolean;
+  error?: string;
+  startedAt: number;
+  durationMs: number;
+  seq: number;
+}
+
+export interface SessionEndRecord {
+  tenantId: string;
+  executionId: string;
+  intent: string;
+  success: boolean;
+  result?: unknown;
+  error?: string;
+  startedAt: number;
+  durationMs: number;
+}
+
+/**
+ * What the executor tells the world: a tool-call event per attempt and a session end per run
+ * (through the SDK, so the learning loop sees executor runs like any other producer), and a
+ * core-NATS update per state change for live views.
+ */
+@Injectable()
+export class RunEvents implements OnApplicationShutdown {
+  private readonly log = new Logger(RunEvents.name);
+  private readonly publishers = new Map<string, EventPublisher>();
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: ExecutorConfig,
+    private readonly nats: NatsClient,
+  ) {}
+
+  private publisher(tenantId: string): EventPublisher {
+    let p = this.publishers.get(tenantId);
+    if (!p) {
+      p = new EventPublisher(this.nats.nc, {
+        tenantId,
+        subjectPrefix: this.config.TOOLPATH_SUBJECT_PREFIX,
+        source: 'executor',
+        onError: (err) => this.log.warn(`event not published: ${err.message}`),
+      });
+      this.publishers.set(tenantId, p);
+    }
+    return p;
+  }
+
+  toolCall(r: ToolCallRecord): void {
+    this.safely(() =>
+      this.publisher(r.tenantId).publish({
+        kind: 'tool_call',
+        sessionId: r.executionId,
+        runId: r.executionId,
+        stepId: r.stepId,
+        tool: r.tool,
+        parameters: r.parameters,
+        result: r.result,
+        success: r.success,
+        error: r.error?.slice(0, 10_000),
+        startedAt: new Date(r.startedAt).toISOString(),
+        durationMs: Math.max(0, r.durationMs),
+        seq: r.seq,
+      }),
+    );
+  }
+
+  sessionEnd(r: SessionEndRecord): void {
+    this.safely(() =>
+      this.publisher(r.tenantId).publish({
+        kind: 'session_end',
+        // A stable id: a finish that is retried after a crash is de-duplicated by the stream.
+        eventId: `${r.executionId}-end`,
+        sessionId: r.executionId,
+        runId: r.executionId,
+        intent: r.intent.slice(0, 10_000),
+        success: r.success,
+        result: r.result,
+        error: r.error?.slice(0, 10_000),
+        startedAt: new Date(r.startedAt).toISOString(),
+        durationMs: Math.max(0, r.durationMs),
+      }),
+    );
+  }
+
+  update(u: ExecutionUpdate): void {
+    try {
+      this.nats.nc.publish(executionUpdatesSubject(this.config.TOOLPATH_SUBJECT_PREFIX, u.tenantId, u.executionId), encoder.encode(JSON.stringify(u)));
+    } catch (err) {
+      this.log.warn(`update not published: ${(err as Error).message}`);
+    }
+  }
+
+  private safely(publish: () => string): void {
+    try {
+      publish();
+    } catch (err) {
+      // An event too large or invalid must not fail the step that produced it.
+      this.log.warn(`event refused: ${(err as Error).message}`);
+    }
+  }
+
+  async flush(timeoutMs = 5000): Promise<void> {
+    await Promise.allSettled([...this.publishers.values()].map((p) => p.flush(timeoutMs)));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.allSettled([...this.publishers.values()].map((p) => p.close({ timeoutMs: 3000 })));
+  }
+}

@@ -1,0 +1,191 @@
+import { Inject, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import { STEP_QUEUE } from '@toolpath/contracts';
+import { APP_CONFIG, HealthRegistry } from '@toolpath/platform';
+import { renderParameters, type TemplateContext } from '@toolpath/workflow';
+import type { ExecutorConfig } from '../executor.config';
+import { RunEvents } from '../events/run-events.service';
+import { ExecutorMetrics } from '../executor.metrics';
+import { ToolInvoker } from '../tools/tool-invoker.service';
+import { ToolError } from '../tools/tool-error';
+import { retryDelayMs, capResult } from './backoff';
+import { ExecutorQueues, STEP_BACKOFF, type StepJobData } from './executor-queues';
+import { RunAborts } from './run-aborts';
+import { RunScheduler, isTerminalRun, templateContext } from './run-scheduler.service';
+import type { StepState } from './run-state';
+import { RunStore } from './run-store';
+
+/**
+ * Renders a step's parameters, except the inline `definition` of `workflow.run`: its templates
+ * belong to the child run and are rendered there, against the child's input.
+ */
+export function renderStepParameters(tool: string, parameters: Record<string, unknown>, context: TemplateContext): Record<string, unknown> {
+  if (tool !== 'workflow.run' || !Object.prototype.hasOwnProperty.call(parameters, 'definition')) return renderParameters(parameters, context);
+  const { definition, ...rest } = parameters;
+  return { ...renderParameters(rest, context), definition };
+}
+
+/** Marks an error thrown only so that BullMQ schedules the next attempt. */
+class RetryableStepError extends Error {}
+
+/**
+ * Runs one attempt of one step. The step's state in Redis, not the job, is the truth: a
+ * redelivered job whose step already ended only advances the run.
+ */
+@Processor(STEP_QUEUE, { autorun: false })
+export class StepWorker extends WorkerHost implements OnApplicationBootstrap {
+  private readonly log = new Logger('StepWorker');
+  private stopped = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: ExecutorConfig,
+    private readonly store: RunStore,
+    private readonly scheduler: RunScheduler,
+    private readonly tools: ToolInvoker,
+    private readonly events: RunEvents,
+    private readonly metrics: ExecutorMetrics,
+    private readonly aborts: RunAborts,
+    private readonly queues: ExecutorQueues,
+    private readonly health: HealthRegistry,
+  ) {
+    super();
+  }
+
+  onApplicationBootstrap(): void {
+    // Worker settings come from the validated config, which decorators cannot read.
+    Object.assign(this.worker.opts, {
+      lockDuration: this.config.EXECUTOR_LOCK_DURATION_MS,
+      stalledInterval: this.config.EXECUTOR_STALLED_INTERVAL_MS,
+      maxStalledCount: 10,
+      settings: {
+        backoffStrategy: (attemptsMade: number, type?: string, _err?: Error, job?: Job<StepJobData>) =>
+          type === STEP_BACKOFF ? retryDelayMs(job?.data.backoff, attemptsMade) : 0,
+      },
+    });
+    this.worker.concurrency = this.config.EXECUTOR_CONCURRENCY;
+    this.worker.on('error', (err) => this.log.warn(`steps worker: ${err.message}`));
+    void this.worker
+      .run()
+      .catch((err: Error) => this.log.error(`steps worker stopped: ${err.message}`))
+      .finally(() => (this.stopped = true));
+    this.health.register('queue', async () => {
+      if (this.stopped || !this.worker.isRunning()) throw new Error('step worker is not running');
+      await this.queues.ping();
+    });
+    this.queues.counts().catch(() => undefined);
+    this.metrics.registerQueueDepth(() => this.queues.counts());
+  }
+
+  async process(job: Job<StepJobData>, token?: string): Promise<void> {
+    const { executionId, stepId, tenantId } = job.data;
+    const run = await this.store.load(executionId);
+    if (!run || isTerminalRun(run.meta.status)) return;
+    const step = run.definition.steps.find((s) => s.id === stepId);
+    if (!step) return;
+    const current = run.steps[stepId];
+    if (current.status !== 'QUEUED' && current.status !== 'RUNNING') {
+      await this.scheduler.advance(executionId);
+      return;
+    }
+    const timeoutMs = step.timeoutMs ?? this.config.EXECUTOR_STEP_TIMEOUT_MS;
+    const slot = job.id ?? `${executionId}__${stepId}`;
+    if (!(await this.store.acquireTenantSlot(tenantId, slot, timeoutMs + this.config.EXECUTOR_LOCK_DURATION_MS, this.config.EXECUTOR_TENANT_MAX_RUNNING_STEPS))) {
+      await job.moveToDelayed(Date.now() + 50 + Math.floor(Math.random() * 100), token);
+      throw new DelayedError();
+    }
+    let unrecoverable: string | undefined;
+    try {
+      unrecoverable = await this.attempt(job, run, step, current, timeoutMs);
+    } finally {
+      await this.store.releaseTenantSlot(tenantId, slot).catch(() => undefined);
+    }
+    if (unrecoverable !== undefined) throw new UnrecoverableError(unrecoverable);
+  }
+
+  /** Returns the error of a step that failed for good (the job then fails without retry). */
+  private async attempt(
+    job: Job<StepJobData>,
+    run: NonNullable<Awaited<ReturnType<RunStore['load']>>>,
+    step: (typeof run.definition.steps)[number],
+    current: StepState,
+    timeoutMs: number,
+  ): Promise<string | undefined> {
+    const { executionId, stepId } = job.data;
+    const attempt = current.attempts + 1;
+    const startedAt = Date.now();
+    const firstStart = current.startedAt ?? new Date(startedAt).toISOString();
+    const running: StepState = { ...current, status: 'RUNNING', attempts: attempt, startedAt: firstStart };
+    delete running.error;
+    const controller = this.aborts.register(executionId);
+    try {
+      if (!(await this.scheduler.moveStep(run, stepId, ['QUEUED', 'RUNNING'], running))) {
+        await this.scheduler.advance(executionId);
+        return undefined;
+      }
+      let parameters: Record<string, unknown> = {};
+      let result: unknown;
+      let error: ToolError | undefined;
+      const timer = setTimeout(() => controller.abort(new ToolError('timeout', `step ${stepId} timed out after ${timeoutMs} ms`, true)), timeoutMs);
+      try {
+        parameters = renderStepParameters(step.tool, step.parameters, templateContext(run));
+        result = await this.tools.call(step.tool, parameters, {
+          tenantId: run.meta.tenantId,
+          executionId,
+          stepId,
+          attempt,
+          depth: run.meta.depth,
+          deadline: startedAt + timeoutMs,
+          signal: controller.signal,
+        });
+      } catch (err) {
+        error = err instanceof ToolError ? err : new ToolError('template', (err as Error).message, false);
+      } finally {
+        clearTimeout(timer);
+      }
+      const endedAt = Date.now();
+      const durationMs = endedAt - startedAt;
+      const seq = await this.store.nextSeq(executionId);
+      const capped = error ? { result: undefined, truncated: false } : capResult(result, this.config.EXECUTOR_RESULT_MAX_BYTES);
+      this.events.toolCall({
+        tenantId: run.meta.tenantId,
+        executionId,
+        stepId,
+        tool: step.tool,
+        parameters,
+        result: capped.result,
+        success: !error,
+        error: error?.message,
+        startedAt,
+        durationMs,
+        seq,
+      });
+      this.metrics.stepSeconds.observe({ tool: step.tool }, durationMs / 1000);
+      const busyMs = (current.busyMs ?? 0) + durationMs;
+      const total = endedAt - Date.parse(firstStart);
+      if (!error) {
+        this.metrics.steps.inc({ tool: step.tool, outcome: 'completed' });
+        const done: StepState = { ...running, status: 'COMPLETED', endedAt: new Date(endedAt).toISOString(), durationMs: total, busyMs, result: capped.result };
+        if (capped.truncated) done.resultTruncated = true;
+        await this.scheduler.moveStep(run, stepId, ['RUNNING'], done);
+        await this.scheduler.advance(executionId);
+        return undefined;
+      }
+      const retryOn = step.retry?.retryOn;
+      const maxAttempts = step.retry?.maxAttempts ?? 1;
+      const worthRetry = retryOn ? retryOn.includes(error.code) : error.retryable;
+      if (worthRetry && attempt < maxAttempts && error.code !== 'aborted') {
+        this.metrics.steps.inc({ tool: step.tool, outcome: 'retried' });
+        await this.scheduler.moveStep(run, stepId, ['RUNNING'], { ...running, busyMs, error: error.message });
+        throw new RetryableStepError(error.message);
+      }
+      this.metrics.steps.inc({ tool: step.tool, outcome: error.code === 'aborted' ? 'cancelled' : 'failed' });
+      const failed: StepState = { ...running, status: 'FAILED', endedAt: new Date(endedAt).toISOString(), durationMs: total, busyMs, error: error.message };
+      await this.scheduler.moveStep(run, stepId, ['RUNNING'], failed);
+      await this.scheduler.advance(executionId);
+      return error.message;
+    } finally {
+      this.aborts.unregister(executionId, controller);
+    }
+  }
+}

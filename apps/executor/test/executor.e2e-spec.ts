@@ -1,0 +1,280 @@
+import { toolRegistryBucket, type ExecutionUpdate } from '@toolpath/contracts';
+import { waitFor } from '@toolpath/testing';
+import { ExecutorHarness, TENANT, delayStep, workflow } from './executor-harness';
+
+jest.setTimeout(60_000);
+
+describe('executor (in-process, over NATS request/reply)', () => {
+  const h = new ExecutorHarness();
+
+  beforeAll(async () => {
+    await h.setup();
+    await h.startExecutor();
+    // First run warms connections and JIT, so the timing test measures steady state.
+    await h.finished(await h.startOk({ definition: workflow([delayStep('w1', 1), delayStep('w2', 1), delayStep('w3', 1)]) }));
+  });
+  afterAll(async () => {
+    await h.teardown();
+  });
+
+  it('runs three independent 100 ms core.delay steps in parallel', async () => {
+    const id = await h.startOk({ definition: workflow([delayStep('a', 100), delayStep('b', 100), delayStep('c', 100)]) });
+    const run = await h.finished(id);
+    expect(run.status).toBe('COMPLETED');
+    expect(run.steps.map((s) => s.status)).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
+    console.log(`3×100 ms parallel run: wall ${run.durationMs} ms, parallelSpeedup ${run.parallelSpeedup}`);
+    expect(run.durationMs!).toBeLessThan(250);
+    expect(run.parallelSpeedup!).toBeGreaterThan(2);
+  });
+
+  it('passes results along dependencies through templates', async () => {
+    const id = await h.startOk({
+      input: { who: 'world' },
+      definition: workflow([
+        { id: 'a', tool: 'core.transform', parameters: { value: { greeting: 'hello {{ input.who }}', items: [1, 2, 3] } } },
+        { id: 'b', tool: 'core.transform', dependsOn: ['a'], parameters: { value: { text: '{{ steps.a.result.greeting }}!', second: '{{ steps.a.result.items[1] }}' } } },
+      ]),
+    });
+    const run = await h.finished(id);
+    expect(run.status).toBe('COMPLETED');
+    expect(run.steps[1].result).toEqual({ text: 'hello world!', second: 2 });
+  });
+
+  it('skips a step whose condition is false, and its dependents', async () => {
+    const id = await h.startOk({
+      input: { go: false },
+      definition: workflow([
+        { id: 'a', tool: 'core.transform', parameters: { value: 1 }, condition: 'input.go' },
+        { id: 'b', tool: 'core.transform', parameters: { value: 2 }, dependsOn: ['a'] },
+        { id: 'c', tool: 'core.transform', parameters: { value: 3 } },
+      ]),
+    });
+    const run = await h.finished(id);
+    expect(run.status).toBe('COMPLETED');
+    expect(run.steps.map((s) => s.status)).toEqual(['SKIPPED', 'SKIPPED', 'COMPLETED']);
+  });
+
+  it('retries a retryable failure with backoff, then succeeds', async () => {
+    const seen: number[] = [];
+    h.serveTool('flaky.twice', (req) => {
+      seen.push(Date.now());
+      return req.context.attempt < 3 ? { ok: false, error: { message: 'try again', retryable: true } } : { ok: true, result: { attempt: req.context.attempt } };
+    });
+    const id = await h.startOk({
+      definition: workflow([{ id: 'f', tool: 'flaky.twice', parameters: {}, retry: { maxAttempts: 3, backoff: { type: 'exponential', delayMs: 100, maxDelayMs: 150 } } }]),
+    });
+    const run = await h.finished(id);
+    expect(run.status).toBe('COMPLETED');
+    expect(run.steps[0].attempts).toBe(3);
+    expect(run.steps[0].result).toEqual({ attempt: 3 });
+    expect(seen[1] - seen[0]).toBeGreaterThanOrEqual(90);
+    expect(seen[2] - seen[1]).toBeGreaterThanOrEqual(140);
+  });
+
+  it('does not retry a non-retryable error', async () => {
+    let calls = 0;
+    h.serveTool('broken.forever', () => {
+      calls++;
+      return { ok: false, error: { message: 'bad input', retryable: false } };
+    });
+    const id = await h.startOk({
+      definition: workflow([{ id: 'x', tool: 'broken.forever', parameters: {}, retry: { maxAttempts: 5, backoff: { type: 'fixed', delayMs: 10 } } }]),
+    });
+    const run = await h.finished(id);
+    expect(run.status).toBe('FAILED');
+    expect(run.steps[0].attempts).toBe(1);
+    expect(run.steps[0].error).toBe('bad input');
+    expect(run.error).toContain('step x failed');
+    expect(calls).toBe(1);
+  });
+
+  it('onFailure continue: dependents skipped, run completes', async () => {
+    h.serveTool('fails.continue', () => ({ ok: false, error: { message: 'nope', retryable: false } }));
+    const id = await h.startOk({
+      definition: workflow([
+        { id: 'a', tool: 'fails.continue', parameters: {}, onFailure: 'continue' },
+        { id: 'b', tool: 'core.transform', parameters: { value: 1 }, dependsOn: ['a'] },
+        { id: 'c', tool: 'core.transform', parameters: { value: 2 } },
+      ]),
+    });
+    const run = await h.finished(id);
+    expect(run.status).toBe('COMPLETED');
+    expect(run.steps.map((s) => s.status)).toEqual(['FAILED', 'SKIPPED', 'COMPLETED']);
+  });
+
+  it('onFailure abort: rest cancelled, run failed, completed steps compensated in reverse order', async () => {
+    const undone: string[] = [];
+    h.serveTool('undo', (req) => {
+      undone.push(String(req.parameters.what));
+      return { ok: true, result: null };
+    });
+    h.serveTool('fails.abort', () => ({ ok: false, error: { message: 'boom', retryable: false } }));
+    const id = await h.startOk({
+      definition: workflow([
+        { id: 'a', tool: 'core.transform', parameters: { value: 'A' }, compensate: { tool: 'undo', parameters: { what: '{{ steps.a.result }}' } } },
+        { id: 'b', tool: 'core.transform', parameters: { value: 'B' }, dependsOn: ['a'], compensate: { tool: 'undo', parameters: { what: 'b' } } },
+        { id: 'c', tool: 'fails.abort', parameters: {}, dependsOn: ['b'] },
+        { id: 'd', tool: 'core.transform', parameters: { value: 'D' }, dependsOn: ['c'] },
+      ]),
+    });
+    const run = await h.finished(id);
+    expect(run.status).toBe('FAILED');
+    expect(run.steps.map((s) => s.status)).toEqual(['COMPLETED', 'COMPLETED', 'FAILED', 'CANCELLED']);
+    await waitFor(() => undone.length === 2, { what: 'compensations' });
+    expect(undone).toEqual(['b', 'A']);
+  });
+
+  it('onFailure fallback: the fallback runs and dependents read its result', async () => {
+    h.serveTool('fails.fb', () => ({ ok: false, error: { message: 'primary down', retryable: false } }));
+    const id = await h.startOk({
+      definition: workflow([
+        { id: 'p', tool: 'fails.fb', parameters: {}, onFailure: { fallback: 'f' } },
+        { id: 'f', tool: 'core.transform', parameters: { value: { from: 'fallback', why: '{{ steps.p.error }}' } } },
+        { id: 'next', tool: 'core.transform', parameters: { value: '{{ steps.p.result.from }}' }, dependsOn: ['p'] },
+      ]),
+    });
+    const run = await h.finished(id);
+    expect(run.status).toBe('COMPLETED');
+    expect(run.steps.map((s) => s.status)).toEqual(['FAILED', 'COMPLETED', 'COMPLETED']);
+    expect(run.steps[1].result).toEqual({ from: 'fallback', why: 'primary down' });
+    expect(run.steps[2].result).toBe('fallback');
+  });
+
+  it('times out a step on a hanging provider', async () => {
+    h.serveTool('hangs', () => null);
+    const id = await h.startOk({ definition: workflow([{ id: 'h', tool: 'hangs', parameters: {}, timeoutMs: 200 }]) });
+    const run = await h.finished(id);
+    expect(run.status).toBe('FAILED');
+    expect(run.steps[0].error).toMatch(/did not answer within|timed out/);
+    expect(run.steps[0].durationMs!).toBeGreaterThanOrEqual(190);
+    expect(run.steps[0].durationMs!).toBeLessThan(1500);
+  });
+
+  it('provider down (registered, nobody serving) retries, then fails clearly; an unknown tool fails at once', async () => {
+    const js = h.nc.jetstream();
+    const kv = await js.views.kv(toolRegistryBucket(h.names.subjectPrefix), {});
+    await kv.put('sleepy.provider', JSON.stringify({ name: 'sleepy.provider', description: 'x', inputSchema: {} }));
+    const id = await h.startOk({
+      definition: workflow([{ id: 's', tool: 'sleepy.provider', parameters: {}, retry: { maxAttempts: 3, backoff: { type: 'fixed', delayMs: 50 } } }]),
+    });
+    const run = await h.finished(id);
+    expect(run.status).toBe('FAILED');
+    expect(run.steps[0].attempts).toBe(3);
+    expect(run.steps[0].error).toMatch(/provider down/);
+
+    const unknown = await h.startOk({
+      definition: workflow([{ id: 'u', tool: 'no.such.tool', parameters: {}, retry: { maxAttempts: 3, backoff: { type: 'fixed', delayMs: 50 } } }]),
+    });
+    const u = await h.finished(unknown);
+    expect(u.status).toBe('FAILED');
+    expect(u.steps[0].attempts).toBe(1);
+    expect(u.steps[0].error).toMatch(/unknown tool "no.such.tool"/);
+  });
+
+  it('cancels a running run: CANCELLED and nothing left running', async () => {
+    const id = await h.startOk({ definition: workflow([delayStep('a', 5000), delayStep('b', 5000), delayStep('c', 10, { dependsOn: ['a'] })]) });
+    await waitFor(async () => {
+      const r = await h.get(id);
+      return r.ok && r.value.steps.filter((s) => s.status === 'RUNNING').length === 2;
+    });
+    const t0 = Date.now();
+    const c = await h.cancel(id);
+    expect(c.ok).toBe(true);
+    if (!c.ok) return;
+    expect(c.value.status).toBe('CANCELLED');
+    expect(c.value.steps.map((s) => s.status)).toEqual(['CANCELLED', 'CANCELLED', 'CANCELLED']);
+    const app = h.apps[0];
+    const { RunAborts } = await import('../src/runs/run-aborts');
+    await waitFor(() => app.get(RunAborts).size === 0, { timeoutMs: 2000, what: 'attempts to stop' });
+    expect(Date.now() - t0).toBeLessThan(2000);
+    const again = await h.get(id);
+    expect(again.ok && again.value.status).toBe('CANCELLED');
+  });
+
+  it('an idempotency key gives the same run', async () => {
+    const def = workflow([delayStep('a', 10)]);
+    const first = await h.start({ definition: def, idempotencyKey: 'order-42' });
+    const second = await h.start({ definition: def, idempotencyKey: 'order-42' });
+    expect(first.ok && second.ok).toBe(true);
+    if (!first.ok || !second.ok) return;
+    expect(second.value.executionId).toBe(first.value.executionId);
+    expect(first.value.created).toBe(true);
+    expect(second.value.created).toBe(false);
+  });
+
+  it('runs a sub-workflow, and refuses nesting past the depth limit', async () => {
+    const child = workflow([{ id: 'inner', tool: 'core.transform', parameters: { value: '{{ input.n }}' } }], 'child');
+    const id = await h.startOk({ definition: workflow([{ id: 'sub', tool: 'workflow.run', parameters: { definition: child, input: { n: 7 } } }]) });
+    const run = await h.finished(id);
+    expect(run.error).toBeUndefined();
+    expect(run.status).toBe('COMPLETED');
+    expect((run.steps[0].result as any).results).toEqual({ inner: 7 });
+
+    let nested: unknown = workflow([{ id: 'leaf', tool: 'core.transform', parameters: { value: 1 } }]);
+    for (let i = 0; i < 7; i++) nested = workflow([{ id: `l${i}`, tool: 'workflow.run', parameters: { definition: nested } }]);
+    const deep = await h.startOk({ definition: nested });
+    const d = await h.finished(deep, 30_000);
+    expect(d.status).toBe('FAILED');
+    const r = await h.start({ definition: child, depth: 6 });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.code).toBe('depth_exceeded');
+  });
+
+  it('refuses invalid definitions with the reason and stores nothing', async () => {
+    const bad: Array<[unknown, RegExp]> = [
+      [workflow([{ id: 'a', tool: 'core.transform', parameters: { value: '{{ constructor.constructor("x")() }}' } }]), /constructor|template|not allowed|forbidden/i],
+      [JSON.parse('{"name":"w","description":"d","source":"user","steps":[{"id":"a","tool":"core.transform","parameters":{"__proto__":{"x":1}}}]}'), /__proto__|forbidden/i],
+      [workflow([delayStep('a', 1, { dependsOn: ['b'] }), delayStep('b', 1, { dependsOn: ['a'] })]), /cycle/i],
+      [workflow(Array.from({ length: 10_000 }, (_, i) => delayStep(`s${i}`, 1))), /steps|too many|at most/i],
+    ];
+    const before = await h.list({ limit: 1000 });
+    for (const [definition, reason] of bad) {
+      const r = await h.start({ definition });
+      expect(r.ok).toBe(false);
+      if (!r.ok) {
+        expect(r.error.status).toBe(422);
+        expect(r.error.message).toMatch(reason);
+      }
+    }
+    const after = await h.list({ limit: 1000 });
+    expect(after.ok && before.ok && after.value.items.length).toBe(before.ok ? before.value.items.length : -1);
+  });
+
+  it('publishes tool_call events, a session_end, and updates', async () => {
+    const updates: ExecutionUpdate[] = [];
+    const sub = h.nc.subscribe(`${h.names.subjectPrefix}.executions.${TENANT}.>`, {
+      callback: (_e, m) => updates.push(JSON.parse(new TextDecoder().decode(m.data)) as ExecutionUpdate),
+    });
+    const id = await h.startOk({ definition: workflow([{ id: 'one', tool: 'core.transform', parameters: { value: 42 } }], 'events intent') });
+    await h.finished(id);
+    const events = await waitFor(async () => {
+      const seen: any[] = [];
+      const jsm = await h.nc.jetstreamManager();
+      const info = await jsm.streams.info(h.names.stream);
+      for (let seq = 1; seq <= info.state.last_seq; seq++) {
+        const m = await jsm.streams.getMessage(h.names.stream, { seq }).catch(() => null);
+        if (m) seen.push(m.json());
+      }
+      const mine = seen.filter((e) => e.sessionId === id);
+      return mine.length >= 2 ? mine : undefined;
+    });
+    const call = events.find((e: any) => e.kind === 'tool_call');
+    expect(call).toMatchObject({ sessionId: id, runId: id, stepId: 'one', tool: 'core.transform', parameters: { value: 42 }, result: 42, success: true, seq: 0 });
+    expect(events.find((e: any) => e.kind === 'session_end')).toMatchObject({ intent: 'events intent', success: true });
+    await waitFor(() => updates.some((u) => u.executionId === id && u.kind === 'run' && u.status === 'COMPLETED'));
+    expect(updates.some((u) => u.executionId === id && u.kind === 'step' && u.stepId === 'one' && u.status === 'COMPLETED')).toBe(true);
+    sub.unsubscribe();
+  });
+
+  it('lists runs newest first with a cursor, and serves a finished run from Mongo', async () => {
+    const page1 = await h.list({ limit: 2 });
+    expect(page1.ok).toBe(true);
+    if (!page1.ok) return;
+    expect(page1.value.items).toHaveLength(2);
+    expect(page1.value.nextCursor).not.toBeNull();
+    const page2 = await h.list({ limit: 2, cursor: page1.value.nextCursor });
+    expect(page2.ok && page2.value.items[0].id < page1.value.items[1].id).toBe(true);
+    const other = await h.get(page1.value.items[0].id, 'someone-else');
+    expect(other.ok).toBe(false);
+  });
+});

@@ -1,0 +1,100 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import type { ExecutionView } from '@toolpath/contracts';
+import { ZodValidationPipe } from '@toolpath/platform';
+import { Tenant } from '../auth/tenant.decorator';
+import { errorResponses, ref } from '../docs/openapi-refs';
+import { WorkflowIdParam } from '../workflows/workflows.schemas';
+import { ExecutionStream } from './execution-stream';
+import { ExecutionsService, type RunAccepted } from './executions.service';
+import { ExecutionIdParam, ListRunsQuery } from './executions.schemas';
+import type { ExecutionList } from './executor.client';
+
+const executionId = new ZodValidationPipe(ExecutionIdParam);
+const unavailable = ApiResponse({ status: 503, description: 'The executor did not answer in time (the message names it)', schema: ref('ApiError') });
+const notFound = ApiResponse({ status: 404, schema: ref('ApiError') });
+
+@ApiTags('runs')
+@ApiBearerAuth()
+@errorResponses()
+@unavailable
+@Controller()
+export class ExecutionsController {
+  constructor(
+    private readonly runs: ExecutionsService,
+    private readonly streams: ExecutionStream,
+  ) {}
+
+  @Post('workflows/:id/executions')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Run the latest version of a stored workflow',
+    description: "`input` is checked against the workflow's `variables` (required keys, types). The same `idempotencyKey` returns the same run.",
+  })
+  @ApiParam({ name: 'id', description: 'workflow id' })
+  @ApiBody({ schema: ref('StartRunRequest') })
+  @ApiResponse({ status: 202, schema: ref('RunAccepted') })
+  @notFound
+  async startStored(@Tenant() tenantId: string, @Param('id', new ZodValidationPipe(WorkflowIdParam)) id: string, @Body() body: unknown): Promise<RunAccepted> {
+    return this.runs.startStored(tenantId, id, body);
+  }
+
+  @Get('workflows/:id/executions')
+  @ApiOperation({ summary: 'Runs of a workflow, newest first' })
+  @ApiParam({ name: 'id', description: 'workflow id' })
+  @ApiQuery({ name: 'status', required: false, enum: ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'] })
+  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } })
+  @ApiQuery({ name: 'cursor', required: false })
+  @ApiResponse({ status: 200, schema: ref('ExecutionPage') })
+  @notFound
+  async listForWorkflow(
+    @Tenant() tenantId: string,
+    @Param('id', new ZodValidationPipe(WorkflowIdParam)) id: string,
+    @Query(new ZodValidationPipe(ListRunsQuery)) q: ListRunsQuery,
+  ): Promise<ExecutionList> {
+    return this.runs.listForWorkflow(tenantId, id, q);
+  }
+
+  @Post('executions')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Run an inline definition (validated first; nothing is stored in the catalog)' })
+  @ApiBody({ schema: ref('StartInlineRunRequest') })
+  @ApiResponse({ status: 202, schema: ref('RunAccepted') })
+  async startInline(@Tenant() tenantId: string, @Body() body: unknown): Promise<RunAccepted> {
+    return this.runs.startInline(tenantId, body);
+  }
+
+  @Get('executions/:id')
+  @ApiOperation({ summary: 'A run with the state of each step' })
+  @ApiParam({ name: 'id', description: 'execution id' })
+  @ApiResponse({ status: 200, schema: ref('Execution') })
+  @notFound
+  async get(@Tenant() tenantId: string, @Param('id', executionId) id: string): Promise<ExecutionView> {
+    return this.runs.get(tenantId, id);
+  }
+
+  @Post('executions/:id/cancel')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Cancel a run: queued steps are cancelled, running attempts aborted' })
+  @ApiParam({ name: 'id', description: 'execution id' })
+  @ApiResponse({ status: 200, schema: ref('Execution') })
+  @notFound
+  async cancel(@Tenant() tenantId: string, @Param('id', executionId) id: string): Promise<ExecutionView> {
+    return this.runs.cancel(tenantId, id);
+  }
+
+  @Get('executions/:id/stream')
+  @ApiOperation({
+    summary: 'Follow a run as server-sent events',
+    description:
+      'Events: `state` (the run, as GET /executions/:id), then `update` for each state change (an ExecutionUpdate), then `end` with the final run, after which the stream closes. Comment lines (`: heartbeat`) are sent while idle.',
+  })
+  @ApiParam({ name: 'id', description: 'execution id' })
+  @ApiProduces('text/event-stream')
+  @ApiResponse({ status: 200, description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } })
+  @notFound
+  async stream(@Tenant() tenantId: string, @Param('id', executionId) id: string, @Res() reply: FastifyReply): Promise<void> {
+    await this.streams.stream(tenantId, id, reply);
+  }
+}

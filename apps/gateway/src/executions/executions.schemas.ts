@@ -1,0 +1,22 @@
+import { z } from 'zod';
+
+const idempotencyKey = z.string().min(1).max(256);
+const input = z.record(z.string(), z.unknown());
+
+/** `POST /workflows/:id/executions`. */
+export const StartWorkflowRunBody = z.strictObject({ input: input.optional(), idempotencyKey: idempotencyKey.optional() });
+export type StartWorkflowRunBody = z.infer<typeof StartWorkflowRunBody>;
+
+/** `POST /executions`: the definition is checked by `validateWorkflow`, not here. */
+export const StartInlineRunBody = z.strictObject({ definition: z.unknown(), input: input.optional(), idempotencyKey: idempotencyKey.optional() });
+export type StartInlineRunBody = z.infer<typeof StartInlineRunBody>;
+
+export const ExecutionIdParam = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:-]+$/, 'not an execution id');
+
+export const ListRunsQuery = z
+  .strictObject({
+    status: z.enum(['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED']).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(50),
+    cursor: z.string().max(1000).optional(),
+  });
+export type ListRunsQuery = z.infer<typeof ListRunsQuery>;

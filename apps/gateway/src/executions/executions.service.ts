@@ -1,0 +1,88 @@
+import { Injectable } from '@nestjs/common';
+import type { ExecutionView } from '@toolpath/contracts';
+import { ApiError } from '@toolpath/platform';
+import type { WorkflowDefinition } from '@toolpath/workflow';
+import { findUnsafeKey } from '../workflows/workflow-json.parser';
+import { WorkflowRepository } from '../workflows/workflow.repository';
+import { notFound, requireValidDefinition } from '../workflows/workflows.service';
+import { ExecutorClient, type ExecutionList } from './executor.client';
+import { StartInlineRunBody, StartWorkflowRunBody, type ListRunsQuery } from './executions.schemas';
+import { checkRunInput } from './run-input';
+
+export interface RunAccepted {
+  executionId: string;
+  status: string;
+}
+
+/** Starting, reading and cancelling runs: the gateway checks, the executor does the work. */
+@Injectable()
+export class ExecutionsService {
+  constructor(
+    private readonly executor: ExecutorClient,
+    private readonly workflows: WorkflowRepository,
+  ) {}
+
+  /** Runs the latest version of a stored workflow and records which version that was. */
+  async startStored(tenantId: string, workflowId: string, body: unknown): Promise<RunAccepted> {
+    const { input, idempotencyKey } = parseBody(StartWorkflowRunBody, body ?? {});
+    const row = await this.workflows.get(tenantId, workflowId);
+    if (!row) throw notFound(workflowId);
+    return this.start(tenantId, row.definition, input, idempotencyKey, { workflowId, version: row.version });
+  }
+
+  async startInline(tenantId: string, body: unknown): Promise<RunAccepted> {
+    const { definition, input, idempotencyKey } = parseBody(StartInlineRunBody, body);
+    if (definition === undefined) throw new ApiError(400, 'definition: required', [{ field: 'definition', message: 'required' }]);
+    return this.start(tenantId, requireValidDefinition(definition, 'definition'), input, idempotencyKey, {});
+  }
+
+  async get(tenantId: string, executionId: string): Promise<ExecutionView> {
+    return this.executor.get({ tenantId, executionId });
+  }
+
+  async cancel(tenantId: string, executionId: string): Promise<ExecutionView> {
+    return this.executor.cancel({ tenantId, executionId });
+  }
+
+  async listForWorkflow(tenantId: string, workflowId: string, q: ListRunsQuery): Promise<ExecutionList> {
+    // A deleted workflow's runs stay readable by id, but its list goes with it.
+    if (!(await this.workflows.get(tenantId, workflowId))) throw notFound(workflowId);
+    const page = await this.executor.list({ tenantId, workflowId, limit: q.limit, ...(q.status ? { status: q.status } : {}), ...(q.cursor ? { cursor: q.cursor } : {}) });
+    return { items: page.items, nextCursor: page.nextCursor ?? null };
+  }
+
+  private async start(
+    tenantId: string,
+    definition: WorkflowDefinition,
+    input: Record<string, unknown> | undefined,
+    idempotencyKey: string | undefined,
+    origin: { workflowId?: string; version?: number },
+  ): Promise<RunAccepted> {
+    const runInput = input ?? {};
+    const issues = checkRunInput(runInput, definition.variables);
+    if (issues.length > 0) throw new ApiError(400, issues.map((i) => `${i.field}: ${i.message}`).join('; '), issues);
+    const started = await this.executor.start({
+      tenantId,
+      definition,
+      input: runInput,
+      ...origin,
+      ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+      depth: 0,
+    });
+    return { executionId: started.executionId, status: started.status };
+  }
+}
+
+/**
+ * Parses a run body. Prototype keys are refused before zod sees them: zod would assign an own
+ * `__proto__` key (which this route's JSON parser keeps) and so change the object's prototype.
+ */
+function parseBody<S extends typeof StartWorkflowRunBody | typeof StartInlineRunBody>(schema: S, body: unknown) {
+  if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
+    const bad = findUnsafeKey((body as Record<string, unknown>).input, 'input');
+    if (bad) throw new ApiError(400, `${bad.field}: ${bad.message}`, [bad]);
+    const top = Object.keys(body).find((k) => k === '__proto__' || k === 'constructor' || k === 'prototype');
+    if (top) throw new ApiError(400, `${top}: not allowed as a key`, [{ field: top, message: 'not allowed as a key' }]);
+  }
+  return schema.parse(body) as ReturnType<S['parse']>;
+}
