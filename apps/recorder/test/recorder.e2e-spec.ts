@@ -85,7 +85,9 @@ describe('recorder process: mixed valid and invalid events', () => {
     for (let i = 10; i < 20; i++) await publishValid(toolCall({ seq: i }));
 
     recorder = await h.startRecorder();
-    await waitFor(() => h.allAcknowledged(), { timeoutMs: 30_000, what: 'every message acknowledged' });
+    await waitFor(() => h.allAcknowledged(), { timeoutMs: 30_000, what: 'every message acknowledged' }).catch((err) => {
+      throw new Error(`${(err as Error).message}\n--- recorder output ---\n${recorder.output().slice(-3000)}`);
+    });
   }, 90_000);
 
   afterAll(async () => {

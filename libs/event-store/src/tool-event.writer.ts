@@ -1,4 +1,4 @@
-import { BSON, MongoBulkWriteError, type Collection, type Db, type WriteError } from 'mongodb';
+import { BSON, MongoBulkWriteError, MongoServerError, type Collection, type Db, type WriteError } from 'mongodb';
 import { Collections } from '@toolpath/contracts';
 import { REJECTED_EVENT_INDEXES, TOOL_EVENT_INDEXES } from './indexes';
 import type { RejectedEvent, StoredToolEvent } from './stored-event';
@@ -22,7 +22,7 @@ export class ToolEventWriter {
   private readonly events: Collection<StoredToolEvent>;
   private readonly rejected: Collection<RejectedEvent>;
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     this.events = db.collection<StoredToolEvent>(Collections.toolEvents);
     this.rejected = db.collection<RejectedEvent>(Collections.rejectedEvents);
   }
@@ -47,9 +47,12 @@ export class ToolEventWriter {
       const res = await this.events.insertMany(rows, { ordered: false });
       return { inserted: res.insertedCount, duplicates: 0, refused: [] };
     } catch (err) {
-      // The driver refuses a whole batch when one row cannot be encoded (a key holding "\0"):
-      // split it until the row is alone and refused, instead of failing (and retrying) forever.
-      if (BSON.BSONError.isBSONError(err)) return this.insertHalves(rows, err);
+      // A whole batch can be refused for one row's content: the driver cannot encode a key
+      // holding "\0", and PostgreSQL (under FerretDB) refuses "\0" anywhere in a string. Split
+      // the batch until that row is alone and refused, instead of retrying it forever. A refusal
+      // only counts as one when the server still answers a ping; otherwise it is an outage.
+      if (BSON.BSONError.isBSONError(err)) return this.insertHalves(rows, err as Error);
+      if (!accountsForEveryRow(err, rows.length) && (await this.serverAnswers())) return this.insertHalves(rows, err as Error);
       const writeErrors = perRowErrors(err, rows.length);
       let duplicates = 0;
       const refused: InsertOutcome['refused'] = [];
@@ -73,19 +76,74 @@ export class ToolEventWriter {
     };
   }
 
-  /** Idempotent: a dead letter that is delivered again keeps its first row. */
+  /**
+   * Idempotent: a dead letter that is delivered again keeps its first row. If the server refuses
+   * a dead letter for its content, it is stored again reduced to its reason and raw bytes (which
+   * any server can hold), so one odd message can never stall the stream.
+   */
   async insertRejected(rows: RejectedEvent[]): Promise<number> {
     if (rows.length === 0) return 0;
     try {
       const res = await this.rejected.insertMany(rows, { ordered: false });
       return res.insertedCount;
     } catch (err) {
-      const writeErrors = perRowErrors(err, rows.length);
-      const other = writeErrors.find((we) => we.code !== DUPLICATE_KEY);
-      if (other) throw new Error(`rejected_events refused a row: ${other.errmsg}`);
-      return (err as MongoBulkWriteError).insertedCount;
+      if (accountsForEveryRow(err, rows.length)) {
+        const writeErrors = perRowErrors(err, rows.length);
+        if (writeErrors.every((we) => we.code === DUPLICATE_KEY)) return (err as MongoBulkWriteError).insertedCount;
+      } else if (!BSON.BSONError.isBSONError(err) && !(await this.serverAnswers())) {
+        throw err;
+      }
+      let inserted = 0;
+      for (const row of rows) inserted += await this.insertOneRejected(row);
+      return inserted;
     }
   }
+
+  private async insertOneRejected(row: RejectedEvent): Promise<number> {
+    for (const candidate of [row, reducedDeadLetter(row)]) {
+      try {
+        await this.rejected.insertOne(candidate);
+        return 1;
+      } catch (err) {
+        if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) return 0;
+        if (!BSON.BSONError.isBSONError(err) && !(await this.serverAnswers())) throw err;
+      }
+    }
+    throw new Error(`rejected_events refused dead letter ${row._id} even reduced to its raw bytes`);
+  }
+
+  private async serverAnswers(): Promise<boolean> {
+    try {
+      await this.db.command({ ping: 1 }, { timeoutMS: 2000 });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** A dead letter with nothing but what any server stores: the reason and the bytes as received. */
+function reducedDeadLetter(row: RejectedEvent): RejectedEvent {
+  return {
+    _id: row._id,
+    tenantId: row.tenantId,
+    subject: row.subject,
+    reason: row.reason,
+    field: null,
+    message: 'stored reduced: the database refused the full dead letter',
+    issues: [],
+    eventId: null,
+    raw: row.raw,
+    receivedAt: row.receivedAt,
+    streamSeq: row.streamSeq,
+  };
+}
+
+/** Whether an insertMany error says what happened to each row (inserted, duplicate, refused). */
+function accountsForEveryRow(err: unknown, rowCount: number): boolean {
+  if (!(err instanceof MongoBulkWriteError) || err.writeConcernError) return false;
+  const writeErrors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+  return writeErrors.length > 0 && err.insertedCount + writeErrors.length === rowCount;
 }
 
 /**

@@ -92,17 +92,24 @@ export function rejection(
   issues: FieldIssue[],
   eventId: string | null,
 ): RejectedEvent {
+  // The producer's text (field names, ids, the database's message quoting them) may hold "\0",
+  // which some servers cannot store; the raw bytes keep the original.
+  const clean = issues.map((i) => ({ field: storable(i.field), message: storable(i.message) }));
   return {
     _id: `${ctx.stream}:${msg.streamSeq}`,
     tenantId,
     subject: msg.subject,
     reason,
-    field: issues[0]?.field ?? null,
-    message: issues.map((i) => `${i.field}: ${i.message}`).join('; '),
-    issues,
-    eventId,
+    field: clean[0]?.field ?? null,
+    message: clean.map((i) => `${i.field}: ${i.message}`).join('; '),
+    issues: clean,
+    eventId: eventId === null ? null : storable(eventId),
     raw: Buffer.from(msg.data),
     receivedAt: ctx.receivedAt,
     streamSeq: msg.streamSeq,
   };
+}
+
+function storable(text: string): string {
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
 }
