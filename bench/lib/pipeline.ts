@@ -5,7 +5,7 @@ import { TOOL_EVENT_INDEXES, type StoredToolEvent } from '@toolpath/event-store'
 import { EventPublisher } from '@toolpath/sdk';
 import { isolatedEnv, startService, testNames, testUrls, type ServiceProcess, type TestNames } from '@toolpath/testing';
 import { BENCH_TENANT, benchEventInput, encodeBenchEvent, storedRow } from './events';
-import { findServerPid } from './machine';
+import { ferretDbPostgresPid, findServerPid, machineInfo, treeCpuSeconds, type CpuSource, type MachineInfo } from './machine';
 
 /** Only local servers: a bench must never send its load anywhere else. */
 export function assertLocal(): void {
@@ -97,61 +97,87 @@ export async function preparedEventsCollection(db: Db) {
 }
 
 /**
- * Exact row count. FerretDB's SQLite backend answers `countDocuments` by reading and decoding
- * every row (about 55 s for 200,000 rows here), while `$collStats` counts SQLite's leaf cells
- * without decoding; MongoDB answers both from metadata.
+ * Exact row count from the `collStats` command. FerretDB's SQLite backend answers
+ * `countDocuments` by reading and decoding every row (about 9 s for 37,000 rows here, minutes for
+ * a million), and its `$collStats` stage serves stale statistics (-1, or a count from minutes
+ * before); the command refreshes them and counts SQLite's rows without decoding them (checked
+ * equal to countDocuments from 1 to 37,000 rows). MongoDB answers it from metadata.
  */
 export async function rowCount(db: Db): Promise<number> {
-  const exists = await db.listCollections({ name: Collections.toolEvents }, { nameOnly: true }).toArray();
-  if (exists.length === 0) return 0;
-  const [stats] = await db.collection(Collections.toolEvents).aggregate<{ count: number }>([{ $collStats: { count: {} } }]).toArray();
-  return stats?.count ?? 0;
+  try {
+    const stats = (await db.command({ collStats: Collections.toolEvents })) as { count?: number };
+    return stats.count ?? 0;
+  } catch (err) {
+    if ((err as { codeName?: string }).codeName === 'NamespaceNotFound' || /not found|does not exist/i.test((err as Error).message)) return 0;
+    throw err;
+  }
 }
 
 /**
  * The baseline writer: unordered insertMany of the rows the recorder would store for events
- * from..to-1, one batch at a time, the next batch built while the previous one is being written
- * (so the time is the database's). `col` must have the recorder's indexes
+ * from..to-1, in batches of `batchSize` with `concurrency` writes at a time (the recorder's
+ * RECORDER_WRITE_CONCURRENCY), so that it measures what the database can take with the same
+ * overlap the recorder uses. Each writer builds its next batch before sending it; building costs
+ * a few ms per 1,000 rows against hundreds for the write. `col` must have the recorder's indexes
  * (`preparedEventsCollection`). Returns the seconds taken.
  */
 export async function rawInsertMany(
   col: Collection<StoredToolEvent>,
   names: TestNames,
   range: { from: number; to: number },
-  batchSize: number,
-  deadline: number,
-  onProgress?: (written: number, seconds: number) => void,
+  opts: { batchSize: number; concurrency: number; deadline: number; onProgress?: (written: number, seconds: number) => void },
 ): Promise<number> {
   const { from, to } = range;
   const build = (start: number): StoredToolEvent[] => {
     const rows: StoredToolEvent[] = [];
     const receivedAt = new Date();
-    for (let i = start; i < Math.min(to, start + batchSize); i++) rows.push(storedRow(encodeBenchEvent(i, names.token, names.subjectPrefix).data, i + 1, receivedAt));
+    for (let i = start; i < Math.min(to, start + opts.batchSize); i++) rows.push(storedRow(encodeBenchEvent(i, names.token, names.subjectPrefix).data, i + 1, receivedAt));
     return rows;
   };
   const t0 = performance.now();
   let lastReport = t0;
-  let next = build(from);
-  for (let start = from; start < to; start += batchSize) {
-    const writing = col.insertMany(next, { ordered: false });
-    next = start + batchSize < to ? build(start + batchSize) : [];
-    await writing;
-    const now = performance.now();
-    if (now > deadline) throw new Error('raw insertMany did not finish in time');
-    if (onProgress && now - lastReport > 5000) {
-      onProgress(Math.min(to, start + batchSize) - from, (now - t0) / 1000);
-      lastReport = now;
+  let nextStart = from;
+  let written = 0;
+  const writer = async () => {
+    while (nextStart < to) {
+      const start = nextStart;
+      nextStart += opts.batchSize;
+      const rows = build(start);
+      await col.insertMany(rows, { ordered: false });
+      written += rows.length;
+      const now = performance.now();
+      if (now > opts.deadline) throw new Error('raw insertMany did not finish in time');
+      if (opts.onProgress && now - lastReport > 5000) {
+        opts.onProgress(written, (now - t0) / 1000);
+        lastReport = now;
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency) }, writer));
   return (performance.now() - t0) / 1000;
 }
 
-/** Pids of the local database and NATS servers, for CPU accounting (undefined when not visible). */
-export function serverPids(): { ferretdbOrMongod?: number; natsServer?: number } {
-  const port = (url: string) => /:(\d+)(\/|$)/.exec(url.replace(/^[a-z]+:\/\//, ''))?.[1] ?? '';
+/** The port of a server URL such as mongodb://127.0.0.1:27017/x. */
+export function portOf(url: string): string {
+  return /:(\d+)(\/|,|$)/.exec(url.replace(/^[a-z+]+:\/\//, ''))?.[1] ?? '';
+}
+
+/** The machine and server versions, for the report. */
+export function describeInfra(infra: Infra): Promise<MachineInfo> {
+  return machineInfo(infra.nc, infra.mongo.db('admin'), portOf(testUrls.mongo));
+}
+
+/**
+ * CPU sources of the local servers, for CpuShare: FerretDB (or mongod), its PostgreSQL cluster
+ * when it has one (postmaster and backends), and nats-server. Missing ones are left out.
+ */
+export function serverPids(): Record<string, CpuSource> {
+  const mongoPort = portOf(testUrls.mongo);
+  const postmaster = ferretDbPostgresPid(mongoPort);
   return {
-    ferretdbOrMongod: findServerPid('ferretdb', port(testUrls.mongo)) ?? findServerPid('mongod', port(testUrls.mongo)),
-    natsServer: findServerPid('nats-server', port(testUrls.nats)),
+    ferretdbOrMongod: findServerPid('ferretdb', mongoPort) ?? findServerPid('mongod', mongoPort),
+    ...(postmaster !== undefined ? { postgres: () => treeCpuSeconds(postmaster) } : {}),
+    natsServer: findServerPid('nats-server', portOf(testUrls.nats)),
   };
 }
 

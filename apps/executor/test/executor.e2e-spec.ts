@@ -10,7 +10,6 @@ describe('executor (in-process, over NATS request/reply)', () => {
   beforeAll(async () => {
     await h.setup();
     await h.startExecutor();
-    // First run warms connections and JIT, so the timing test measures steady state.
     await h.finished(await h.startOk({ definition: workflow([delayStep('w1', 1), delayStep('w2', 1), delayStep('w3', 1)]) }));
   });
   afterAll(async () => {
@@ -22,9 +21,37 @@ describe('executor (in-process, over NATS request/reply)', () => {
     const run = await h.finished(id);
     expect(run.status).toBe('COMPLETED');
     expect(run.steps.map((s) => s.status)).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
-    console.log(`3×100 ms parallel run: wall ${run.durationMs} ms, parallelSpeedup ${run.parallelSpeedup}`);
-    expect(run.durationMs!).toBeLessThan(250);
-    expect(run.parallelSpeedup!).toBeGreaterThan(2);
+    // Parallelism, structurally: every step started before each of the others ended. Timing
+    // goals (wall ≈ 100 ms) are bench/executor.bench.ts's business, not a test's.
+    const spans = run.steps.map((s) => ({ id: s.id, start: Date.parse(s.startedAt!), end: Date.parse(s.endedAt!) }));
+    for (const x of spans) {
+      expect(x.end - x.start).toBeGreaterThanOrEqual(99);
+      for (const y of spans) if (x !== y) expect(x.start).toBeLessThan(y.end);
+    }
+    expect(run.durationMs!).toBeLessThan(1500);
+  });
+
+  it('fails a run past its timeoutMs and aborts its running steps', async () => {
+    const id = await h.startOk({ timeoutMs: 400, definition: workflow([delayStep('a', 10_000), delayStep('b', 10_000), delayStep('c', 10, { dependsOn: ['a'] })]) });
+    const t0 = Date.now();
+    const run = await h.finished(id);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toMatch(/timed out/);
+    expect(run.steps.map((s) => s.status)).toEqual(['CANCELLED', 'CANCELLED', 'CANCELLED']);
+    const { RunAborts } = await import('../src/runs/run-aborts');
+    await waitFor(() => h.apps[0].get(RunAborts).size === 0, { timeoutMs: 2000, what: 'running attempts to be aborted' });
+    // The aborted attempts must not overwrite the cancellation afterwards.
+    await new Promise((r) => setTimeout(r, 200));
+    const again = await h.get(id);
+    expect(again.ok && again.value.steps.map((s) => s.status)).toEqual(['CANCELLED', 'CANCELLED', 'CANCELLED']);
+    // The durable record agrees (the final write is queued only after the steps were settled).
+    const { ExecutionRepository } = await import('../src/runs/execution.repository');
+    const row = await waitFor(() => h.apps[0].get(ExecutionRepository).get(TENANT, id).then((d) => (d?.status === 'FAILED' ? d : undefined)), {
+      what: 'the final Mongo row',
+    });
+    expect(row.steps.map((s) => s.status)).toEqual(['CANCELLED', 'CANCELLED', 'CANCELLED']);
+    expect(row.error).toMatch(/timed out/);
   });
 
   it('passes results along dependencies through templates', async () => {

@@ -125,7 +125,8 @@ export class RunScheduler implements OnApplicationShutdown {
     const run: RunSnapshot = { meta, definition, steps: Object.fromEntries(definition.steps.map((s) => [s.id, pendingStep()])) };
     // The durable row and the timeout job go alongside the first steps, not before them.
     const insert = this.track(this.repo.insert(this.toDocument(run)).catch((err) => this.log.warn(`insert of ${id} failed: ${(err as Error).message}`)));
-    await Promise.all([this.queues.addRunJob('timeout', id, meta.deadline - now.getTime()), this.advance(id)]);
+    // The first round of advance works on the snapshot just written instead of reading it back.
+    await Promise.all([this.queues.addRunJob('timeout', id, meta.deadline - now.getTime()), this.advance(id, run)]);
     await insert;
     this.events.update({ executionId: id, tenantId: meta.tenantId, kind: 'run', status: 'RUNNING', at: now.toISOString() });
     const status = (await this.store.loadMeta(id))?.status ?? 'RUNNING';
@@ -136,9 +137,10 @@ export class RunScheduler implements OnApplicationShutdown {
    * Moves a run forward: skips and cancels what can no longer run, evaluates conditions, queues
    * ready steps, and finishes the run when nothing is left in flight.
    */
-  async advance(executionId: string): Promise<void> {
+  async advance(executionId: string, known?: RunSnapshot): Promise<void> {
     for (let round = 0; round < 10_000; round++) {
-      const run = await this.store.load(executionId);
+      // `known` (the state its caller has just written) saves the first read.
+      const run = round === 0 && known ? known : await this.store.load(executionId);
       if (!run || isTerminalRun(run.meta.status)) return;
       const states: Record<string, StepStatus> = {};
       for (const [id, st] of Object.entries(run.steps)) states[id] = st.status;
@@ -190,7 +192,7 @@ export class RunScheduler implements OnApplicationShutdown {
       if (r.finished) {
         const failedBy = r.abortedBy;
         const error = failedBy ? `step ${failedBy} failed: ${run.steps[failedBy]?.error ?? 'unknown error'}` : undefined;
-        await this.finish(executionId, r.outcome ?? 'COMPLETED', error, failedBy);
+        await this.finish(executionId, r.outcome ?? 'COMPLETED', error, failedBy, run.meta);
       } else {
         this.scheduleSnapshot(executionId);
       }
@@ -217,15 +219,27 @@ export class RunScheduler implements OnApplicationShutdown {
     return true;
   }
 
-  /** Ends a live run (one executor wins) and hands compensation and the final write to the runs queue. */
-  async finish(executionId: string, outcome: ExecutionStatus, error?: string, abortedBy?: string): Promise<boolean> {
-    const meta = await this.store.loadMeta(executionId);
+  /**
+   * Ends a live run (one executor wins) and hands compensation and the final write to the runs
+   * queue. `known` is a meta its caller has just read (the transition still checks the status).
+   * With `settle`, the steps still live are cancelled and their attempts aborted (with that
+   * reason) before the run's end is announced and the final write is queued, so neither sees a
+   * step of an ended run still RUNNING.
+   */
+  async finish(executionId: string, outcome: ExecutionStatus, error?: string, abortedBy?: string, known?: RunMeta, settle?: string): Promise<boolean> {
+    const meta = known ?? (await this.store.loadMeta(executionId));
     if (!meta || isTerminalRun(meta.status)) return false;
     const ended: RunMeta = { ...meta, status: outcome, endedAt: new Date().toISOString() };
     if (error !== undefined) ended.error = error;
     if (abortedBy !== undefined) ended.abortedBy = abortedBy;
     const moved = await this.store.setMeta(executionId, LIVE, ended);
     if (!moved.ok) return false;
+    if (settle !== undefined) {
+      // Read after the run became terminal, so it includes steps that moved meanwhile.
+      const run = await this.store.load(executionId);
+      if (run) await this.settleSteps(run, 'CANCELLED', settle);
+      await this.abortRunning(executionId, settle);
+    }
     this.metrics.runs.inc({ outcome });
     this.events.update({ executionId, tenantId: meta.tenantId, kind: 'run', status: outcome, at: ended.endedAt!, error });
     this.cancelSnapshot(executionId);
@@ -263,10 +277,7 @@ export class RunScheduler implements OnApplicationShutdown {
     const run = await this.store.load(executionId);
     if (!run || isTerminalRun(run.meta.status)) return;
     const error = `run timed out after ${run.meta.deadline - Date.parse(run.meta.startedAt ?? run.meta.createdAt)} ms`;
-    if (await this.finish(executionId, 'FAILED', error)) {
-      await this.settleSteps(run, 'CANCELLED', 'run timed out');
-      await this.abortRunning(executionId, 'run timed out');
-    }
+    await this.finish(executionId, 'FAILED', error, undefined, run.meta, 'run timed out');
   }
 
   private abortHandler?: (executionId: string, reason: string) => Promise<void>;

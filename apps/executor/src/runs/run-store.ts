@@ -56,7 +56,9 @@ export class RunStore implements OnApplicationShutdown {
   constructor(@Inject(APP_CONFIG) config: ExecutorConfig) {
     this.base = `{${config.TOOLPATH_QUEUE_PREFIX}}`;
     // Commands wait through a Redis restart (AOF keeps the state) instead of failing the step.
+    // Auto-pipelining sends the commands of concurrent steps issued in one tick as one write.
     this.redis = new Redis(config.REDIS_URL, {
+      enableAutoPipelining: true,
       maxRetriesPerRequest: null,
       enableOfflineQueue: true,
       retryStrategy: (times) => Math.min(times * 100, 1000),

@@ -145,8 +145,29 @@ export class StepWorker extends WorkerHost implements OnApplicationBootstrap {
       }
       const endedAt = Date.now();
       const durationMs = endedAt - startedAt;
-      const seq = await this.store.nextSeq(executionId);
       const capped = error ? { result: undefined, truncated: false } : capResult(result, this.config.EXECUTOR_RESULT_MAX_BYTES);
+      const busyMs = (current.busyMs ?? 0) + durationMs;
+      const total = endedAt - Date.parse(firstStart);
+      let next: StepState;
+      let outcome: 'completed' | 'retried' | 'failed' | 'cancelled';
+      if (!error) {
+        outcome = 'completed';
+        next = { ...running, status: 'COMPLETED', endedAt: new Date(endedAt).toISOString(), durationMs: total, busyMs, result: capped.result };
+        if (capped.truncated) next.resultTruncated = true;
+      } else {
+        const retryOn = step.retry?.retryOn;
+        const maxAttempts = step.retry?.maxAttempts ?? 1;
+        const worthRetry = retryOn ? retryOn.includes(error.code) : error.retryable;
+        if (worthRetry && attempt < maxAttempts && error.code !== 'aborted') {
+          outcome = 'retried';
+          next = { ...running, busyMs, error: error.message };
+        } else {
+          outcome = error.code === 'aborted' ? 'cancelled' : 'failed';
+          next = { ...running, status: 'FAILED', endedAt: new Date(endedAt).toISOString(), durationMs: total, busyMs, error: error.message };
+        }
+      }
+      // The event's sequence number and the state change are independent: one round trip for both.
+      const [seq] = await Promise.all([this.store.nextSeq(executionId), this.scheduler.moveStep(run, stepId, ['RUNNING'], next)]);
       this.events.toolCall({
         tenantId: run.meta.tenantId,
         executionId,
@@ -161,29 +182,10 @@ export class StepWorker extends WorkerHost implements OnApplicationBootstrap {
         seq,
       });
       this.metrics.stepSeconds.observe({ tool: step.tool }, durationMs / 1000);
-      const busyMs = (current.busyMs ?? 0) + durationMs;
-      const total = endedAt - Date.parse(firstStart);
-      if (!error) {
-        this.metrics.steps.inc({ tool: step.tool, outcome: 'completed' });
-        const done: StepState = { ...running, status: 'COMPLETED', endedAt: new Date(endedAt).toISOString(), durationMs: total, busyMs, result: capped.result };
-        if (capped.truncated) done.resultTruncated = true;
-        await this.scheduler.moveStep(run, stepId, ['RUNNING'], done);
-        await this.scheduler.advance(executionId);
-        return undefined;
-      }
-      const retryOn = step.retry?.retryOn;
-      const maxAttempts = step.retry?.maxAttempts ?? 1;
-      const worthRetry = retryOn ? retryOn.includes(error.code) : error.retryable;
-      if (worthRetry && attempt < maxAttempts && error.code !== 'aborted') {
-        this.metrics.steps.inc({ tool: step.tool, outcome: 'retried' });
-        await this.scheduler.moveStep(run, stepId, ['RUNNING'], { ...running, busyMs, error: error.message });
-        throw new RetryableStepError(error.message);
-      }
-      this.metrics.steps.inc({ tool: step.tool, outcome: error.code === 'aborted' ? 'cancelled' : 'failed' });
-      const failed: StepState = { ...running, status: 'FAILED', endedAt: new Date(endedAt).toISOString(), durationMs: total, busyMs, error: error.message };
-      await this.scheduler.moveStep(run, stepId, ['RUNNING'], failed);
+      this.metrics.steps.inc({ tool: step.tool, outcome });
+      if (outcome === 'retried') throw new RetryableStepError(error!.message);
       await this.scheduler.advance(executionId);
-      return error.message;
+      return error?.message;
     } finally {
       this.aborts.unregister(executionId, controller);
     }

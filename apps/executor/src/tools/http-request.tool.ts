@@ -31,7 +31,7 @@ export class HttpRequestTool implements BuiltinTool {
       throw new ToolError('invalid_parameters', `http.request: only http and https are allowed, not ${target.protocol}`, false);
     }
     if (!this.limits.allowHosts.includes(target.hostname.toLowerCase())) {
-      throw new ToolError('host_not_allowed', `http.request: host ${target.hostname} is not in EXECUTOR_HTTP_ALLOW_HOSTS`, false);
+      throw new ToolError('host_not_allowed', `http.request: host ${target.hostname} is not allowed (not in EXECUTOR_HTTP_ALLOW_HOSTS)`, false);
     }
     const verb = typeof method === 'string' ? method.toUpperCase() : 'GET';
     if (!METHODS.has(verb)) throw new ToolError('invalid_parameters', `http.request: unsupported method ${verb}`, false);
