@@ -156,6 +156,8 @@ export class RunScheduler implements OnApplicationShutdown {
         }
       }
       const toQueue: string[] = [];
+      // Independent transitions: sent together (one round trip for a wide fan-out, not one each).
+      const moves: Array<Promise<string | null>> = [];
       const context = r.ready.length > 0 ? templateContext(run) : {};
       for (const stepId of r.ready) {
         const step = run.definition.steps.find((s) => s.id === stepId)!;
@@ -177,13 +179,16 @@ export class RunScheduler implements OnApplicationShutdown {
             continue;
           }
         }
-        if (await this.moveStep(run, stepId, ['PENDING'], { ...run.steps[stepId], status: 'QUEUED' })) toQueue.push(stepId);
+        moves.push(this.moveStep(run, stepId, ['PENDING'], { ...run.steps[stepId], status: 'QUEUED' }).then((moved) => (moved ? stepId : null)));
       }
+      for (const stepId of await Promise.all(moves)) if (stepId !== null) toQueue.push(stepId);
       // Steps already QUEUED are queued again: a no-op while their job exists (deterministic ids),
-      // and the repair when an executor died between marking a step and adding its job.
-      for (const s of run.definition.steps) if (run.steps[s.id].status === 'QUEUED') toQueue.push(s.id);
+      // and the repair when an executor died between marking a step and adding its job. (The
+      // steps just moved are QUEUED in `run` too: the set keeps each once.)
+      const queue = new Set(toQueue);
+      for (const s of run.definition.steps) if (run.steps[s.id].status === 'QUEUED') queue.add(s.id);
       await this.queues.addSteps(
-        toQueue.map((stepId) => {
+        [...queue].map((stepId) => {
           const step = run.definition.steps.find((s) => s.id === stepId)!;
           return { executionId, stepId, tenantId: run.meta.tenantId, backoff: step.retry?.backoff, maxAttempts: step.retry?.maxAttempts ?? 1 };
         }),
@@ -295,7 +300,9 @@ export class RunScheduler implements OnApplicationShutdown {
       const st = run.steps[s.id];
       if (st.status !== 'PENDING' && st.status !== 'QUEUED' && st.status !== 'RUNNING') continue;
       const durationMs = st.startedAt ? Date.now() - Date.parse(st.startedAt) : null;
-      if (await this.moveStep(run, s.id, [st.status], { ...st, status, endedAt: at, durationMs, reason })) {
+      // Any live status, not only the one read: a step an executor started since is settled too
+      // (its aborted attempt then finds it settled and records nothing).
+      if (await this.moveStep(run, s.id, ['PENDING', 'QUEUED', 'RUNNING'], { ...st, status, endedAt: at, durationMs, reason })) {
         if (st.status !== 'RUNNING') await this.queues.removeStep(run.meta.id, s.id);
       }
     }

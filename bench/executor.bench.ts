@@ -1,0 +1,553 @@
+/**
+ * Executor overhead, latency, parallelism and scale-out, each beside a baseline measured in the
+ * same run. `node bench/dist/executor.bench.js --help` explains the phases.
+ */
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { loadavg } from 'node:os';
+import { Queue, Worker, type Job } from 'bullmq';
+import Redis from 'ioredis';
+import type { Subscription } from 'nats';
+import {
+  executorSubjects,
+  toolSubject,
+  type ExecutionUpdate,
+  type ExecutionView,
+  type ExecutorReply,
+  type StartExecutionReply,
+} from '@toolpath/contracts';
+import { createTestEventsStream, isolatedEnv, repoRoot, startService, testUrls, type ServiceProcess, type TestNames } from '@toolpath/testing';
+import { parseCli } from './lib/cli';
+import { BENCH_TENANT } from './lib/events';
+import { CpuShare } from './lib/machine';
+import { Cleanup, connectInfra, describeInfra, phaseNames, progress, serverPids, sleep, type Infra } from './lib/pipeline';
+import { Report, quantile } from './lib/report';
+
+const cli = parseCli({
+  usage: 'node bench/dist/executor.bench.js',
+  description: `
+The workflow executor (apps/executor), started as real processes (startService: the built
+apps/executor/dist/main.js; build with npx tsc -b tsconfig.build.json). The bench process is the
+client (NATS request/reply on executorSubjects) and watches the run/step updates the executor
+publishes; it shares the machine, not the executor's process.
+ 1. no-op step latency: --latency-runs one-step runs of core.transform, one at a time, from the
+    start request until the run's COMPLETED update; beside a direct call of TransformTool.call
+    (the compiled built-in, in the bench process) and a bare BullMQ Queue.add -> Worker
+    (concurrency --concurrency) -> 'completed' on the same Redis. Start latency: request -> the
+    step's RUNNING update.
+ 2. no-op step throughput: --throughput-runs one-step runs with 2 x --concurrency in flight
+    (closed loop), and one run of --wide-steps independent no-op steps; beside the bare BullMQ
+    worker at the same concurrency and in-flight count.
+ 3. parallelism: three independent 100 ms core.delay steps (wall vs 100 ms of three setTimeouts
+    in parallel) and an uneven DAG (a 100 -> c 50, b 200, d after c and b 50: critical path
+    250 ms, vs the same DAG of setTimeouts), --dag-repeats times each.
+ 4. scale-out: runs of 8 steps calling a NATS tool provider (in the bench) that sleeps 50 ms,
+    with EXECUTOR_CONCURRENCY=--scale-concurrency per executor so executors are the bottleneck:
+    steps/s with two executor processes vs one, alternated --scale-repeats times.`,
+  options: {
+    concurrency: { kind: 'int', default: 32, help: 'EXECUTOR_CONCURRENCY of phases 1-3, and of the bare BullMQ worker' },
+    latencyRuns: { kind: 'int', default: 300, help: 'measured one-at-a-time runs (after 30 warm-up runs)' },
+    throughputRuns: { kind: 'int', default: 2000, help: 'runs of the closed-loop throughput phase' },
+    wideSteps: { kind: 'int', default: 200, help: 'independent no-op steps of the one wide run' },
+    dagRepeats: { kind: 'int', default: 10, help: 'runs of each parallelism shape' },
+    scaleRuns: { kind: 'int', default: 40, help: 'runs (8 steps each) per scale-out measurement' },
+    scaleConcurrency: { kind: 'int', default: 4, help: 'EXECUTOR_CONCURRENCY in the scale-out phase' },
+    scaleRepeats: { kind: 'int', default: 2, help: 'alternations of one vs two executors' },
+    executorEnv: { kind: 'pairs', help: 'setting passed to every executor, e.g. EXECUTOR_SNAPSHOT_INTERVAL_MS=5000 (repeatable)' },
+    maxMinutes: { kind: 'number', default: 15, help: 'abort (and clean up) after this long' },
+  },
+});
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const TERMINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
+
+const transformRun = (value: unknown = 1) => ({
+  name: 'bench no-op',
+  description: 'one core.transform step',
+  source: 'user',
+  steps: [{ id: 'only', tool: 'core.transform', parameters: { value } }],
+});
+const delayStep = (id: string, ms: number, dependsOn?: string[]) => ({ id, tool: 'core.delay', parameters: { ms }, ...(dependsOn ? { dependsOn } : {}) });
+const workflowOf = (steps: unknown[], name = 'bench') => ({ name, description: 'bench', source: 'user', steps });
+
+/** The client side of one executor world: start requests, and the updates it publishes. */
+class ExecutorClient {
+  private readonly sub: Subscription;
+  /** executionId -> when (performance.now) the run reached a terminal status, and which. */
+  private readonly ended = new Map<string, { at: number; status: string }>();
+  private readonly firstRunning = new Map<string, number>();
+  private readonly waiters = new Map<string, () => void>();
+
+  constructor(
+    private readonly infra: Infra,
+    readonly names: TestNames,
+  ) {
+    this.sub = infra.nc.subscribe(`${names.subjectPrefix}.executions.${BENCH_TENANT}.>`, {
+      callback: (err, msg) => {
+        if (err) return;
+        const at = performance.now();
+        const u = JSON.parse(dec.decode(msg.data)) as ExecutionUpdate;
+        if (u.kind === 'step' && u.status === 'RUNNING' && !this.firstRunning.has(u.executionId)) this.firstRunning.set(u.executionId, at);
+        if (u.kind === 'run' && TERMINAL.has(u.status)) {
+          this.ended.set(u.executionId, { at, status: u.status });
+          this.waiters.get(u.executionId)?.();
+        }
+      },
+    });
+  }
+
+  /** The subscription is live at the server once this resolves. */
+  async ready(): Promise<void> {
+    await this.infra.nc.flush();
+  }
+
+  async request<T>(subject: string, body: unknown, timeoutMs = 30_000): Promise<T> {
+    const msg = await this.infra.nc.request(subject, enc.encode(JSON.stringify(body)), { timeout: timeoutMs });
+    const reply = JSON.parse(dec.decode(msg.data)) as ExecutorReply<T>;
+    if (!reply.ok) throw new Error(`${subject}: ${reply.error.code}: ${reply.error.message}`);
+    return reply.value;
+  }
+
+  start(definition: unknown, extra: Record<string, unknown> = {}): Promise<StartExecutionReply> {
+    return this.request<StartExecutionReply>(executorSubjects(this.names.subjectPrefix).start, { tenantId: BENCH_TENANT, definition, ...extra });
+  }
+
+  get(executionId: string): Promise<ExecutionView> {
+    return this.request<ExecutionView>(executorSubjects(this.names.subjectPrefix).get, { tenantId: BENCH_TENANT, executionId });
+  }
+
+  /** Waits for the run's terminal update; returns when it arrived and the status. */
+  async ended_(executionId: string, timeoutMs = 60_000): Promise<{ at: number; status: string }> {
+    const seen = this.ended.get(executionId);
+    if (seen) return seen;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(executionId);
+        reject(new Error(`run ${executionId} did not end within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.set(executionId, () => {
+        clearTimeout(timer);
+        this.waiters.delete(executionId);
+        resolve();
+      });
+    });
+    return this.ended.get(executionId)!;
+  }
+
+  /** Starts a run and waits for its end: times from just before the request (performance.now ms). */
+  async runOnce(definition: unknown): Promise<{ id: string; total: number; reply: number; running?: number; status: string }> {
+    const t0 = performance.now();
+    const r = await this.start(definition);
+    const tReply = performance.now();
+    const end = await this.ended_(r.executionId);
+    const running = this.firstRunning.get(r.executionId);
+    this.forget(r.executionId);
+    return { id: r.executionId, total: end.at - t0, reply: tReply - t0, running: running === undefined ? undefined : running - t0, status: end.status };
+  }
+
+  forget(id: string): void {
+    this.ended.delete(id);
+    this.firstRunning.delete(id);
+  }
+
+  close(): void {
+    this.sub.unsubscribe();
+  }
+}
+
+function redisOptions() {
+  const u = new URL(testUrls.redis);
+  return { host: u.hostname, port: Number(u.port || 6379), maxRetriesPerRequest: null };
+}
+
+/** Removes every key under `{<queuePrefix>}:` (BullMQ's and the run store's). */
+async function purgeRedisPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(redisOptions());
+  try {
+    const stream = redis.scanStream({ match: `{${prefix}}:*`, count: 1000 });
+    for await (const keys of stream as AsyncIterable<string[]>) if (keys.length) await redis.del(...keys);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** A fresh isolated world (stream, database, queue prefix) removed by `cleanup`. */
+async function world(label: string, infra: Infra, cleanup: Cleanup): Promise<TestNames> {
+  const names = phaseNames(label, infra, cleanup);
+  cleanup.add(`purge redis {${names.queuePrefix}}`, () => purgeRedisPrefix(names.queuePrefix));
+  await createTestEventsStream(infra.nc, names);
+  return names;
+}
+
+async function startExecutor(names: TestNames, env: Record<string, string>, cleanup: Cleanup): Promise<ServiceProcess> {
+  const svc = await startService('executor', { ...isolatedEnv(names), LOG_LEVEL: 'warn', ...cli.executorEnv, ...env });
+  cleanup.add(`stop executor pid ${svc.proc.pid}`, () => svc.stop());
+  return svc;
+}
+
+const sortNum = (xs: number[]) => [...xs].sort((a, b) => a - b);
+const median = (xs: number[]) => quantile(sortNum(xs), 0.5);
+const r1 = (n: number) => Math.round(n * 10) / 10;
+
+// ------------------------------------------------------------------------------------------------
+// Baselines in the bench process
+
+interface BuiltinLike {
+  call(parameters: Record<string, unknown>, context?: unknown): Promise<unknown>;
+}
+
+async function directToolCall(n: number): Promise<number[]> {
+  const load = createRequire(__filename);
+  const mod = load(join(repoRoot, 'apps', 'executor', 'dist', 'tools', 'core.tools.js')) as { TransformTool: new () => BuiltinLike };
+  const tool = new mod.TransformTool();
+  const out: number[] = [];
+  for (let i = 0; i < n + 100; i++) {
+    const t0 = performance.now();
+    await tool.call({ value: i });
+    if (i >= 100) out.push(performance.now() - t0);
+  }
+  return sortNum(out);
+}
+
+/** A bare BullMQ queue and worker (no-op processor) on the same Redis, at the executor's concurrency. */
+class RawBull {
+  readonly queue: Queue;
+  readonly worker: Worker;
+  private readonly done = new Map<string, () => void>();
+  private seq = 0;
+
+  constructor(prefix: string, concurrency: number) {
+    const connection = redisOptions();
+    this.queue = new Queue('rawbench', { connection, prefix: `{${prefix}}` });
+    this.worker = new Worker('rawbench', async (job: Job) => job.data as unknown, { connection, prefix: `{${prefix}}`, concurrency, autorun: true });
+    this.worker.on('completed', (job: Job) => this.done.get(job.id!)?.());
+  }
+
+  async ready(): Promise<void> {
+    await this.worker.waitUntilReady();
+    await this.queue.waitUntilReady();
+  }
+
+  /** add -> processed -> 'completed' in this process, in ms. */
+  async one(): Promise<number> {
+    const id = `j${++this.seq}`;
+    const t0 = performance.now();
+    const finished = new Promise<void>((resolve) => this.done.set(id, resolve));
+    await this.queue.add('noop', { value: 1 }, { jobId: id, removeOnComplete: true, removeOnFail: true });
+    await finished;
+    this.done.delete(id);
+    return performance.now() - t0;
+  }
+
+  async close(): Promise<void> {
+    await this.worker.close();
+    await this.queue.obliterate({ force: true }).catch(() => undefined);
+    await this.queue.close();
+  }
+}
+
+/** Runs `total` jobs of `one` with `inFlight` at a time; returns per second. */
+async function closedLoop(total: number, inFlight: number, one: () => Promise<unknown>, deadline: number): Promise<{ perS: number; done: number; seconds: number }> {
+  let next = 0;
+  let done = 0;
+  const t0 = performance.now();
+  const lane = async () => {
+    while (next < total && performance.now() < deadline) {
+      next++;
+      await one();
+      done++;
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, lane));
+  const seconds = (performance.now() - t0) / 1000;
+  return { perS: done / seconds, done, seconds };
+}
+
+/** The uneven DAG as plain timers: what a perfect executor would take. */
+async function timerDag(): Promise<number> {
+  const t0 = performance.now();
+  const a = sleep(100).then(() => sleep(50));
+  const b = sleep(200);
+  await Promise.all([a, b]);
+  await sleep(50);
+  return performance.now() - t0;
+}
+
+async function timerParallel(): Promise<number> {
+  const t0 = performance.now();
+  await Promise.all([sleep(100), sleep(100), sleep(100)]);
+  return performance.now() - t0;
+}
+
+// ------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const limitMs = cli.maxMinutes * 60_000;
+  const deadline = performance.now() + limitMs - 60_000;
+  const cleanup = new Cleanup();
+  cleanup.guard(limitMs, 'executor.bench');
+  const infra = await connectInfra();
+  cleanup.add('close connections', async () => {
+    await infra.nc.drain();
+    await infra.mongo.close();
+  });
+  const report = new Report('executor', {
+    concurrency: cli.concurrency,
+    latencyRuns: cli.latencyRuns,
+    throughputRuns: cli.throughputRuns,
+    wideSteps: cli.wideSteps,
+    dagRepeats: cli.dagRepeats,
+    scaleRuns: cli.scaleRuns,
+    scaleConcurrency: cli.scaleConcurrency,
+    executorEnv: cli.executorEnv,
+  });
+  try {
+    report.setMachine(await describeInfra(infra));
+    const redisInfo = await (async () => {
+      const r = new Redis(redisOptions());
+      try {
+        return /redis_version:(\S+)/.exec(await r.info('server'))?.[1] ?? 'unknown';
+      } finally {
+        r.disconnect();
+      }
+    })();
+    const load = createRequire(__filename);
+    const bullVersion = (load('bullmq/package.json') as { version: string }).version;
+    report.details.versions = { redis: redisInfo, bullmq: bullVersion };
+    report.details.loadAvg = { start: loadavg().map((x) => Math.round(x * 100) / 100) };
+    progress(`redis ${redisInfo}, bullmq ${bullVersion}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+
+    // --- 1. latency -------------------------------------------------------------------------------
+    const names = await world('benchexec', infra, cleanup);
+    progress(`starting an executor process (EXECUTOR_CONCURRENCY=${cli.concurrency})`);
+    const exec = await startExecutor(names, { EXECUTOR_CONCURRENCY: String(cli.concurrency) }, cleanup);
+    const client = new ExecutorClient(infra, names);
+    cleanup.add('unsubscribe updates', async () => client.close());
+    await client.ready();
+
+    progress('baseline: direct TransformTool.call');
+    const direct = await directToolCall(10_000);
+
+    progress(`baseline: bare BullMQ add -> process, ${cli.latencyRuns} one at a time`);
+    const raw = new RawBull(names.queuePrefix, cli.concurrency);
+    cleanup.add('close bare BullMQ', () => raw.close());
+    await raw.ready();
+    for (let i = 0; i < 30; i++) await raw.one();
+    const rawLat = sortNum(await (async () => {
+      const xs: number[] = [];
+      for (let i = 0; i < cli.latencyRuns && performance.now() < deadline; i++) xs.push(await raw.one());
+      return xs;
+    })());
+
+    progress(`no-op step: 30 warm-up runs, then ${cli.latencyRuns} one at a time`);
+    for (let i = 0; i < 30; i++) await client.runOnce(transformRun(i));
+    const total: number[] = [];
+    const replies: number[] = [];
+    const running: number[] = [];
+    let notCompleted = 0;
+    const cpuLat = new CpuShare({ executor: exec.proc.pid, bench: process.pid, ...serverPids() });
+    for (let i = 0; i < cli.latencyRuns && performance.now() < deadline; i++) {
+      const r = await client.runOnce(transformRun(i));
+      if (r.status !== 'COMPLETED') notCompleted++;
+      total.push(r.total);
+      replies.push(r.reply);
+      if (r.running !== undefined) running.push(r.running);
+    }
+    report.details.cpuLatencyPhase = cpuLat.finish();
+    const tot = sortNum(total);
+    const rep = sortNum(replies);
+    const run = sortNum(running);
+    if (notCompleted) report.note(`${notCompleted} latency runs did not complete`);
+    for (const [q, target] of [
+      [0.5, 5],
+      [0.99, 25],
+    ] as const) {
+      const p = `p${q * 100}`;
+      report.add({
+        name: `no-op step: start -> COMPLETED ${p}`,
+        value: quantile(tot, q),
+        unit: 'ms',
+        baseline: { name: `bare BullMQ add -> completed ${p}`, value: quantile(rawLat, q), unit: 'ms' },
+        target: { on: 'value', op: '<=', value: target },
+        note:
+          q === 0.5
+            ? `${tot.length} one-step core.transform runs one at a time, client-side (request sent -> run COMPLETED update received); direct TransformTool.call ${p} ${quantile(direct, q).toFixed(4)} ms`
+            : `direct TransformTool.call ${p} ${quantile(direct, q).toFixed(4)} ms`,
+      });
+    }
+    report.add({
+      name: 'no-op step: direct TransformTool.call p50',
+      value: quantile(direct, 0.5),
+      unit: 'ms',
+      note: '10,000 awaited calls of the compiled built-in in the bench process (the floor a step cannot beat)',
+    });
+    report.add({
+      name: 'start latency: request -> first step RUNNING p50',
+      value: quantile(run, 0.5),
+      unit: 'ms',
+      baseline: { name: 'bare BullMQ add -> completed p50', value: quantile(rawLat, 0.5), unit: 'ms' },
+      target: { on: 'value', op: '<=', value: 50 },
+      note: `p99 ${quantile(run, 0.99).toFixed(1)} ms; the start reply itself (which waits for the Mongo insert) p50 ${quantile(rep, 0.5).toFixed(1)} ms, p99 ${quantile(rep, 0.99).toFixed(1)} ms`,
+    });
+    report.details.latencyMs = {
+      total: { p50: quantile(tot, 0.5), p90: quantile(tot, 0.9), p99: quantile(tot, 0.99), max: tot[tot.length - 1] },
+      startReply: { p50: quantile(rep, 0.5), p99: quantile(rep, 0.99) },
+      firstRunning: { p50: quantile(run, 0.5), p99: quantile(run, 0.99) },
+      rawBull: { p50: quantile(rawLat, 0.5), p99: quantile(rawLat, 0.99) },
+      direct: { p50: quantile(direct, 0.5), p99: quantile(direct, 0.99) },
+    };
+
+    // --- 2. throughput ----------------------------------------------------------------------------
+    const inFlight = cli.concurrency * 2;
+    progress(`throughput: bare BullMQ, ${cli.throughputRuns} jobs, ${inFlight} in flight, worker concurrency ${cli.concurrency}`);
+    const rawTp = await closedLoop(cli.throughputRuns, inFlight, () => raw.one(), deadline);
+    progress(`throughput: ${cli.throughputRuns} one-step runs, ${inFlight} in flight`);
+    const cpuTp = new CpuShare({ executor: exec.proc.pid, bench: process.pid, ...serverPids() });
+    let failedRuns = 0;
+    const execTp = await closedLoop(
+      cli.throughputRuns,
+      inFlight,
+      async () => {
+        const r = await client.runOnce(transformRun());
+        if (r.status !== 'COMPLETED') failedRuns++;
+      },
+      deadline,
+    );
+    report.details.cpuThroughputPhase = cpuTp.finish();
+    report.add({
+      name: 'no-op step throughput (one-step runs)',
+      value: execTp.perS,
+      unit: 'steps/s',
+      baseline: { name: 'bare BullMQ add+process', value: rawTp.perS, unit: 'jobs/s' },
+      target: { on: 'ratio', op: '>=', value: 0.5 },
+      note: `${execTp.done} runs of one core.transform step, ${inFlight} in flight (closed loop: request -> COMPLETED update), EXECUTOR_CONCURRENCY=${cli.concurrency}; every run also costs a Mongo insert, a finish job and a final Mongo write${failedRuns ? `; ${failedRuns} not COMPLETED` : ''}`,
+    });
+    progress(`throughput: one run of ${cli.wideSteps} independent no-op steps`);
+    const wideDef = workflowOf(Array.from({ length: cli.wideSteps }, (_, i) => ({ id: `s${i}`, tool: 'core.transform', parameters: { value: i } })), 'bench wide');
+    await client.runOnce(workflowOf(Array.from({ length: 20 }, (_, i) => ({ id: `s${i}`, tool: 'core.transform', parameters: { value: i } }))));
+    const wide = await client.runOnce(wideDef);
+    report.add({
+      name: `no-op step throughput (one run of ${cli.wideSteps} independent steps)`,
+      value: cli.wideSteps / (wide.total / 1000),
+      unit: 'steps/s',
+      baseline: { name: 'bare BullMQ add+process', value: rawTp.perS, unit: 'jobs/s' },
+      target: { on: 'ratio', op: '>=', value: 0.5 },
+      note: `wall ${Math.round(wide.total)} ms (${wide.status}); every step's advance re-reads the whole run hash, so this shape costs O(steps^2) in Redis reads`,
+    });
+    await raw.close();
+
+    // --- 3. parallelism ---------------------------------------------------------------------------
+    progress(`parallelism: 3 x 100 ms and the uneven DAG, ${cli.dagRepeats} times each`);
+    const three = workflowOf([delayStep('a', 100), delayStep('b', 100), delayStep('c', 100)], 'bench three');
+    const dag = workflowOf([delayStep('a', 100), delayStep('b', 200), delayStep('c', 50, ['a']), delayStep('d', 50, ['b', 'c'])], 'bench dag');
+    const threeWall: number[] = [];
+    const threeServer: number[] = [];
+    const dagWall: number[] = [];
+    const dagServer: number[] = [];
+    const threeBase: number[] = [];
+    const dagBase: number[] = [];
+    for (let i = 0; i < cli.dagRepeats && performance.now() < deadline; i++) {
+      const t = await client.runOnce(three);
+      threeWall.push(t.total);
+      threeServer.push((await client.get(t.id)).durationMs ?? NaN);
+      const d = await client.runOnce(dag);
+      dagWall.push(d.total);
+      dagServer.push((await client.get(d.id)).durationMs ?? NaN);
+      threeBase.push(await timerParallel());
+      dagBase.push(await timerDag());
+    }
+    report.add({
+      name: '3 independent 100 ms steps: wall (median)',
+      value: median(threeWall),
+      unit: 'ms',
+      baseline: { name: 'three 100 ms setTimeouts in parallel', value: median(threeBase), unit: 'ms' },
+      target: { on: 'value', op: '<=', value: 130 },
+      note: `client-side request -> COMPLETED; all ${threeWall.length}: ${threeWall.map(Math.round).join(', ')}; executor's own durationMs median ${median(threeServer)} ms`,
+    });
+    report.add({
+      name: 'uneven DAG: wall (median) vs critical path 250 ms',
+      value: median(dagWall),
+      unit: 'ms',
+      baseline: { name: 'the same DAG of setTimeouts (critical path)', value: median(dagBase), unit: 'ms' },
+      target: { on: 'ratio', op: '<=', value: 1.1 },
+      note: `a 100 -> c 50, b 200, d after b and c 50; all: ${dagWall.map(Math.round).join(', ')}; executor's own durationMs median ${median(dagServer)} ms`,
+    });
+    await exec.stop();
+
+    // --- 4. scale-out -----------------------------------------------------------------------------
+    const snames = await world('benchexecscale', infra, cleanup);
+    const sclient = new ExecutorClient(infra, snames);
+    cleanup.add('unsubscribe scale updates', async () => sclient.close());
+    let inProvider = 0;
+    let maxInProvider = 0;
+    const provider = infra.nc.subscribe(toolSubject(snames.subjectPrefix, 'bench.sleep'), {
+      queue: 'toolpath-tools',
+      callback: (err, msg) => {
+        if (err) return;
+        inProvider++;
+        maxInProvider = Math.max(maxInProvider, inProvider);
+        setTimeout(() => {
+          inProvider--;
+          msg.respond(enc.encode(JSON.stringify({ ok: true, result: { slept: 50 } })));
+        }, 50);
+      },
+    });
+    cleanup.add('stop the sleep provider', async () => provider.unsubscribe());
+    await sclient.ready();
+    const scaleEnv = { EXECUTOR_CONCURRENCY: String(cli.scaleConcurrency) };
+    progress(`scale-out: executor processes with EXECUTOR_CONCURRENCY=${cli.scaleConcurrency}, provider sleeping 50 ms`);
+    const e1 = await startExecutor(snames, scaleEnv, cleanup);
+    const ioRun = workflowOf(Array.from({ length: 8 }, (_, i) => ({ id: `io${i}`, tool: 'bench.sleep', parameters: { i } })), 'bench io');
+    const batch = async (): Promise<number> => {
+      const t0 = performance.now();
+      const results = await Promise.all(Array.from({ length: cli.scaleRuns }, () => sclient.runOnce(ioRun)));
+      const bad = results.filter((r) => r.status !== 'COMPLETED').length;
+      if (bad) report.note(`scale-out: ${bad} runs did not complete`);
+      return (cli.scaleRuns * 8) / ((performance.now() - t0) / 1000);
+    };
+    await batch(); // warm-up
+    let e2: ServiceProcess | undefined;
+    const one: number[] = [];
+    const two: number[] = [];
+    for (let i = 0; i < cli.scaleRepeats && performance.now() < deadline; i++) {
+      if (e2) {
+        await e2.stop();
+        e2 = undefined;
+      }
+      progress(`scale-out ${i + 1}/${cli.scaleRepeats}: one executor`);
+      maxInProvider = 0;
+      one.push(await batch());
+      report.details[`scaleMaxConcurrentToolCalls1_${i}`] = maxInProvider;
+      e2 = await startExecutor(snames, scaleEnv, cleanup);
+      await batch(); // warm the second executor
+      progress(`scale-out ${i + 1}/${cli.scaleRepeats}: two executors`);
+      maxInProvider = 0;
+      const cpu = new CpuShare({ e1: e1.proc.pid, e2: e2.proc.pid, bench: process.pid, ...serverPids() });
+      two.push(await batch());
+      report.details[`cpuScaleTwo_${i}`] = cpu.finish();
+      report.details[`scaleMaxConcurrentToolCalls2_${i}`] = maxInProvider;
+    }
+    if (e2) await e2.stop();
+    await e1.stop();
+    report.add({
+      name: 'scale-out: steps/s with 2 executors (median)',
+      value: median(two),
+      unit: 'steps/s',
+      baseline: { name: '1 executor (median)', value: median(one), unit: 'steps/s' },
+      target: { on: 'ratio', op: '>=', value: 1.3 },
+      note: `${cli.scaleRuns} runs x 8 steps of a NATS tool sleeping 50 ms, EXECUTOR_CONCURRENCY=${cli.scaleConcurrency} each (ideal: ${(1000 / 50) * cli.scaleConcurrency} steps/s per executor); one: ${one.map(r1).join(', ')}; two: ${two.map(r1).join(', ')}`,
+    });
+    report.details.loadAvg = { ...(report.details.loadAvg as object), end: loadavg().map((x) => Math.round(x * 100) / 100) };
+    report.note('executors run as separate processes (startService); the bench process (client, bare BullMQ worker, tool provider) and the servers share the same cores');
+    report.print();
+    report.write(cli.json);
+  } finally {
+    await cleanup.run();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exit(1);
+});
