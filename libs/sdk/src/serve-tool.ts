@@ -202,15 +202,15 @@ export async function serveTool<P = Record<string, unknown>, R = unknown>(
     }
   })().catch(report);
 
-  if (opts.announce ?? true) {
-    try {
-      await nc.flush(); // the subscription is live before the registry points callers at it
-      await new ToolRegistry(nc, prefix).announce(def.data);
-    } catch (err) {
-      sub.unsubscribe();
-      await loop;
-      throw err;
-    }
+  try {
+    // The subscription is live on the server before serveTool resolves (and before the registry
+    // points callers at it), so a caller right after never misses this provider.
+    await nc.flush();
+    if (opts.announce ?? true) await new ToolRegistry(nc, prefix).announce(def.data);
+  } catch (err) {
+    sub.unsubscribe();
+    await loop;
+    throw err;
   }
 
   let stopping: Promise<void> | undefined;

@@ -509,13 +509,15 @@ async def serve_tool(
     server = ToolServer(nc, defn, handler, prefix=prefix, queue_group=queue_group,
                         concurrency=concurrency, max_reply_bytes=max_reply_bytes)
     await server._start()
-    if announce:
-        try:
-            await nc.flush()  # the subscription is live before the registry points callers at it
+    try:
+        # The subscription is live on the server before serve_tool returns (and before the
+        # registry points callers at it), so a caller right after never misses this provider.
+        await nc.flush()
+        if announce:
             await ToolRegistry(nc, prefix).announce(defn)
-        except BaseException:
-            await server.stop(0)
-            raise
+    except BaseException:
+        await server.stop(0)
+        raise
     return server
 
 

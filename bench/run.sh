@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Builds the repository and the benchmarks, runs them against the local NATS and Mongo-wire
+# server, writes bench/results/latest.json and prints the figures as a markdown table on stdout
+# (each bench's own report and progress go to stderr). See docs/PERFORMANCE.md.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: bash bench/run.sh [--full] [--help]        (or: npm run bench [-- --full])
+
+Quick set (a few minutes):
+  publish          EventPublisher vs a bare js.publish loop          (bench/publish.bench.ts)
+  ingest           100,000 events (2 alternating rounds): raw insertMany vs end to end,
+                   and a naive recorder (10,000 events)
+  latency          publish -> stored latency at half the measured maximum throughput
+--full adds, at the sizes of the issue:
+  ingest           200,000 events in 4 rounds (naive recorder: 20,000) instead of the above
+  recorder-memory  1,000,000 events through one recorder, its RSS sampled every second
+
+Needs NATS (JetStream) and a MongoDB-compatible server on 127.0.0.1 (scripts/infra.sh start).
+Each bench uses its own stream, subject prefix and database and removes them afterwards.
+Every bench runs on its own too: node bench/dist/<name>.bench.js --help
+EOF
+}
+
+FULL=0
+for arg in "$@"; do
+  case $arg in
+    --full) FULL=1 ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "unknown argument: $arg" >&2; usage >&2; exit 2 ;;
+  esac
+done
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+RESULTS=bench/results
+mkdir -p "$RESULTS"
+rm -f "$RESULTS"/*.tmp
+
+if ! bash scripts/infra.sh status nats ferretdb >&2; then
+  echo "bench: NATS or the Mongo-wire server is not answering; start them with: bash scripts/infra.sh start" >&2
+  exit 1
+fi
+
+echo "bench: building (tsc -b tsconfig.build.json, bench/tsconfig.json)" >&2
+npx --no-install tsc -b tsconfig.build.json >&2
+npx --no-install tsc -b bench/tsconfig.json >&2
+
+jsons=()
+failed=()
+run() { # run <name> <args...>
+  local name=$1
+  shift
+  local out=$RESULTS/$name.json.tmp
+  echo >&2
+  echo "bench: ---- $name $* ----" >&2
+  if node "bench/dist/$name.bench.js" "$@" --json "$out" >&2 && [[ -s $out ]]; then
+    jsons+=("$out")
+  else
+    failed+=("$name")
+  fi
+}
+
+if [[ -f bench/dist/publish.bench.js ]]; then
+  run publish
+else
+  echo "bench: bench/publish.bench.ts is not there yet; skipping it" >&2
+fi
+if ((FULL)); then
+  run ingest --events 200000 --rounds 4 --naive-events 20000
+else
+  run ingest --events 100000 --rounds 2 --naive-events 10000
+fi
+run latency
+if ((FULL)); then
+  run recorder-memory --events 1000000
+fi
+
+mode=quick
+((FULL)) && mode=full
+failed_args=()
+for f in "${failed[@]}"; do failed_args+=(--failed "$f"); done
+node bench/dist/summarize.js --out "$RESULTS/latest.json" --mode "$mode" "${failed_args[@]}" "${jsons[@]}"
+rm -f "$RESULTS"/*.tmp
+if ((${#failed[@]})); then
+  echo "bench: failed: ${failed[*]}" >&2
+  exit 1
+fi
