@@ -13,6 +13,7 @@ import { loadConfig, NatsClient } from '@toolpath/platform';
 import { connectTestNats, createTestEventsStream, isolatedEnv, testNames, testUrls, waitFor, type TestNames } from '@toolpath/testing';
 import { createGatewayApp } from '../src/gateway.app';
 import { gatewayConfigSchema } from '../src/gateway.config';
+import { gatewayClient } from './http-client';
 
 const KEY_A = 'key-acme-0123456789abcdef';
 const KEY_B = 'key-globex-0123456789abcdef';
@@ -135,25 +136,7 @@ interface Ctx {
 }
 const ctx = {} as Ctx;
 
-async function call(method: string, path: string, opts: { key?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> } = {}) {
-  const headers: Record<string, string> = { ...opts.headers };
-  const key = opts.key === undefined ? KEY_A : opts.key;
-  if (key) headers.authorization = `Bearer ${key}`;
-  let body: string | undefined;
-  if (opts.raw !== undefined || opts.body !== undefined) {
-    headers['content-type'] = 'application/json';
-    body = opts.raw ?? JSON.stringify(opts.body);
-  }
-  const res = await fetch(`${ctx.base}${path}`, { method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(15_000) });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = text;
-  }
-  return { status: res.status, body: json, headers: res.headers };
-}
+const call = gatewayClient(() => ctx.base, KEY_A);
 
 /** Reads server-sent events from a real streaming HTTP response. */
 async function openStream(path: string, key = KEY_A) {
