@@ -128,7 +128,7 @@ async function main(): Promise<void> {
       const pub = publishRange(publisher, e2eNames, range, deadline, (sent) => progress(`(b) published ${sent.toLocaleString('en-US')}`));
       // A publishing failure ends the wait at once instead of at the time limit.
       const publishFailed = pub.done.then(() => new Promise<never>(() => undefined));
-      const storedAt = await Promise.race([waitStored(recorder, range.to, { deadline, label: '(b)', startedAt: performance.now(), from: range.from }), publishFailed]);
+      const storedAt = await Promise.race([waitStored(recorder, range.to, { deadline, label: '(b)', startedAt: performance.now(), from: range.from, publishing: () => !pub.finished }), publishFailed]);
       const publishedAt = await pub.done;
       const seconds = (storedAt - pub.firstPublishAt) / 1000;
       e2eCpu.add(cpu.finish(), seconds);

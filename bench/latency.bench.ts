@@ -166,7 +166,7 @@ async function probeMaxRate(infra: Infra, cleanup: Cleanup, n: number, recorderE
   const pub = publishAll(names, n, deadline);
   cleanup.add('close probe publisher', () => pub.publisher.close());
   const publishFailed = pub.done.then(() => new Promise<never>(() => undefined));
-  const storedAt = await Promise.race([waitStored(recorder, n, { deadline, label: 'probe', startedAt: performance.now() }), publishFailed]);
+  const storedAt = await Promise.race([waitStored(recorder, n, { deadline, label: 'probe', startedAt: performance.now(), publishing: () => !pub.finished }), publishFailed]);
   await pub.done;
   await pub.publisher.close();
   await recorder.stop();

@@ -32,10 +32,13 @@ const cli = parseCli({
 Pushes --events through one real recorder process (EventPublisher -> JetStream -> recorder ->
 rows) while reading the recorder's RSS (VmRSS of /proc/<pid>/status) every --sample-ms, and
 reports its peak and its RSS when 10%, 50% and 100% of the events were stored, beside its idle
-RSS after start-up. The recorder's memory is bounded by RECORDER_MAX_ACK_PENDING, not by the
-backlog, so RSS at 100% should stay within 1.25x of RSS at 10%. The end-to-end throughput is
-shown against a raw insertMany baseline measured in the same run, half before and half after
-it (batch size and writes at a time as the recorder's), into an empty collection each time.`,
+RSS after start-up. The recorder holds at most (RECORDER_WRITE_CONCURRENCY + 1) batches, whatever
+the backlog, so its RSS must not grow with the number of events: the peak while the second half
+of the events is stored must stay within 1.25x of the peak while 10-50% are (single samples sit
+anywhere on the garbage collector's sawtooth, and the first seconds are the heap's warm-up).
+The end-to-end throughput is shown against a raw insertMany baseline measured in the same run,
+half before and half after it (batch size and writes at a time as the recorder's), into an
+empty collection each time.`,
   options: {
     events: { kind: 'int', default: 1_000_000, help: 'events through the recorder' },
     baselineEvents: { kind: 'int', default: 50_000, help: 'rows of the raw insertMany baseline (half before the run, half after)' },
@@ -110,7 +113,7 @@ async function main(): Promise<void> {
     const pub = publishAll(names, cli.events, deadline);
     cleanup.add('close publisher', () => pub.publisher.close());
     const publishFailed = pub.done.then(() => new Promise<never>(() => undefined));
-    const storedAt = await Promise.race([waitStored(recorder, cli.events, { deadline, label: 'memory', startedAt: t0, intervalMs: 500 }), publishFailed]);
+    const storedAt = await Promise.race([waitStored(recorder, cli.events, { deadline, label: 'memory', startedAt: t0, intervalMs: 500, publishing: () => !pub.finished }), publishFailed]);
     const publishedAt = await pub.done;
     const cpuShare = cpu.finish();
     await sleep(cli.sampleMs);
@@ -132,12 +135,19 @@ async function main(): Promise<void> {
     report.add({ name: 'recorder RSS at 10% stored', value: p10.rssMiB, unit: 'MiB', baseline: idleBase, note: `${p10.stored} stored at ${p10.s} s` });
     report.add({ name: 'recorder RSS at 50% stored', value: p50.rssMiB, unit: 'MiB', baseline: idleBase, note: `${p50.stored} stored at ${p50.s} s` });
     report.add({ name: 'recorder RSS at 100% stored', value: p100.rssMiB, unit: 'MiB', baseline: idleBase, note: `${p100.stored} stored at ${p100.s} s` });
+    // Single samples land anywhere on the garbage collector's sawtooth (about +-25 MiB here), and
+    // the first seconds are the heap's warm-up: compare the peaks of two windows instead.
+    const peakIn = (lo: number, hi: number) =>
+      Math.max(...samples.filter((x) => x.stored >= lo * cli.events && x.stored <= hi * cli.events).map((x) => x.rssMiB));
+    const early = peakIn(0.1, 0.5);
+    const late = peakIn(0.5, 1);
     report.add({
-      name: 'RSS growth 10% -> 100%',
-      value: p100.rssMiB,
+      name: 'peak RSS, 50-100% vs 10-50% stored',
+      value: late,
       unit: 'MiB',
-      baseline: { name: 'RSS at 10% stored', value: p10.rssMiB, unit: 'MiB' },
+      baseline: { name: 'peak RSS while 10-50% stored', value: early, unit: 'MiB' },
       target: { on: 'ratio', op: '<=', value: FLAT_TARGET },
+      note: 'flat: the second half of the events does not raise the peak',
     });
     report.add({ name: 'recorder peak RSS', value: peak.rssMiB, unit: 'MiB', baseline: idleBase, note: `at ${peak.s} s, ${peak.stored} stored` });
     const seconds = (storedAt - pub.firstPublishAt) / 1000;

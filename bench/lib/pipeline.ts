@@ -54,10 +54,15 @@ export class Cleanup {
   run(): Promise<void> {
     this.running ??= (async () => {
       for (const step of this.steps.reverse()) {
-        try {
-          await Promise.race([step.run(), sleep(30_000).then(() => Promise.reject(new Error('timed out')))]);
-        } catch (err) {
-          progress(`cleanup: ${step.what} failed: ${(err as Error).message}`);
+        // Twice: a server that restarted during the run answers the second attempt.
+        for (let attempt = 1; attempt <= 2; attempt++) {
+          try {
+            await Promise.race([step.run(), sleep(30_000).then(() => Promise.reject(new Error('timed out')))]);
+            break;
+          } catch (err) {
+            progress(`cleanup: ${step.what} failed${attempt === 1 ? ', retrying' : ''}: ${(err as Error).message}`);
+            if (attempt === 1) await sleep(3000);
+          }
         }
       }
     })();
@@ -224,8 +229,20 @@ export async function waitForRecorderIndexes(db: Db, deadline: number): Promise<
 // ------------------------------------------------------------------------------------------------
 // The recorder, as a real process
 
+/**
+ * Bytes the stream a recorder creates may hold. Tests cap their streams at 256 MiB and the
+ * default is 1 GiB, with discard-old: a benchmark's backlog (a million events are about 700 MB)
+ * must fit, or the stream drops events the recorder has not read yet.
+ */
+const BENCH_STREAM_MAX_BYTES = 8 * 1024 ** 3;
+
 export async function startRecorder(names: TestNames, settings: Record<string, string>, cleanup: Cleanup): Promise<ServiceProcess> {
-  const recorder = await startService('recorder', { ...isolatedEnv(names), LOG_LEVEL: 'warn', ...settings });
+  const recorder = await startService('recorder', {
+    ...isolatedEnv(names),
+    LOG_LEVEL: 'warn',
+    TOOLPATH_EVENTS_MAX_BYTES: String(BENCH_STREAM_MAX_BYTES),
+    ...settings,
+  });
   cleanup.add('stop recorder', () => recorder.stop());
   return recorder;
 }
@@ -294,6 +311,8 @@ export interface PublishRun {
   firstPublishAt: number;
   /** Resolves when every event is acked by the stream, with the time it happened. */
   done: Promise<number>;
+  /** Set once `done` has settled. */
+  finished: boolean;
 }
 
 /** An SDK publisher with default settings for the bench tenant under the phase's prefix. */
@@ -312,7 +331,7 @@ export function publishRange(
   deadline: number,
   onProgress?: (sent: number) => void,
 ): PublishRun {
-  const run = { publisher, firstPublishAt: 0 } as PublishRun;
+  const run = { publisher, firstPublishAt: 0, finished: false } as PublishRun;
   run.done = (async () => {
     await publisher.ready(10_000);
     const ackedBefore = publisher.stats().published;
@@ -333,7 +352,7 @@ export function publishRange(
     const s = publisher.stats();
     if (s.published - ackedBefore !== range.to - range.from) throw new Error(`publisher acked ${s.published - ackedBefore} of ${range.to - range.from} events: ${JSON.stringify(s)}`);
     return at;
-  })();
+  })().finally(() => (run.finished = true));
   return run;
 }
 
@@ -351,14 +370,34 @@ export function publishAll(names: TestNames, n: number, deadline: number, onProg
 export async function waitStored(
   recorder: ServiceProcess,
   n: number,
-  opts: { deadline: number; intervalMs?: number; label: string; startedAt: number; /** count at startedAt, for the rate shown */ from?: number },
+  opts: {
+    deadline: number;
+    intervalMs?: number;
+    label: string;
+    startedAt: number;
+    /** count at startedAt, for the rate shown */
+    from?: number;
+    /** whether events are still being published (an idle recorder is then only waiting) */
+    publishing?: () => boolean;
+  },
 ): Promise<number> {
   let lastReport = performance.now();
+  let lastStored = -1;
+  let lastChange = performance.now();
   for (;;) {
     if (recorder.proc.exitCode !== null) throw new Error(`recorder exited (${recorder.proc.exitCode}):\n${recorder.output().slice(-2000)}`);
     const metrics = await scrapeMetrics(recorder.port);
     const stored = metrics.get(STORED_METRIC) ?? 0;
     const now = performance.now();
+    if (stored !== lastStored) {
+      lastStored = stored;
+      lastChange = now;
+    }
+    // Nothing stored for 30 s and nothing left for the recorder in the stream: events are missing.
+    const idle = (metrics.get('toolpath_recorder_consumer_pending') ?? 1) + (metrics.get('toolpath_recorder_consumer_ack_pending') ?? 1) === 0;
+    if (stored < n && idle && now - lastChange > 30_000 && !opts.publishing?.()) {
+      throw new Error(`${opts.label}: the recorder is idle with ${stored} of ${n} events stored and none left in the stream (did its limits discard some?)`);
+    }
     const odd = [...metrics].filter(([k, v]) => v > 0 && (k.startsWith('toolpath_recorder_events_duplicate_total') || k.startsWith('toolpath_recorder_events_rejected_total')));
     if (odd.length) throw new Error(`${opts.label}: the recorder reports ${odd.map(([k, v]) => `${k} ${v}`).join(', ')}`);
     if (stored >= n) return now;
