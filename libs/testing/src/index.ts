@@ -1,2 +1,3 @@
 export * from './isolation';
 export * from './processes';
+export * from './fake-openai-server';
