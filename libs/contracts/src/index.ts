@@ -3,3 +3,4 @@ export * from './events';
 export * from './validation';
 export * from './errors';
 export * from './executions';
+export * from './analyzer';

@@ -43,6 +43,16 @@ export function eventKey(tenantId: string, eventId: string): string {
 export const Collections = {
   toolEvents: 'tool_events',
   rejectedEvents: 'rejected_events',
+  /** Analyzer (single writer): mined patterns, `_id` `<tenantId>:<patternId>`. */
+  patterns: 'patterns',
+  /** Analyzer: per-tenant learning state (watermark, snapshot and journal pointers), `_id` = tenantId. */
+  analyzerState: 'analyzer_state',
+  /** Analyzer: parts of snapshot, journal and open-session blobs, `_id` `<key>#<part>`. */
+  analyzerBlobs: 'analyzer_blobs',
+  /** Analyzer: one row per run, `_id` = run id. */
+  analyzerRuns: 'analyzer_runs',
+  /** Gateway (single writer): the workflow catalog, `_id` `<tenantId>:<workflowId>`; the analyzer reads it for suggestions. */
+  workflows: 'workflows',
 } as const;
 
 export const DefaultPorts = {
