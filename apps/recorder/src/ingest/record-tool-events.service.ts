@@ -43,6 +43,8 @@ export class RecordToolEventsService implements OnApplicationBootstrap, OnApplic
   private stopping = false;
   private stopDeadline = Infinity;
   private batch: HeldBatch = { msgs: [], touchedAt: 0 };
+  /** When the oldest message of `batch` arrived (the window counts from there). */
+  private batchStartedAt = 0;
   private batchTimer?: NodeJS.Timeout;
   private keepAliveTimer?: NodeJS.Timeout;
   private readonly writes = new Set<Promise<void>>();
@@ -81,8 +83,10 @@ export class RecordToolEventsService implements OnApplicationBootstrap, OnApplic
     this.stopDeadline = Date.now() + this.config.SHUTDOWN_TIMEOUT_MS;
     await this.messages?.close().catch(() => undefined);
     await this.loop;
-    this.dispatch();
-    await Promise.allSettled([...this.writes]);
+    // Flush: with `stopping` set, pump hands over partial batches at once, and every finished
+    // write pumps again until nothing is left.
+    this.pump();
+    while (this.writes.size > 0) await Promise.allSettled([...this.writes]);
     clearInterval(this.keepAliveTimer);
   }
 
@@ -149,10 +153,11 @@ export class RecordToolEventsService implements OnApplicationBootstrap, OnApplic
         this.lastError = undefined;
         failures = 0;
         while (!this.stopping) {
-          // Backpressure: pull the next batch only when a writer can take it.
-          while (this.writes.size >= c.RECORDER_WRITE_CONCURRENCY) await Promise.race(this.writes);
+          // Backpressure: a recorder holds at most (concurrency + 1) batches, written or waiting.
+          while (this.heldCount() >= this.maxHeld() && this.writes.size > 0) await Promise.race(this.writes);
           if (this.stopping) break;
-          this.messages = await consumer.fetch({ max_messages: c.RECORDER_BATCH_SIZE, expires: FETCH_EXPIRES_MS });
+          const room = Math.min(c.RECORDER_BATCH_SIZE, this.maxHeld() - this.heldCount());
+          this.messages = await consumer.fetch({ max_messages: Math.max(1, room), expires: FETCH_EXPIRES_MS });
           for await (const msg of this.messages) this.take(msg);
         }
       } catch (err) {
@@ -175,26 +180,58 @@ export class RecordToolEventsService implements OnApplicationBootstrap, OnApplic
   }
 
   private take(msg: JsMsg): void {
-    const c = this.config;
-    if (this.batch.msgs.length === 0) this.batch.touchedAt = Date.now();
+    if (this.batch.msgs.length === 0) this.batch.touchedAt = this.batchStartedAt = Date.now();
     this.batch.msgs.push(msg);
-    if (this.batch.msgs.length >= c.RECORDER_BATCH_SIZE) this.dispatch();
-    else this.batchTimer ??= setTimeout(() => this.dispatch(), c.RECORDER_BATCH_WINDOW_MS);
+    this.pump();
   }
 
-  /** Hands the collected batch to a writer; the next messages start a new batch. */
+  private maxHeld(): number {
+    return (this.config.RECORDER_WRITE_CONCURRENCY + 1) * this.config.RECORDER_BATCH_SIZE;
+  }
+
+  private heldCount(): number {
+    let n = this.batch.msgs.length;
+    for (const b of this.held) n += b.msgs.length;
+    return n;
+  }
+
+  /**
+   * Group commit: the collected batch goes to a writer as soon as one is free and the batch is
+   * full or has waited RECORDER_BATCH_WINDOW_MS. While every writer is busy, events keep
+   * collecting, so batches grow with the load by themselves: small and quick when the stream is
+   * calm, full when it is busy. (A fixed window alone made a calm stream wait the whole window,
+   * and a busy one queue whole batches behind the writers.)
+   */
+  private pump(): void {
+    const c = this.config;
+    while (this.batch.msgs.length > 0 && this.writes.size < c.RECORDER_WRITE_CONCURRENCY) {
+      const full = this.batch.msgs.length >= c.RECORDER_BATCH_SIZE;
+      const waited = Date.now() - this.batchStartedAt >= c.RECORDER_BATCH_WINDOW_MS;
+      if (!full && !waited && !this.stopping) {
+        this.batchTimer ??= setTimeout(() => {
+          this.batchTimer = undefined;
+          this.pump();
+        }, c.RECORDER_BATCH_WINDOW_MS - (Date.now() - this.batchStartedAt));
+        return;
+      }
+      this.dispatch();
+    }
+  }
+
+  /** Hands (at most a batch of) the collected messages to a writer. */
   private dispatch(): void {
     clearTimeout(this.batchTimer);
     this.batchTimer = undefined;
     if (this.batch.msgs.length === 0) return;
-    const held = this.batch;
-    this.batch = { msgs: [], touchedAt: 0 };
+    const size = this.config.RECORDER_BATCH_SIZE;
+    const held: HeldBatch = { msgs: this.batch.msgs.splice(0, size), touchedAt: this.batch.touchedAt };
     this.held.add(held);
     const write: Promise<void> = this.writeBatch(held.msgs)
       .catch((err) => this.log.error(`batch write abandoned: ${(err as Error).message}`))
       .finally(() => {
         this.held.delete(held);
         this.writes.delete(write);
+        this.pump();
       });
     this.writes.add(write);
   }
