@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     await infra.nc.drain();
     await infra.mongo.close();
   });
-  const windowMs = Number(cli.recorderEnv.RECORDER_BATCH_WINDOW_MS ?? 50);
+  const windowMs = Number(cli.recorderEnv.RECORDER_BATCH_WINDOW_MS ?? 20);
   const targetMs = windowMs + 50;
   const report = new Report('latency', {
     rate: cli.rate || 'half of measured max',
