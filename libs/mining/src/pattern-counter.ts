@@ -1,43 +1,605 @@
-import type { MiningOptions } from './mining-options';
+import { createHash } from 'node:crypto';
+import { resolveMiningOptions, type MiningOptions } from './mining-options';
 import type { ClosedSession, MinedPattern, PatternCounterStats, PatternFilter, PatternOccurrence } from './mining-types';
+import { PatternStats } from './pattern-stats';
+import { decodeDuration, ENDED_NONE, ENDED_OK, isSuccessCode, SessionStore } from './session-store';
+import { decodeSnapshot, encodeSnapshot, type CounterState } from './snapshot-codec';
+import { wilsonLowerBound } from './wilson';
+import { Growable } from './growable-array';
 
 export interface PatternCounterOptions extends Partial<MiningOptions> {
   /** The one tenant this counter counts; when absent, the tenant of the first session. */
   tenantId?: string;
 }
 
-/** Incremental counts of gapped tool sequences for ONE tenant; cost per session is bounded. */
+/** Tool ids live below 2^22 so that (node, tool) packs into one exact double: node × 2^22 + tool. */
+const TOOL_SPACE = 2 ** 22;
+const MAX_NODES = 2 ** 31 - 1;
+
+const STATE_CANDIDATE = 0;
+const STATE_QUEUED = 1;
+const STATE_FREQUENT = 2;
+
+/** A listed pattern before it is materialised. */
+interface Listed {
+  node: number;
+  tools: number[];
+  support: number;
+  mask: number;
+  key: string;
+}
+
+/**
+ * Incremental counts of gapped tool sequences for ONE tenant (see README.md for the algorithm).
+ *
+ * The tool sequences form a trie. A node is a candidate until its support (distinct sessions)
+ * reaches the counting threshold; meanwhile it keeps the (few) sessions it was seen in. Once it
+ * is frequent, those sessions are re-scanned for its extensions, and from then on every new
+ * session extends it directly. So every frequent pattern has exact counts for all its one-step
+ * extensions, whatever the order the sessions arrived in, and the work per session is bounded
+ * by its length, maxGap, maxSteps and maxWorkPerSession.
+ */
 export class PatternCounter {
-  constructor(_opts: PatternCounterOptions = {}) {}
-  get sessionsSeen(): number {
-    return 0;
+  private readonly o: MiningOptions;
+  private tenant: string | undefined;
+  private store: SessionStore;
+
+  private parent = new Growable(Int32Array, 4096);
+  private tool = new Growable(Int32Array, 4096);
+  private depth = new Growable(Uint8Array, 4096);
+  private count = new Growable(Int32Array, 4096);
+  private stamp = new Growable(Int32Array, 4096);
+  private state = new Growable(Uint8Array, 4096);
+  private firstChild = new Growable(Int32Array, 4096);
+  private nextSibling = new Growable(Int32Array, 4096);
+  private readonly children = new Map<number, number>();
+  private candidates: (number[] | undefined)[] = [];
+  private patternStats: (PatternStats | undefined)[] = [];
+  /** Pattern id -> node, for frequent nodes of at least minSteps steps. */
+  private readonly byId = new Map<string, number>();
+  private nodeId: (string | undefined)[] = [];
+  /** Sorted tool multiset -> frequent nodes with those tools (order variants). */
+  private readonly variantsByKey = new Map<string, number[]>();
+
+  private queue: number[] = [];
+  private threshold = 0;
+  private budget = 0;
+  private truncatedNow = false;
+  private readonly levelEnds: number[][] = [];
+  private readonly levelPreds: number[][] = [];
+
+  private counters = { visits: 0, truncatedSessions: 0, clippedSessions: 0, promotions: 0 };
+
+  constructor(opts: PatternCounterOptions = {}) {
+    const { tenantId, ...mining } = opts;
+    this.o = resolveMiningOptions(mining);
+    this.tenant = tenantId;
+    this.store = new SessionStore(this.o.payloadWindowSessions, this.o.maxSessionSteps);
+    this.newNode(-1, -1, 0);
+    this.state.data[0] = STATE_FREQUENT;
   }
+
+  get options(): Readonly<MiningOptions> {
+    return this.o;
+  }
+
   get tenantId(): string | undefined {
-    return undefined;
+    return this.tenant;
   }
-  addSession(_s: ClosedSession): void {
-    throw new Error('not implemented');
+
+  get sessionsSeen(): number {
+    return this.store.sessionCount;
   }
-  patterns(_filter: PatternFilter = {}): MinedPattern[] {
-    throw new Error('not implemented');
+
+  /** Support a pattern needs to be extended and listed now: max(minSupport, ceil(minSupportRatio × sessionsSeen)). */
+  countingThreshold(): number {
+    return Math.max(this.o.minSupport, Math.ceil(this.o.minSupportRatio * this.store.sessionCount));
   }
-  pattern(_id: string): MinedPattern | undefined {
-    throw new Error('not implemented');
+
+  /** Counts one closed session of this counter's tenant (sessions without tool calls are ignored). */
+  addSession(s: ClosedSession): void {
+    if (this.tenant === undefined) this.tenant = s.tenantId;
+    else if (s.tenantId !== this.tenant) {
+      throw new Error(`tenantId: this counter counts tenant ${JSON.stringify(this.tenant)}, not ${JSON.stringify(s.tenantId)}`);
+    }
+    if (!Array.isArray(s.steps) || s.steps.length === 0) return;
+    const { index, clipped } = this.store.append(s);
+    if (clipped) this.counters.clippedSessions++;
+    this.threshold = this.countingThreshold();
+    this.truncatedNow = false;
+    this.countLive(index);
+    if (this.truncatedNow) this.counters.truncatedSessions++;
+    this.drainPromotions();
   }
-  occurrences(_id: string, _opts: { withVariants?: boolean } = {}): PatternOccurrence[] {
-    throw new Error('not implemented');
+
+  addSessions(sessions: Iterable<ClosedSession>): void {
+    for (const s of sessions) this.addSession(s);
   }
-  /** Tools usually called right after `called` (its longest tracked suffix), with their counts. */
-  nextToolCounts(_called: string[]): { context: string[]; contextSupport: number; next: { tool: string; support: number }[] } {
-    throw new Error('not implemented');
+
+  // ---- counting ----------------------------------------------------------------------------
+
+  private newNode(parent: number, tool: number, depth: number): number {
+    const id = this.parent.length;
+    if (id >= MAX_NODES) throw new Error('pattern trie is full');
+    this.parent.push(parent);
+    this.tool.push(tool);
+    this.depth.push(depth);
+    this.count.push(0);
+    this.stamp.push(-1);
+    this.state.push(STATE_CANDIDATE);
+    this.firstChild.push(-1);
+    this.nextSibling.push(-1);
+    this.candidates.push(undefined);
+    this.patternStats.push(undefined);
+    this.nodeId.push(undefined);
+    if (parent >= 0) {
+      this.nextSibling.data[id] = this.firstChild.data[parent];
+      this.firstChild.data[parent] = id;
+      this.children.set(parent * TOOL_SPACE + tool, id);
+    }
+    return id;
   }
+
+  private countLive(s: number): void {
+    const t = this.store.toolsOf(s);
+    this.budget = this.o.maxWorkPerSession;
+    const ends: number[] = [];
+    const preds: number[] = [];
+    for (let i = 0; i < t.length; i++) {
+      ends.push(i);
+      preds.push(-1);
+    }
+    // The root's "occurrence ends" are virtual: every position starts a pattern.
+    this.extend(0, 0, s, t, ends, preds, true);
+  }
+
+  /**
+   * Visits every position that can extend `node` (depth d, whose occurrence ends in this session
+   * are `ends`), counts each child once per session, and recurses into frequent children with
+   * their own ends. Positions are visited in increasing order, so a child's first visit is its
+   * leftmost occurrence.
+   */
+  private extend(node: number, d: number, s: number, t: Int32Array, ends: number[], preds: number[], root = false): void {
+    if (d >= this.o.maxSteps) return;
+    if (this.budget <= 0) {
+      this.truncatedNow = true;
+      return;
+    }
+    this.levelEnds[d] = ends;
+    this.levelPreds[d] = preds;
+    const L = t.length;
+    const gap = root ? 0 : this.o.maxGap;
+    const base = node * TOOL_SPACE;
+    const children = this.children;
+    let count = this.count.data;
+    let stamp = this.stamp.data;
+    let state = this.state.data;
+    let groups: Map<number, { ends: number[]; preds: number[] }> | undefined;
+    let covered = -1;
+    let visited = 0;
+    for (let p = 0; p < ends.length; p++) {
+      const e = root ? ends[p] - 1 : ends[p];
+      const from = e + 1 > covered ? e + 1 : covered + 1;
+      const to = e + 1 + gap < L - 1 ? e + 1 + gap : L - 1;
+      for (let j = from; j <= to; j++) {
+        const x = t[j];
+        let c = children.get(base + x);
+        if (c === undefined) {
+          c = this.newNode(node, x, d + 1);
+          count = this.count.data;
+          stamp = this.stamp.data;
+          state = this.state.data;
+        }
+        if (stamp[c] !== s) {
+          stamp[c] = s;
+          count[c]++;
+          this.firstSeen(c, d + 1, s, j, root ? -1 : p);
+        }
+        if (state[c] === STATE_FREQUENT) {
+          groups ??= new Map();
+          let g = groups.get(c);
+          if (!g) groups.set(c, (g = { ends: [], preds: [] }));
+          g.ends.push(j);
+          g.preds.push(root ? -1 : p);
+        }
+      }
+      if (to >= from) visited += to - from + 1;
+      if (to > covered) covered = to;
+    }
+    this.counters.visits += visited;
+    this.budget -= visited;
+    if (!groups) return;
+    for (const [c, g] of groups) this.extend(c, d + 1, s, t, g.ends, g.preds);
+  }
+
+  /** First (leftmost) occurrence of node c (depth d) in session s, ending at position j. */
+  private firstSeen(c: number, d: number, s: number, j: number, p: number): void {
+    const st = this.state.data[c];
+    if (st === STATE_FREQUENT) {
+      this.record(c, s, this.positions(d, j, p));
+      return;
+    }
+    let list = this.candidates[c];
+    if (!list) this.candidates[c] = list = [];
+    list.push(s);
+    if (st === STATE_CANDIDATE && this.count.data[c] >= this.threshold) {
+      this.state.data[c] = STATE_QUEUED;
+      this.queue.push(c);
+    }
+  }
+
+  /** The matched positions of the occurrence ending at j (pred index p into level d-1). */
+  private positions(d: number, j: number, p: number): number[] {
+    const out = new Array<number>(d);
+    out[d - 1] = j;
+    for (let level = d - 1; level >= 1; level--) {
+      out[level - 1] = this.levelEnds[level][p];
+      p = this.levelPreds[level][p];
+    }
+    return out;
+  }
+
+  private record(c: number, s: number, positions: number[]): void {
+    const st = this.patternStats[c] as PatternStats;
+    const store = this.store;
+    const off = store.stepOffset(s);
+    const codes = store.stepCodes.data;
+    let dur = 0;
+    for (const pos of positions) {
+      const code = codes[off + pos];
+      if (isSuccessCode(code)) st.okSteps++;
+      dur += decodeDuration(code);
+    }
+    st.steps += positions.length;
+    st.durationSum += dur;
+    st.durations.add(dur);
+    const ended = store.sessionEnded.data[s];
+    if (ended !== ENDED_NONE) {
+      st.endedSessions++;
+      if (ended === ENDED_OK) st.endedOk++;
+    }
+    const intent = store.sessionIntent.data[s];
+    if (intent >= 0) st.intents.add(intent);
+    const user = store.sessionUser.data[s];
+    if (user >= 0) st.users.add(user);
+    const agent = store.sessionAgent.data[s];
+    if (agent >= 0) st.agents.add(agent);
+    const start = store.sessionStart.data[s];
+    const end = store.sessionEnd.data[s];
+    if (start < st.firstSeenAt) st.firstSeenAt = start;
+    if (end > st.lastSeenAt) st.lastSeenAt = end;
+    const payload = store.payloads.get(s);
+    if (payload) st.addExample({ session: s, positions, steps: payload }, this.o.examplesPerPattern);
+  }
+
+  private drainPromotions(): void {
+    while (this.queue.length > 0) {
+      const c = this.queue.shift() as number;
+      this.promote(c);
+    }
+  }
+
+  /** c reached the threshold: it becomes frequent, and the sessions it was seen in are scanned for its extensions. */
+  private promote(c: number): void {
+    this.counters.promotions++;
+    this.state.data[c] = STATE_FREQUENT;
+    this.patternStats[c] = new PatternStats(this.o.topK);
+    const sessions = this.candidates[c] ?? [];
+    this.candidates[c] = undefined;
+    const path = this.toolPath(c);
+    const d = path.length;
+    if (d >= this.o.minSteps) this.register(c, path);
+    for (const s of sessions) {
+      const t = this.store.toolsOf(s);
+      this.budget = this.o.maxWorkPerSession;
+      this.truncatedNow = false;
+      if (!this.embed(path, t)) continue;
+      const ends = this.levelEnds[d];
+      const preds = this.levelPreds[d];
+      this.record(c, s, this.positions(d, ends[0], preds[0]));
+      this.extend(c, d, s, t, ends.slice(), preds.slice());
+    }
+  }
+
+  /** Fills levelEnds/levelPreds 1..path.length with every occurrence end of the path in t; false if none. */
+  private embed(path: number[], t: Int32Array): boolean {
+    const gap = this.o.maxGap;
+    let ends: number[] = [];
+    let preds: number[] = [];
+    for (let i = 0; i < t.length; i++) {
+      if (t[i] === path[0]) {
+        ends.push(i);
+        preds.push(-1);
+      }
+    }
+    this.levelEnds[1] = ends;
+    this.levelPreds[1] = preds;
+    for (let k = 1; k < path.length; k++) {
+      const next: number[] = [];
+      const nextPreds: number[] = [];
+      let covered = -1;
+      for (let p = 0; p < ends.length; p++) {
+        const e = ends[p];
+        const from = Math.max(e + 1, covered + 1);
+        const to = Math.min(e + 1 + gap, t.length - 1);
+        for (let j = from; j <= to; j++) {
+          if (t[j] === path[k]) {
+            next.push(j);
+            nextPreds.push(p);
+          }
+        }
+        if (to > covered) covered = to;
+      }
+      if (next.length === 0) return false;
+      ends = next;
+      preds = nextPreds;
+      this.levelEnds[k + 1] = ends;
+      this.levelPreds[k + 1] = preds;
+    }
+    return ends.length > 0;
+  }
+
+  private toolPath(node: number): number[] {
+    const out: number[] = [];
+    for (let n = node; n > 0; n = this.parent.data[n]) out.push(this.tool.data[n]);
+    return out.reverse();
+  }
+
+  private register(node: number, path: number[]): void {
+    const id = patternIdOf(this.tenant ?? '', path.map((x) => this.store.tools.names[x]));
+    this.nodeId[node] = id;
+    this.byId.set(id, node);
+    const key = multisetKey(path);
+    const list = this.variantsByKey.get(key);
+    if (list) list.push(node);
+    else this.variantsByKey.set(key, [node]);
+  }
+
+  // ---- reading -----------------------------------------------------------------------------
+
+  /** Patterns passing the filters, closed, sorted by score (then support). */
+  patterns(filter: PatternFilter = {}): MinedPattern[] {
+    const thr = Math.max(filter.minSupport ?? this.o.minSupport, this.countingThreshold());
+    const minSteps = Math.max(1, filter.minSteps ?? this.o.minSteps);
+    const tol = filter.closedTolerance ?? this.o.closedTolerance;
+    const minSuccess = filter.minSuccessRate ?? this.o.minSuccessRate;
+    const listed: Listed[] = [];
+    for (const node of this.byId.values()) {
+      const support = this.count.data[node];
+      if (support < thr || this.depth.data[node] < minSteps) continue;
+      const tools = this.toolPath(node);
+      listed.push({ node, tools, support, mask: maskOf(tools), key: multisetKey(tools) });
+    }
+    let kept = closedOnly(listed, tol);
+    const variants = new Map<string, Listed[]>();
+    for (const l of listed) {
+      const v = variants.get(l.key);
+      if (v) v.push(l);
+      else variants.set(l.key, [l]);
+    }
+    if (filter.mergeVariants ?? true) {
+      const best = new Map<string, Listed>();
+      for (const l of kept) {
+        const b = best.get(l.key);
+        if (!b || l.support > b.support || (l.support === b.support && l.node < b.node)) best.set(l.key, l);
+      }
+      kept = kept.filter((l) => best.get(l.key) === l);
+    }
+    let out = kept.map((l) => this.materialise(l.node, (variants.get(l.key) ?? []).filter((v) => v !== l).map((v) => v.node)));
+    out = out.filter((p) => p.successRate >= minSuccess);
+    if (filter.userId !== undefined) out = out.filter((p) => (p.supportByUser[filter.userId as string] ?? 0) >= (filter.minSupport ?? this.o.minSupport));
+    if (filter.agentId !== undefined) out = out.filter((p) => (p.supportByAgent[filter.agentId as string] ?? 0) >= (filter.minSupport ?? this.o.minSupport));
+    out.sort((a, b) => b.score - a.score || b.support - a.support || (a.id < b.id ? -1 : 1));
+    return filter.limit !== undefined ? out.slice(0, Math.max(0, filter.limit)) : out;
+  }
+
+  /** A tracked pattern by id (listed or not), with its order variants. */
+  pattern(id: string): MinedPattern | undefined {
+    const node = this.byId.get(id);
+    if (node === undefined) return undefined;
+    return this.materialise(node, this.variantNodes(node));
+  }
+
+  /** The kept occurrences of a pattern, and of its order variants unless withVariants is false; oldest first. */
+  occurrences(id: string, opts: { withVariants?: boolean } = {}): PatternOccurrence[] {
+    const node = this.byId.get(id);
+    if (node === undefined) return [];
+    const nodes = [node, ...(opts.withVariants === false ? [] : this.variantNodes(node))];
+    const out: PatternOccurrence[] = [];
+    for (const n of nodes) {
+      const st = this.patternStats[n];
+      if (!st) continue;
+      const pid = this.nodeId[n] as string;
+      for (const e of st.orderedExamples()) {
+        out.push({ sessionId: this.store.sessionIds[e.session], patternId: pid, steps: e.positions.map((p) => e.steps[p]).filter((x) => x !== undefined) });
+      }
+    }
+    return out;
+  }
+
+  private variantNodes(node: number): number[] {
+    const thr = this.countingThreshold();
+    const key = multisetKey(this.toolPath(node));
+    return (this.variantsByKey.get(key) ?? []).filter((n) => n !== node && this.count.data[n] >= thr);
+  }
+
+  /**
+   * Tools usually called after `called`: the longest suffix of it that is a tracked pattern
+   * (the context), and that pattern's one-step extensions with their support. An extension may
+   * follow after up to maxGap other calls.
+   */
+  nextToolCounts(called: string[]): { context: string[]; contextSupport: number; next: { tool: string; support: number }[] } {
+    const ids = called.map((t) => this.store.tools.find(t));
+    const maxLen = Math.min(ids.length, this.o.maxSteps - 1);
+    for (let len = maxLen; len >= 1; len--) {
+      let node = 0;
+      for (let i = ids.length - len; i < ids.length && node >= 0; i++) {
+        const x = ids[i];
+        node = x === undefined ? -1 : (this.children.get(node * TOOL_SPACE + x) ?? -1);
+      }
+      if (node <= 0 || this.state.data[node] !== STATE_FREQUENT) continue;
+      return { context: called.slice(called.length - len), contextSupport: this.count.data[node], next: this.childCounts(node) };
+    }
+    return { context: [], contextSupport: this.store.sessionCount, next: this.childCounts(0) };
+  }
+
+  private childCounts(node: number): { tool: string; support: number }[] {
+    const out: { tool: string; support: number }[] = [];
+    for (let c = this.firstChild.data[node]; c >= 0; c = this.nextSibling.data[c]) {
+      out.push({ tool: this.store.tools.names[this.tool.data[c]], support: this.count.data[c] });
+    }
+    return out.sort((a, b) => b.support - a.support || (a.tool < b.tool ? -1 : 1));
+  }
+
+  private materialise(node: number, variantNodes: number[]): MinedPattern {
+    const st = this.patternStats[node] as PatternStats;
+    const store = this.store;
+    const tools = this.toolPath(node).map((x) => store.tools.names[x]);
+    const support = this.count.data[node];
+    const stepSuccessRate = st.steps > 0 ? st.okSteps / st.steps : 0;
+    const sessionSuccessRate = st.endedSessions > 0 ? st.endedOk / st.endedSessions : undefined;
+    const successRate = sessionSuccessRate ?? stepSuccessRate;
+    const confidence = sessionSuccessRate !== undefined ? wilsonLowerBound(st.endedOk, st.endedSessions) : wilsonLowerBound(st.okSteps, st.steps);
+    const named = (t: { top(): Array<[number, number]> }, names: string[]): Record<string, number> => {
+      const out: Record<string, number> = {};
+      for (const [k, c] of t.top()) out[names[k]] = c;
+      return out;
+    };
+    return {
+      id: this.nodeId[node] as string,
+      tenantId: this.tenant ?? '',
+      tools,
+      support,
+      stepSuccessRate,
+      ...(sessionSuccessRate !== undefined ? { sessionSuccessRate } : {}),
+      endedSessions: st.endedSessions,
+      successRate,
+      meanDurationMs: st.durations.count > 0 ? st.durationSum / st.durations.count : 0,
+      p95DurationMs: st.durations.quantile(0.95),
+      score: support * successRate,
+      confidence,
+      intents: st.intents.top().map(([k, count]) => ({ text: store.intents.names[k], count })),
+      supportByUser: named(st.users, store.users.names),
+      supportByAgent: named(st.agents, store.agents.names),
+      exampleSessionIds: st.orderedExamples().map((e) => store.sessionIds[e.session]),
+      variantIds: variantNodes.map((n) => this.nodeId[n] as string),
+      firstSeenAt: Number.isFinite(st.firstSeenAt) ? st.firstSeenAt : 0,
+      lastSeenAt: Number.isFinite(st.lastSeenAt) ? st.lastSeenAt : 0,
+    };
+  }
+
   stats(): PatternCounterStats {
-    throw new Error('not implemented');
+    let frequent = 0;
+    const state = this.state.data;
+    for (let i = 1; i < this.state.length; i++) if (state[i] === STATE_FREQUENT) frequent++;
+    return {
+      ...(this.tenant !== undefined ? { tenantId: this.tenant } : {}),
+      sessionsSeen: this.store.sessionCount,
+      storedSteps: this.store.stepCount,
+      nodes: this.parent.length,
+      frequentNodes: frequent,
+      countingThreshold: this.countingThreshold(),
+      ...this.counters,
+    };
   }
+
+  // ---- snapshots ---------------------------------------------------------------------------
+
+  /** Full state as a compact Buffer (deflated binary); fromSnapshot(toSnapshot()) behaves identically. */
   toSnapshot(): Buffer {
-    throw new Error('not implemented');
+    const state: CounterState = {
+      options: this.o,
+      tenantId: this.tenant,
+      counters: this.counters,
+      store: this.store,
+      trie: {
+        parent: this.parent.toArray(),
+        tool: this.tool.toArray(),
+        depth: this.depth.toArray(),
+        count: this.count.toArray(),
+        state: this.state.toArray(),
+      },
+      candidates: this.candidates,
+      stats: this.patternStats,
+    };
+    return encodeSnapshot(state);
   }
-  static fromSnapshot(_buf: Buffer): PatternCounter {
-    throw new Error('not implemented');
+
+  static fromSnapshot(buf: Buffer): PatternCounter {
+    const s = decodeSnapshot(buf);
+    const c = new PatternCounter({ ...s.options, ...(s.tenantId !== undefined ? { tenantId: s.tenantId } : {}) });
+    c.store = s.store;
+    c.counters = { ...s.counters };
+    // Rebuild the trie in node order (parents always precede children).
+    const n = s.trie.parent.length;
+    c.parent = new Growable(Int32Array, 16);
+    c.tool = new Growable(Int32Array, 16);
+    c.depth = new Growable(Uint8Array, 16);
+    c.count = new Growable(Int32Array, 16);
+    c.stamp = new Growable(Int32Array, 16);
+    c.state = new Growable(Uint8Array, 16);
+    c.firstChild = new Growable(Int32Array, 16);
+    c.nextSibling = new Growable(Int32Array, 16);
+    c.candidates = [];
+    c.patternStats = [];
+    c.nodeId = [];
+    c.children.clear();
+    for (let i = 0; i < n; i++) {
+      c.newNode(s.trie.parent[i], s.trie.tool[i], s.trie.depth[i]);
+      c.count.data[i] = s.trie.count[i];
+      c.state.data[i] = s.trie.state[i];
+    }
+    c.candidates = s.candidates;
+    c.patternStats = s.stats;
+    for (let i = 1; i < n; i++) {
+      if (c.state.data[i] === STATE_FREQUENT && c.depth.data[i] >= c.o.minSteps) c.register(i, c.toolPath(i));
+    }
+    return c;
   }
+}
+
+/** Stable pattern id: sha1 of the tenant and the tool sequence, 16 hex chars. */
+export function patternIdOf(tenantId: string, tools: string[]): string {
+  return createHash('sha1').update(JSON.stringify([tenantId, ...tools])).digest('hex').slice(0, 16);
+}
+
+function multisetKey(tools: number[]): string {
+  return tools
+    .slice()
+    .sort((a, b) => a - b)
+    .join(',');
+}
+
+function maskOf(tools: number[]): number {
+  let m = 0;
+  for (const t of tools) m |= 1 << (Math.imul(t, 0x9e3779b1) >>> 27);
+  return m >>> 0;
+}
+
+function isSubsequence(short: number[], long: number[]): boolean {
+  let i = 0;
+  for (let j = 0; j < long.length && i < short.length; j++) if (long[j] === short[i]) i++;
+  return i === short.length;
+}
+
+/**
+ * Drops a pattern when the longer patterns containing it explain its sessions: the same tools in
+ * one order (strict closedness), or its order variants together (steps seen in both orders).
+ */
+function closedOnly(listed: Listed[], tolerance: number): Listed[] {
+  const byLength = [...listed].sort((a, b) => b.tools.length - a.tools.length);
+  const kept: Listed[] = [];
+  for (const p of listed) {
+    const explained = new Map<string, number>();
+    let best = 0;
+    for (const q of byLength) {
+      if (q.tools.length <= p.tools.length) break;
+      if ((p.mask & ~q.mask) !== 0 || !isSubsequence(p.tools, q.tools)) continue;
+      const sum = (explained.get(q.key) ?? 0) + q.support;
+      explained.set(q.key, sum);
+      if (sum > best) best = sum;
+    }
+    if (best === 0 || p.support > (1 + tolerance) * best) kept.push(p);
+  }
+  return kept;
 }

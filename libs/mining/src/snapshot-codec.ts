@@ -1,0 +1,213 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { Growable } from './growable-array';
+import { resolveMiningOptions, type MiningOptions } from './mining-options';
+import type { SessionStep } from './mining-types';
+import { PatternStats } from './pattern-stats';
+import { SessionStore } from './session-store';
+
+/** Everything a PatternCounter is made of, as the codec sees it. */
+export interface CounterState {
+  options: MiningOptions;
+  tenantId: string | undefined;
+  counters: { visits: number; truncatedSessions: number; clippedSessions: number; promotions: number };
+  store: SessionStore;
+  trie: { parent: Int32Array; tool: Int32Array; depth: Uint8Array; count: Int32Array; state: Uint8Array };
+  candidates: (number[] | undefined)[];
+  stats: (PatternStats | undefined)[];
+}
+
+const MAGIC = 'TPM1';
+const FORMAT = 'toolpath-mining/1';
+
+type SectionType = 'i32' | 'u16' | 'u8' | 'f64';
+interface SectionHeader {
+  name: string;
+  type: SectionType;
+  length: number;
+}
+
+const CTORS = { i32: Int32Array, u16: Uint16Array, u8: Uint8Array, f64: Float64Array } as const;
+type Typed = Int32Array | Uint16Array | Uint8Array | Float64Array;
+
+/**
+ * Binary snapshot: "TPM1" then a raw-deflated body of [u32 header length][header JSON][typed
+ * array sections, little-endian]. Numbers that scale with events (tool ids, step codes, trie
+ * arrays) are sections; the rest (names, statistics, example payloads) is JSON.
+ */
+export function encodeSnapshot(s: CounterState): Buffer {
+  const st = s.store;
+  const sections: Array<[string, SectionType, Typed]> = [
+    ['stepTools', 'i32', st.stepTools.toArray()],
+    ['stepCodes', 'u16', st.stepCodes.toArray()],
+    ['offsets', 'i32', st.offsets.toArray()],
+    ['sessionUser', 'i32', st.sessionUser.toArray()],
+    ['sessionAgent', 'i32', st.sessionAgent.toArray()],
+    ['sessionIntent', 'i32', st.sessionIntent.toArray()],
+    ['sessionEnded', 'u8', st.sessionEnded.toArray()],
+    ['sessionStart', 'f64', st.sessionStart.toArray()],
+    ['sessionEnd', 'f64', st.sessionEnd.toArray()],
+    ['parent', 'i32', s.trie.parent],
+    ['tool', 'i32', s.trie.tool],
+    ['depth', 'u8', s.trie.depth],
+    ['count', 'i32', s.trie.count],
+    ['state', 'u8', s.trie.state],
+  ];
+  // Candidate session lists, flattened: one length per node (-1 = none), then all values.
+  const n = s.trie.parent.length;
+  const candLengths = new Int32Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const l = s.candidates[i];
+    candLengths[i] = l ? l.length : -1;
+    if (l) total += l.length;
+  }
+  const candValues = new Int32Array(total);
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const l = s.candidates[i];
+    if (l) for (const v of l) candValues[k++] = v;
+  }
+  sections.push(['candLengths', 'i32', candLengths], ['candValues', 'i32', candValues]);
+
+  const stats: unknown[] = [];
+  const payloadSessions = new Set<number>(st.payloads.keys());
+  for (let i = 0; i < n; i++) {
+    const p = s.stats[i];
+    if (!p) continue;
+    stats.push([i, ...p.toJSON()]);
+    for (const e of p.examples) payloadSessions.add(e.session);
+  }
+  const examplePayload = new Map<number, SessionStep[]>();
+  for (const p of s.stats) for (const e of p?.examples ?? []) examplePayload.set(e.session, e.steps);
+  const payloads: Array<[number, SessionStep[]]> = [];
+  for (const i of [...payloadSessions].sort((x, y) => x - y)) {
+    const steps = st.payloads.get(i) ?? examplePayload.get(i);
+    if (steps) payloads.push([i, steps]);
+  }
+
+  const header = {
+    format: FORMAT,
+    options: s.options,
+    tenantId: s.tenantId ?? null,
+    counters: s.counters,
+    tools: st.tools.names,
+    users: st.users.names,
+    agents: st.agents.names,
+    intents: st.intents.names,
+    sessionIds: st.sessionIds,
+    window: [...st.payloads.keys()],
+    payloads,
+    stats,
+    sections: sections.map(([name, type, a]): SectionHeader => ({ name, type, length: a.length })),
+  };
+  const headerBuf = Buffer.from(JSON.stringify(header), 'utf8');
+  const parts: Buffer[] = [Buffer.alloc(4), headerBuf];
+  parts[0].writeUInt32LE(headerBuf.length, 0);
+  for (const [, , a] of sections) parts.push(Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+  const body = deflateRawSync(Buffer.concat(parts), { level: 6 });
+  return Buffer.concat([Buffer.from(MAGIC, 'ascii'), body]);
+}
+
+export interface DecodedState {
+  options: MiningOptions;
+  tenantId: string | undefined;
+  counters: CounterState['counters'];
+  store: SessionStore;
+  trie: CounterState['trie'];
+  candidates: (number[] | undefined)[];
+  stats: (PatternStats | undefined)[];
+}
+
+/** Reverses encodeSnapshot; throws an Error saying what is wrong with a foreign or damaged buffer. */
+export function decodeSnapshot(buf: Buffer): DecodedState {
+  if (!Buffer.isBuffer(buf) || buf.length < 8 || buf.subarray(0, 4).toString('ascii') !== MAGIC) {
+    throw new Error('mining snapshot: not a toolpath mining snapshot (bad magic)');
+  }
+  let body: Buffer;
+  try {
+    body = inflateRawSync(buf.subarray(4));
+  } catch (err) {
+    throw new Error(`mining snapshot: cannot inflate (${(err as Error).message})`);
+  }
+  const headerLen = body.readUInt32LE(0);
+  const header = JSON.parse(body.subarray(4, 4 + headerLen).toString('utf8')) as {
+    format: string;
+    options: MiningOptions;
+    tenantId: string | null;
+    counters: CounterState['counters'];
+    tools: string[];
+    users: string[];
+    agents: string[];
+    intents: string[];
+    sessionIds: string[];
+    window: number[];
+    payloads: Array<[number, SessionStep[]]>;
+    stats: unknown[][];
+    sections: SectionHeader[];
+  };
+  if (header.format !== FORMAT) throw new Error(`mining snapshot: format ${JSON.stringify(header.format)} is not ${FORMAT}`);
+  const options = resolveMiningOptions(header.options);
+  const arrays = new Map<string, Typed>();
+  let pos = 4 + headerLen;
+  for (const sec of header.sections) {
+    const ctor = CTORS[sec.type];
+    const bytes = sec.length * ctor.BYTES_PER_ELEMENT;
+    if (pos + bytes > body.length) throw new Error(`mining snapshot: section ${sec.name} is cut short`);
+    const copy = new Uint8Array(bytes);
+    copy.set(body.subarray(pos, pos + bytes));
+    arrays.set(sec.name, new ctor(copy.buffer));
+    pos += bytes;
+  }
+  const get = <T extends Typed>(name: string): T => {
+    const a = arrays.get(name);
+    if (!a) throw new Error(`mining snapshot: section ${name} is missing`);
+    return a as T;
+  };
+
+  const store = new SessionStore(options.payloadWindowSessions, options.maxSessionSteps);
+  for (const t of header.tools) store.tools.id(t);
+  for (const t of header.users) store.users.id(t);
+  for (const t of header.agents) store.agents.id(t);
+  for (const t of header.intents) store.intents.id(t);
+  store.sessionIds = header.sessionIds;
+  store.stepTools = Growable.from(Int32Array, get<Int32Array>('stepTools'));
+  store.stepCodes = Growable.from(Uint16Array, get<Uint16Array>('stepCodes'));
+  store.offsets = Growable.from(Int32Array, get<Int32Array>('offsets'));
+  store.sessionUser = Growable.from(Int32Array, get<Int32Array>('sessionUser'));
+  store.sessionAgent = Growable.from(Int32Array, get<Int32Array>('sessionAgent'));
+  store.sessionIntent = Growable.from(Int32Array, get<Int32Array>('sessionIntent'));
+  store.sessionEnded = Growable.from(Uint8Array, get<Uint8Array>('sessionEnded'));
+  store.sessionStart = Growable.from(Float64Array, get<Float64Array>('sessionStart'));
+  store.sessionEnd = Growable.from(Float64Array, get<Float64Array>('sessionEnd'));
+  const payloadBySession = new Map<number, SessionStep[]>(header.payloads);
+  for (const i of header.window) {
+    const p = payloadBySession.get(i);
+    if (p) store.payloads.set(i, p);
+  }
+
+  const parent = get<Int32Array>('parent');
+  const n = parent.length;
+  const candLengths = get<Int32Array>('candLengths');
+  const candValues = get<Int32Array>('candValues');
+  const candidates: (number[] | undefined)[] = new Array(n).fill(undefined);
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const l = candLengths[i];
+    if (l < 0) continue;
+    candidates[i] = Array.from(candValues.subarray(k, k + l));
+    k += l;
+  }
+  const stats: (PatternStats | undefined)[] = new Array(n).fill(undefined);
+  for (const [node, ...rest] of header.stats) {
+    stats[node as number] = PatternStats.fromJSON(rest, options.topK, (s) => payloadBySession.get(s));
+  }
+  return {
+    options,
+    tenantId: header.tenantId ?? undefined,
+    counters: header.counters,
+    store,
+    trie: { parent, tool: get('tool'), depth: get('depth'), count: get('count'), state: get('state') },
+    candidates,
+    stats,
+  };
+}
