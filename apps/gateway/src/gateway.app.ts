@@ -4,6 +4,7 @@ import { createServiceApp, type CreateServiceOptions } from '@toolpath/platform'
 import { setupOpenApi } from './docs/openapi';
 import type { GatewayConfig } from './gateway.config';
 import { API_PREFIX, GatewayModule } from './gateway.module';
+import { OPENAI_PROXY_ROUTES } from './openai-proxy/openai-proxy.controller';
 import { setupQueuesDashboard } from './queues/queues-dashboard';
 import { installJsonParser } from './workflows/workflow-json.parser';
 
@@ -18,6 +19,7 @@ export function gatewayAppOptions(config: GatewayConfig): CreateServiceOptions {
           { path: 'health', method: RequestMethod.ALL },
           { path: 'health/{*path}', method: RequestMethod.ALL },
           { path: 'metrics', method: RequestMethod.ALL },
+          ...OPENAI_PROXY_ROUTES,
         ],
       });
       setupOpenApi(app);

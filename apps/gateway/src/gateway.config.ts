@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TENANT_ID_PATTERN } from '@toolpath/contracts';
 import { baseConfigShape, env } from '@toolpath/platform';
+import { openAiProxyConfigShape } from './openai-proxy/openai-proxy.config';
 
 /** `key:tenant,key:tenant`: each API key belongs to exactly one tenant. */
 const apiKeys = z
@@ -45,6 +46,7 @@ export const gatewayConfigSchema = z.object({
     .string()
     .default('')
     .transform((raw) => new Set(raw.split(',').map((t) => t.trim()).filter(Boolean))),
+  ...openAiProxyConfigShape,
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

@@ -12,6 +12,8 @@ import { EventsController } from './events/events.controller';
 import { PipelineMetrics } from './events/pipeline.metrics';
 import { SubmitEventsService } from './events/submit-events.service';
 import type { GatewayConfig } from './gateway.config';
+import { OpenAiProxyController } from './openai-proxy/openai-proxy.controller';
+import { OpenAiProxyService } from './openai-proxy/openai-proxy.service';
 import { WorkflowRepository } from './workflows/workflow.repository';
 import { WorkflowsController } from './workflows/workflows.controller';
 import { WorkflowsService } from './workflows/workflows.service';
@@ -26,7 +28,7 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [PlatformModule.forRoot({ service: GATEWAY_SERVICE, config, uses: { nats: true, mongo: true } })],
-      controllers: [EventsController, ExecutionsController, WorkflowsController],
+      controllers: [EventsController, ExecutionsController, WorkflowsController, OpenAiProxyController],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         SubmitEventsService,
@@ -37,6 +39,7 @@ export class GatewayModule {
         ExecutorClient,
         ExecutionsService,
         ExecutionStream,
+        OpenAiProxyService,
       ],
     };
   }
