@@ -1,7 +1,7 @@
 import { MongoClient, type Collection, type Db } from 'mongodb';
 import { connect, type NatsConnection } from 'nats';
 import { Collections } from '@toolpath/contracts';
-import { TOOL_EVENT_INDEXES, type StoredToolEvent } from '@toolpath/event-store';
+import { toolEventIndexesFor, type StoredToolEvent } from '@toolpath/event-store';
 import { EventPublisher } from '@toolpath/sdk';
 import { isolatedEnv, startService, testNames, testUrls, type ServiceProcess, type TestNames } from '@toolpath/testing';
 import { BENCH_TENANT, benchEventInput, encodeBenchEvent, storedRow } from './events';
@@ -97,7 +97,8 @@ export function phaseNames(label: string, infra: Infra, cleanup: Cleanup): TestN
 /** The collection as the recorder has it: same name, same indexes. */
 export async function preparedEventsCollection(db: Db) {
   const col = db.collection<StoredToolEvent>(Collections.toolEvents);
-  await col.createIndexes(TOOL_EVENT_INDEXES);
+  // The indexes the recorder creates on this server, one per call (see ToolEventWriter).
+  for (const index of await toolEventIndexesFor(db)) await col.createIndexes([index]);
   return col;
 }
 
@@ -219,9 +220,11 @@ export function serverPids(): Record<string, CpuSource> {
  */
 export async function waitForRecorderIndexes(db: Db, deadline: number): Promise<void> {
   const col = db.collection(Collections.toolEvents);
+  const wanted = (await toolEventIndexesFor(db)).length;
+  if (wanted === 0) return;
   for (;;) {
     const have = await col.listIndexes().toArray().catch(() => []);
-    if (have.length >= TOOL_EVENT_INDEXES.length + 1 || performance.now() > deadline) return;
+    if (have.length >= wanted + 1 || performance.now() > deadline) return;
     await sleep(100);
   }
 }

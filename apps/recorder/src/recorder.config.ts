@@ -21,6 +21,11 @@ export const recorderConfigSchema = z.object({
   RECORDER_MAX_ACK_PENDING: env.positiveInt.default(20_000),
   /** How long JetStream waits before redelivering a message a recorder took but did not ack. */
   RECORDER_ACK_WAIT_MS: env.positiveInt.default(30_000),
+  /**
+   * `auto`: the secondary indexes of tool_events on MongoDB, none on FerretDB v1, which never
+   * uses them for a read but pays for them on every insert; `all`: always.
+   */
+  RECORDER_SECONDARY_INDEXES: z.enum(['auto', 'all']).default('auto'),
   /** Stored size of an event's `result`; larger ones are cut and marked `resultTruncated`. */
   RECORDER_RESULT_MAX_BYTES: env.positiveInt.default(64 * 1024),
 });

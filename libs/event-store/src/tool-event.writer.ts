@@ -1,6 +1,6 @@
 import { BSON, MongoBulkWriteError, MongoServerError, type Collection, type Db, type WriteError } from 'mongodb';
 import { Collections } from '@toolpath/contracts';
-import { REJECTED_EVENT_INDEXES, TOOL_EVENT_INDEXES } from './indexes';
+import { REJECTED_EVENT_INDEXES, toolEventIndexesFor, type SecondaryIndexPolicy } from './indexes';
 import type { RejectedEvent, StoredToolEvent } from './stored-event';
 
 const DUPLICATE_KEY = 11000;
@@ -32,8 +32,8 @@ export class ToolEventWriter {
    * clear its whole pool) on a createIndexes listing several indexes that all exist already, i.e.
    * on every start but the first.
    */
-  async ensureIndexes(): Promise<void> {
-    for (const index of TOOL_EVENT_INDEXES) await this.events.createIndexes([index]);
+  async ensureIndexes(policy: SecondaryIndexPolicy = 'auto'): Promise<void> {
+    for (const index of await toolEventIndexesFor(this.db, policy)) await this.events.createIndexes([index]);
     for (const index of REJECTED_EVENT_INDEXES) await this.rejected.createIndexes([index]);
   }
 

@@ -122,7 +122,7 @@ export class RecordToolEventsService implements OnApplicationBootstrap, OnApplic
   private async ensureIndexesInBackground(): Promise<void> {
     for (let attempt = 1; !this.stopping; attempt++) {
       try {
-        await this.writer!.ensureIndexes();
+        await this.writer!.ensureIndexes(this.config.RECORDER_SECONDARY_INDEXES);
         return;
       } catch (err) {
         this.log.warn(`creating indexes failed (attempt ${attempt}), retrying: ${(err as Error).message}`);
