@@ -1,0 +1,74 @@
+import type { ToolEventInput } from '@toolpath/contracts';
+import type { CaseState } from './case-tracker';
+import { importEventId } from './import-event-id';
+import type { LogRecord } from './log-record';
+
+/** Where a log's resource goes: the event's `userId`, or `parameters.resource`. */
+export type ResourceTarget = 'user' | 'parameter';
+
+export interface EventMapperOptions {
+  /** Names the log in event ids: the same source, case and position always give the same id. */
+  sourceId: string;
+  resourceAs?: ResourceTarget;
+  /** Intent of every case whose log gives none. */
+  intent?: string;
+}
+
+/** The contract caps `userId` at 256 characters and `intent` and `error` at 10 000. */
+const MAX_USER_ID = 256;
+const MAX_TEXT = 10_000;
+
+/**
+ * Turns activities into v1 events: case → `sessionId`, activity → `tool`, time → `startedAt`,
+ * position in the case → `seq` (file order, so equal timestamps keep the order the log gives).
+ */
+export class EventMapper {
+  constructor(private readonly opts: EventMapperOptions) {}
+
+  toolCall(record: LogRecord, seq: number, state: CaseState): ToolEventInput {
+    const event: ToolEventInput = {
+      kind: 'tool_call',
+      eventId: importEventId(this.opts.sourceId, record.caseId, seq, record.startMs),
+      sessionId: record.caseId,
+      seq,
+      tool: record.activity,
+      success: record.success ?? true,
+      startedAt: new Date(record.startMs).toISOString(),
+      durationMs: record.durationMs,
+    };
+    if (record.error !== undefined && record.success === false) event.error = clip(record.error);
+    let parameters = record.attributes;
+    if (record.resource !== undefined) {
+      if (this.opts.resourceAs === 'parameter' || record.resource.length > MAX_USER_ID) {
+        parameters = { ...parameters, resource: record.resource };
+      } else {
+        event.userId = record.resource;
+      }
+    }
+    if (parameters !== undefined) event.parameters = parameters;
+    const intent = record.intent ?? state.intent ?? this.opts.intent;
+    if (intent !== undefined) event.intent = clip(intent);
+    return event;
+  }
+
+  /** Closes a case: successful unless one of its activities failed; lasting from its first start to its last end. */
+  sessionEnd(caseId: string, state: CaseState): ToolEventInput {
+    const event: ToolEventInput = {
+      kind: 'session_end',
+      eventId: importEventId(this.opts.sourceId, caseId, 'end', state.firstMs),
+      sessionId: caseId,
+      seq: state.nextSeq,
+      success: state.failed === 0,
+      startedAt: new Date(state.firstMs).toISOString(),
+      durationMs: Math.max(0, state.lastEndMs - state.firstMs),
+      result: { activities: state.calls, failed: state.failed, outcomesKnown: state.outcomesKnown },
+    };
+    const intent = state.intent ?? this.opts.intent;
+    if (intent !== undefined) event.intent = clip(intent);
+    return event;
+  }
+}
+
+function clip(text: string): string {
+  return text.length > MAX_TEXT ? text.slice(0, MAX_TEXT) : text;
+}
