@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import { TENANT_ID_PATTERN } from './events';
+
+/**
+ * Names and messages between the gateway and the generator.
+ *
+ * WARNING: renaming a subject or collection strands what is already there (stored generations,
+ * in-flight requests). Add a new name and migrate; never rename in place.
+ */
+
+/** Queue group of the generator's request/reply subjects: each request is answered by one generator. */
+export const GENERATOR_QUEUE_GROUP = 'generator';
+
+/** Collection the generator owns: every generation, its prompt, attempts, errors and token usage. */
+export const GENERATIONS_COLLECTION = 'generations';
+
+export const generatorSubjects = (prefix: string) => ({
+  generate: `${prefix}.generator.generate`,
+  get: `${prefix}.generator.get`,
+});
+
+/**
+ * Longest prompt, in characters. Generous for a description of a task (a few pages of text),
+ * small enough that the prompt plus the tool registry and catalog stays inside a model's context
+ * and the request inside NATS' 1 MB payload.
+ */
+export const MAX_PROMPT_CHARS = 20_000;
+
+/** Prefix a draft gives the tool of a step whose tool does not exist, so it can never pass for a real one. */
+export const MISSING_TOOL_PREFIX = 'missing:';
+
+const tenantId = z.string().regex(TENANT_ID_PATTERN);
+const toolName = z.string().min(1).max(200);
+
+/** What a caller may ask of a generation besides the prompt. */
+export const GenerationConstraintsSchema = z.strictObject({
+  /** Only these tools may be used (others count as missing). */
+  tools: z.array(toolName).max(200).optional(),
+  maxSteps: z.number().int().min(1).max(100).optional(),
+  category: z.string().min(1).max(100).optional(),
+  tags: z.array(z.string().min(1).max(64)).max(20).optional(),
+  /** Use the offline planner even when an LLM is configured. */
+  offline: z.boolean().optional(),
+});
+export type GenerationConstraints = z.infer<typeof GenerationConstraintsSchema>;
+
+export const GenerateBodySchema = z.strictObject({
+  prompt: z.string().max(MAX_PROMPT_CHARS, `must be at most ${MAX_PROMPT_CHARS} characters`),
+  constraints: GenerationConstraintsSchema.optional(),
+});
+
+/** Gateway → generator: draft a workflow. */
+export const GenerateRequestSchema = GenerateBodySchema.extend({
+  tenantId,
+  /** How long the caller waits; the generator finishes (or gives up) inside it. */
+  timeoutMs: z.number().int().positive().max(3_600_000).optional(),
+});
+export type GenerateRequest = z.infer<typeof GenerateRequestSchema>;
+
+/** Gateway → generator: one stored generation. */
+export const GetGenerationRequestSchema = z.object({ tenantId, generationId: z.string().min(1).max(128) });
+export type GetGenerationRequest = z.infer<typeof GetGenerationRequestSchema>;
+
+/** A tool the draft would need and that no provider serves. */
+export interface MissingTool {
+  name: string;
+  /** Why the draft needs it (the model's words, or the planner's). */
+  reason: string;
+  /** Steps of the draft that call it (their tool is `missing:<name>`). */
+  stepIds: string[];
+}
+
+/** A catalog workflow the draft builds on. */
+export interface ReusedWorkflow {
+  id: string;
+  name: string;
+  source: string;
+  /** Share of its finished runs that completed, when it has run. */
+  successRate: number | null;
+  runs: number;
+}
+
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}
+
+/** A generation as clients see it (ARCHITECTURE.md "a generation"); fields may be added, not renamed. */
+export interface GenerationView {
+  id: string;
+  /** A workflow definition v1 (source "generated"), valid by `validateWorkflow`. */
+  workflow: Record<string, unknown>;
+  explanation: string;
+  /** Existing tools the draft calls. */
+  toolsUsed: string[];
+  missingTools: MissingTool[];
+  reusedWorkflows: ReusedWorkflow[];
+  warnings: string[];
+  /** True when the offline planner drafted it (no LLM). */
+  offline: boolean;
+  model: string | null;
+  usage: TokenUsage | null;
+  /** Model calls made: the first answer plus repair rounds. */
+  rounds: number;
+  durationMs: number;
+  /** Part of durationMs spent waiting for the model (calls and backoff); the rest is the generator's own. */
+  llmMs: number;
+  createdAt: string;
+}
+
+/** Generator replies: a value or an error the gateway maps to HTTP (same shape as the executor's). */
+export type GeneratorReply<T> = { ok: true; value: T } | { ok: false; error: { status: number; code: string; message: string; details?: unknown } };

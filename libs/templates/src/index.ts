@@ -1,0 +1,10 @@
+export {
+  BUILTIN_TEMPLATES_DIR,
+  TemplateLibrary,
+  TemplateLoadError,
+  summarizeTemplate,
+  toolsOfDefinition,
+  type WorkflowTemplate,
+  type TemplateSummary,
+} from './template-library';
+export { bindVariables, type BindResult, type BoundDefinition } from './bind-variables';
