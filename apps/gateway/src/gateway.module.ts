@@ -12,6 +12,7 @@ import { EventsController } from './events/events.controller';
 import { PipelineMetrics } from './events/pipeline.metrics';
 import { SubmitEventsService } from './events/submit-events.service';
 import type { GatewayConfig } from './gateway.config';
+import { LEARNING_CONTROLLERS, LEARNING_PROVIDERS } from './learning/learning.providers';
 import { OpenAiProxyController } from './openai-proxy/openai-proxy.controller';
 import { OpenAiProxyService } from './openai-proxy/openai-proxy.service';
 import { WorkflowRepository } from './workflows/workflow.repository';
@@ -28,7 +29,7 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [PlatformModule.forRoot({ service: GATEWAY_SERVICE, config, uses: { nats: true, mongo: true } })],
-      controllers: [EventsController, ExecutionsController, WorkflowsController, OpenAiProxyController],
+      controllers: [...LEARNING_CONTROLLERS, EventsController, ExecutionsController, WorkflowsController, OpenAiProxyController],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         SubmitEventsService,
@@ -39,6 +40,7 @@ export class GatewayModule {
         ExecutorClient,
         ExecutionsService,
         ExecutionStream,
+        ...LEARNING_PROVIDERS,
         OpenAiProxyService,
       ],
     };

@@ -3,6 +3,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { z } from 'zod';
 import { MAX_EVENTS_PER_BATCH, ToolEventInputSchema, ToolEventSchema } from '@toolpath/contracts';
 import { workflowDefinitionJsonSchema } from '@toolpath/workflow';
+import { learningSchemas } from '../learning/learning.openapi';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -64,6 +65,7 @@ function contractSchemas(): Record<string, JsonSchema> {
       },
     },
     ...workflowSchemas(),
+    ...learningSchemas(),
   };
 }
 

@@ -1,0 +1,177 @@
+import { Logger } from '@nestjs/common';
+import type { ListPatternsRequest, PatternDetail, PatternSort, PatternView } from '@toolpath/contracts';
+import { inferWorkflow, type InferredWorkflow, type MinedPattern } from '@toolpath/mining';
+import type { TenantLearning } from '../state/tenant-learning';
+
+const log = new Logger('PatternViews');
+
+export interface ListingFilter {
+  minSupport: number;
+  minSuccessRate: number;
+}
+
+type ParsedList = Omit<ListPatternsRequest, 'tenantId'> & { sort: PatternSort; limit: number };
+
+/**
+ * What is derived from a tenant's counts for reading: the listed patterns and their learned
+ * definitions. Recomputed only when the state's revision moved (after a run), so queries between
+ * runs are in-memory lookups.
+ */
+export class TenantPatternViews {
+  private revision = -1;
+  private listed: MinedPattern[] = [];
+  private byId = new Map<string, MinedPattern>();
+  private readonly definitions = new Map<string, { key: string; inferred: InferredWorkflow }>();
+
+  constructor(
+    private readonly state: TenantLearning,
+    private readonly filter: ListingFilter,
+  ) {}
+
+  /** Patterns passing the configured filters, best score first. */
+  patterns(): MinedPattern[] {
+    if (this.revision !== this.state.revision) {
+      this.listed = this.state.counter.patterns({ minSupport: this.filter.minSupport, minSuccessRate: this.filter.minSuccessRate });
+      this.byId = new Map(this.listed.map((p) => [p.id, p]));
+      this.revision = this.state.revision;
+    }
+    return this.listed;
+  }
+
+  get(id: string): MinedPattern | undefined {
+    this.patterns();
+    return this.byId.get(id) ?? this.state.counter.pattern(id);
+  }
+
+  list(q: ParsedList): { items: PatternView[]; nextCursor: string | null } {
+    const base =
+      q.userId !== undefined || q.agentId !== undefined
+        ? this.state.counter.patterns({ minSupport: this.filter.minSupport, minSuccessRate: this.filter.minSuccessRate, userId: q.userId, agentId: q.agentId })
+        : this.patterns();
+    const key = sortKey(q.sort);
+    let rows = base.filter(
+      (p) =>
+        (q.minSupport === undefined || p.support >= q.minSupport) &&
+        (q.minSuccessRate === undefined || p.successRate >= q.minSuccessRate) &&
+        (q.minConfidence === undefined || p.confidence >= q.minConfidence) &&
+        (q.tool === undefined || p.tools.includes(q.tool)),
+    );
+    rows = rows.sort((a, b) => key(b) - key(a) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    if (q.cursor !== undefined) {
+      const at = decodePatternCursor(q.cursor);
+      rows = rows.filter((p) => key(p) < at.v || (key(p) === at.v && p.id > at.id));
+    }
+    const page = rows.slice(0, q.limit);
+    const more = rows.length > q.limit;
+    const last = page[page.length - 1];
+    return { items: page.map((p) => this.view(p)), nextCursor: more && last ? encodePatternCursor(key(last), last.id) : null };
+  }
+
+  view(p: MinedPattern): PatternView {
+    return {
+      id: p.id,
+      tools: p.tools,
+      support: p.support,
+      successRate: p.successRate,
+      stepSuccessRate: p.stepSuccessRate,
+      sessionSuccessRate: p.sessionSuccessRate ?? null,
+      meanDurationMs: p.meanDurationMs,
+      p95DurationMs: p.p95DurationMs,
+      score: p.score,
+      confidence: p.confidence,
+      intents: p.intents,
+      supportByUser: p.supportByUser,
+      supportByAgent: p.supportByAgent,
+      firstSeenAt: new Date(p.firstSeenAt).toISOString(),
+      lastSeenAt: new Date(p.lastSeenAt).toISOString(),
+      promotedWorkflowId: this.state.promoted.get(p.id) ?? null,
+    };
+  }
+
+  /** The learned definition, inferred once per version of the pattern. */
+  inferred(p: MinedPattern): InferredWorkflow {
+    const key = `${p.support}|${p.lastSeenAt}|${p.variantIds.length}`;
+    const cached = this.definitions.get(p.id);
+    if (cached?.key === key) return cached.inferred;
+    let inferred: InferredWorkflow;
+    try {
+      inferred = inferWorkflow(p, this.state.counter.occurrences(p.id));
+    } catch (err) {
+      log.warn(`inference failed for pattern ${p.id} of ${p.tenantId}, using a plain chain: ${(err as Error).message}`);
+      inferred = chainWorkflow(p);
+    }
+    this.definitions.set(p.id, { key, inferred });
+    return inferred;
+  }
+
+  detail(p: MinedPattern, examples: number): PatternDetail {
+    const inferred = this.inferred(p);
+    const occurrences = examples > 0 ? this.state.counter.occurrences(p.id).slice(-examples).reverse() : [];
+    return {
+      ...this.view(p),
+      workflow: inferred.definition as unknown as Record<string, unknown>,
+      bindings: inferred.bindings.map((b) => ({ stepId: b.stepId, parameter: b.parameter, from: b.from })),
+      parallelGroups: inferred.parallelGroups,
+      examples: occurrences.map((o) => ({
+        sessionId: o.sessionId,
+        steps: o.steps.map((s) => ({
+          tool: s.tool,
+          ...(s.parameters !== undefined ? { parameters: s.parameters } : {}),
+          ...(s.result !== undefined ? { result: s.result } : {}),
+          success: s.success,
+          durationMs: s.durationMs,
+          startedAt: new Date(s.startedAt).toISOString(),
+        })),
+      })),
+    };
+  }
+}
+
+function sortKey(sort: PatternSort): (p: MinedPattern) => number {
+  switch (sort) {
+    case 'support':
+      return (p) => p.support;
+    case 'confidence':
+      return (p) => p.confidence;
+    case 'lastSeen':
+      return (p) => p.lastSeenAt;
+    default:
+      return (p) => p.score;
+  }
+}
+
+export class InvalidPatternCursorError extends Error {
+  readonly field = 'cursor';
+  constructor() {
+    super('cursor is not one this API issued');
+  }
+}
+
+function encodePatternCursor(v: number, id: string): string {
+  return Buffer.from(JSON.stringify({ v, id })).toString('base64url');
+}
+
+function decodePatternCursor(cursor: string): { v: number; id: string } {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { v: unknown; id: unknown };
+    if (typeof parsed.v === 'number' && Number.isFinite(parsed.v) && typeof parsed.id === 'string') return { v: parsed.v, id: parsed.id };
+  } catch {
+    // fall through
+  }
+  throw new InvalidPatternCursorError();
+}
+
+/** The definition when inference fails: the tools in order, each after the previous, inputs left open. */
+export function chainWorkflow(p: MinedPattern): InferredWorkflow {
+  const steps = p.tools.map((tool, i) => ({ id: `s${i + 1}`, tool, parameters: {}, ...(i > 0 ? { dependsOn: [`s${i}`] } : {}) }));
+  return {
+    definition: {
+      name: p.tools.join(' → ').slice(0, 200),
+      description: `Learned from ${p.support} sessions`,
+      source: 'learned',
+      steps,
+    } as unknown as InferredWorkflow['definition'],
+    bindings: [],
+    parallelGroups: [],
+  };
+}

@@ -1,0 +1,145 @@
+import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
+import { Collections } from '@toolpath/contracts';
+import type { MinedPattern } from '@toolpath/mining';
+import type { TenantPatternViews } from './pattern-views';
+
+/** A row of `patterns`: `_id` `<tenantId>:<patternId>`, the pattern and its learned definition. */
+export interface PatternRow {
+  _id: string;
+  tenantId: string;
+  id: string;
+  tools: string[];
+  support: number;
+  successRate: number;
+  stepSuccessRate: number;
+  sessionSuccessRate: number | null;
+  endedSessions: number;
+  meanDurationMs: number;
+  p95DurationMs: number;
+  score: number;
+  confidence: number;
+  intents: Array<{ text: string; count: number }>;
+  supportByUser: Record<string, number>;
+  supportByAgent: Record<string, number>;
+  exampleSessionIds: string[];
+  variantIds: string[];
+  firstSeenAt: Date;
+  lastSeenAt: Date;
+  definition: Record<string, unknown>;
+  bindings: Array<{ stepId: string; parameter: string; from: string }>;
+  parallelGroups: string[][];
+  promotedWorkflowId: string | null;
+  updatedAt: Date;
+}
+
+/** Operations per bulkWrite call. */
+const BULK = 500;
+
+/**
+ * The analyzer is the single writer of `patterns`. Each run writes only the patterns whose
+ * figures changed (by a signature kept per tenant in memory) and deletes the ones no longer
+ * listed, in bulk, every operation addressed by `_id`.
+ */
+export class PatternRepository {
+  private readonly rows: Collection<PatternRow>;
+
+  constructor(db: Db) {
+    this.rows = db.collection<PatternRow>(Collections.patterns);
+  }
+
+  /**
+   * Brings the tenant's rows in line with `listed`. `written` maps pattern id → signature of the
+   * stored row; undefined means "unknown" (first sync in this process): the tenant's stored ids
+   * are then read once so that rows no longer listed are found.
+   */
+  async sync(
+    tenantId: string,
+    listed: MinedPattern[],
+    views: TenantPatternViews,
+    promoted: Map<string, string>,
+    written: Map<string, string> | undefined,
+  ): Promise<{ written: Map<string, string>; changed: number; removed: number; failed: number }> {
+    let known = written;
+    if (!known) {
+      known = new Map();
+      const stored = await this.rows.find({ tenantId }, { projection: { _id: 1, id: 1 } }).toArray();
+      for (const r of stored) known.set(r.id, '');
+    }
+    const next = new Map<string, string>();
+    const ops: AnyBulkWriteOperation<PatternRow>[] = [];
+    const now = new Date();
+    for (const p of listed) {
+      const sig = signature(p, promoted.get(p.id));
+      next.set(p.id, sig);
+      if (known.get(p.id) === sig) continue;
+      const row = toRow(tenantId, p, views, promoted.get(p.id) ?? null, now);
+      ops.push({ replaceOne: { filter: { _id: row._id }, replacement: row, upsert: true } });
+    }
+    const changed = ops.length;
+    let removed = 0;
+    for (const id of known.keys()) {
+      if (!next.has(id)) {
+        ops.push({ deleteOne: { filter: { _id: `${tenantId}:${id}` } } });
+        removed++;
+      }
+    }
+    let failed = 0;
+    for (let i = 0; i < ops.length; i += BULK) {
+      try {
+        await this.rows.bulkWrite(ops.slice(i, i + BULK), { ordered: false });
+      } catch (err) {
+        // A row the database refuses (e.g. a NUL in a parameter on PostgreSQL) must not stop the
+        // others; it is retried at the next run because its signature is not recorded.
+        const writeErrors = (err as { writeErrors?: Array<{ index: number }> | { index: number } }).writeErrors;
+        if (writeErrors === undefined) throw err;
+        const list = Array.isArray(writeErrors) ? writeErrors : [writeErrors];
+        for (const e of list) {
+          const op = ops[i + e.index];
+          const id = 'replaceOne' in op ? (op.replaceOne.replacement as PatternRow).id : undefined;
+          if (id !== undefined) next.delete(id);
+          failed++;
+        }
+      }
+    }
+    return { written: next, changed, removed, failed };
+  }
+
+  async markPromoted(tenantId: string, patternId: string, workflowId: string): Promise<void> {
+    await this.rows.updateOne({ _id: `${tenantId}:${patternId}` }, { $set: { promotedWorkflowId: workflowId, updatedAt: new Date() } });
+  }
+}
+
+function signature(p: MinedPattern, promoted: string | undefined): string {
+  return `${p.support}|${p.successRate}|${p.confidence}|${p.lastSeenAt}|${p.meanDurationMs}|${p.variantIds.length}|${promoted ?? ''}`;
+}
+
+function toRow(tenantId: string, p: MinedPattern, views: TenantPatternViews, promotedWorkflowId: string | null, now: Date): PatternRow {
+  const inferred = views.inferred(p);
+  return {
+    _id: `${tenantId}:${p.id}`,
+    tenantId,
+    id: p.id,
+    tools: p.tools,
+    support: p.support,
+    successRate: p.successRate,
+    stepSuccessRate: p.stepSuccessRate,
+    sessionSuccessRate: p.sessionSuccessRate ?? null,
+    endedSessions: p.endedSessions,
+    meanDurationMs: p.meanDurationMs,
+    p95DurationMs: p.p95DurationMs,
+    score: p.score,
+    confidence: p.confidence,
+    intents: p.intents,
+    supportByUser: p.supportByUser,
+    supportByAgent: p.supportByAgent,
+    exampleSessionIds: p.exampleSessionIds,
+    variantIds: p.variantIds,
+    firstSeenAt: new Date(p.firstSeenAt),
+    lastSeenAt: new Date(p.lastSeenAt),
+    definition: inferred.definition as unknown as Record<string, unknown>,
+    bindings: inferred.bindings.map((b) => ({ stepId: b.stepId, parameter: b.parameter, from: b.from })),
+    parallelGroups: inferred.parallelGroups,
+    promotedWorkflowId,
+    updatedAt: now,
+  };
+}

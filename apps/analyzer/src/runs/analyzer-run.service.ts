@@ -1,0 +1,409 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { InjectConnection } from '@nestjs/mongoose';
+import type { Connection } from 'mongoose';
+import type { JsMsg } from 'nats';
+import { Collections, RECORDER_CONSUMER, analyzerRunLockKey, type AnalyzerRunMode } from '@toolpath/contracts';
+import type { StoredToolEvent } from '@toolpath/event-store';
+import type { MiningEvent } from '@toolpath/mining';
+import { APP_CONFIG, NatsClient, RedisClient } from '@toolpath/platform';
+import type { AnalyzerConfig } from '../analyzer.config';
+import { AnalyzerMetrics } from '../analyzer.metrics';
+import { decodeStreamEvent, miningEventFromRow } from '../intake/decode-mining-event';
+import { EventStreamReader } from '../intake/event-stream.reader';
+import { PatternRepository } from '../patterns/pattern.repository';
+import { CLOSE_ALL, TenantLearning } from '../state/tenant-learning';
+import type { StreamCursor } from '../state/tenant-state.repository';
+import { TenantStates } from '../state/tenant-states.service';
+import { SuggestionsService } from '../suggestions/suggestions.service';
+import { AutoPromoter } from './auto-promoter';
+import { RunLock, type HeldLock } from './run-lock';
+import { RunRepository, emptyShare, newRunId, type RunRecord, type TenantShare } from './run.repository';
+
+/** Rows fed to the assembler between two closings during a full rebuild. */
+const REBUILD_BATCH = 5000;
+/** How long a full rebuild waits for the recorder to have stored what the analyzer has read. */
+const RECORDER_CATCH_UP_MS = 10_000;
+/** Pause between two attempts at the lock while an on-demand run waits for its turn. */
+const LOCK_RETRY_MS = 200;
+
+export type RunRequestOutcome = { started: true; run: RunRecord; done: boolean } | { started: false; holder: string | undefined };
+
+/**
+ * AnalyzerRun: one run at a time across all analyzers (the Redis lock), started by the schedule
+ * or on request.
+ *
+ * Incremental: reads the analyzer's durable consumer from where the last run stopped, in steps of
+ * ANALYZER_PERSIST_EVERY events. Each step feeds every tenant's session assembler, counts the
+ * sessions that closed, persists each touched tenant (journal entry + open sessions + watermark),
+ * moves the stream cursor, and only then acknowledges the step's messages. A crash before the
+ * acknowledgement makes the next run re-read the step; the tenants already persisted skip it by
+ * their watermark, the others count it for the first time. Nothing is lost, nothing counted twice.
+ *
+ * Full: catches up incrementally, then rebuilds the caller's tenant from `tool_events` (rows up to
+ * the stream cursor; later ones arrive through the stream) and replaces its state.
+ */
+@Injectable()
+export class AnalyzerRunService implements OnApplicationShutdown {
+  private readonly log = new Logger('AnalyzerRun');
+  private readonly lock: RunLock;
+  private readonly reader: EventStreamReader;
+  private readonly runs: RunRepository;
+  private readonly patternRows: PatternRepository;
+  private active?: Promise<RunRecord>;
+  private stopping = false;
+  private lastPrune = 0;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AnalyzerConfig,
+    @InjectConnection() private readonly connection: Connection,
+    nats: NatsClient,
+    redis: RedisClient,
+    private readonly states: TenantStates,
+    private readonly metrics: AnalyzerMetrics,
+    private readonly promoter: AutoPromoter,
+    private readonly suggestions: SuggestionsService,
+  ) {
+    this.lock = new RunLock(redis.redis, analyzerRunLockKey(config.TOOLPATH_SUBJECT_PREFIX), config.ANALYZER_LOCK_TTL_MS);
+    this.reader = new EventStreamReader(
+      nats,
+      config.TOOLPATH_EVENTS_STREAM,
+      config.TOOLPATH_SUBJECT_PREFIX,
+      config.ANALYZER_ACK_WAIT_MS,
+      Math.max(config.ANALYZER_PERSIST_EVERY * 2, 10_000),
+    );
+    this.runs = new RunRepository(connection.db!);
+    this.patternRows = new PatternRepository(connection.db!);
+  }
+
+  get runRepository(): RunRepository {
+    return this.runs;
+  }
+
+  get patternRepository(): PatternRepository {
+    return this.patternRows;
+  }
+
+  /** A scheduled run: one attempt at the lock; when another analyzer holds it, this one skips. */
+  async scheduled(): Promise<void> {
+    if (this.active || this.stopping) return;
+    const outcome = await this.start('incremental', 'schedule', null, 0);
+    const running = this.active as Promise<RunRecord> | undefined;
+    if (outcome.started) await running?.catch(() => undefined);
+  }
+
+  /**
+   * An on-demand run: waits for the lock up to `waitMs`, then for the run up to what is left of
+   * `waitMs`. The caller gets the record as it stands (done or still running).
+   */
+  async requested(mode: AnalyzerRunMode, tenantId: string, waitMs: number): Promise<RunRequestOutcome> {
+    const deadline = Date.now() + waitMs;
+    const outcome = await this.start(mode, 'request', tenantId, waitMs);
+    if (!outcome.started) return outcome;
+    const running = this.active!;
+    const left = Math.max(0, deadline - Date.now());
+    let timer: NodeJS.Timeout | undefined;
+    const done = await Promise.race([
+      running.then(
+        () => true,
+        () => true,
+      ),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), left))),
+    ]);
+    clearTimeout(timer);
+    return { started: true, run: outcome.run, done };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    await this.active?.catch(() => undefined);
+  }
+
+  private async start(mode: AnalyzerRunMode, trigger: RunRecord['trigger'], tenantId: string | null, waitMs: number): Promise<RunRequestOutcome> {
+    const id = newRunId();
+    const deadline = Date.now() + waitMs;
+    let held: HeldLock | undefined;
+    for (;;) {
+      // This process's own run first: a request waits for it rather than racing it for the lock.
+      if (this.active) await Promise.race([this.active.catch(() => undefined), sleep(Math.max(0, deadline - Date.now()))]);
+      if (!this.active) held = await this.lock.tryAcquire(id);
+      if (held || Date.now() >= deadline || this.stopping) break;
+      await sleep(Math.min(LOCK_RETRY_MS, Math.max(0, deadline - Date.now())));
+    }
+    if (!held) {
+      this.metrics.lockBusy.inc();
+      return { started: false, holder: await this.lock.holder() };
+    }
+    const record: RunRecord = {
+      _id: id,
+      mode,
+      trigger,
+      status: 'running',
+      tenantId: mode === 'full' ? tenantId : null,
+      startedAt: new Date(),
+      endedAt: null,
+      durationMs: null,
+      eventsRead: 0,
+      invalidEvents: 0,
+      alreadyCounted: 0,
+      tenants: {},
+      warnings: [],
+    };
+    const lock = held;
+    const run = this.execute(record, lock).finally(() => {
+      void lock.release();
+      if (this.active === run) this.active = undefined;
+    });
+    this.active = run;
+    return { started: true, run: record, done: false };
+  }
+
+  private async execute(record: RunRecord, lock: HeldLock): Promise<RunRecord> {
+    const started = performance.now();
+    const touched = new Set<string>();
+    try {
+      await this.runs.insert(record);
+      this.log.log(`run ${record._id} (${record.mode}, ${record.trigger}) started`);
+      await this.incremental(record, lock, touched);
+      if (record.mode === 'full' && record.tenantId) {
+        await this.rebuild(record, lock, record.tenantId);
+        touched.add(record.tenantId);
+      }
+      await this.afterRun(record, touched);
+      record.status = 'completed';
+    } catch (err) {
+      record.status = 'failed';
+      record.error = (err as Error).message;
+      this.log.error(`run ${record._id} failed: ${record.error}`);
+    }
+    record.endedAt = new Date();
+    record.durationMs = Math.round(performance.now() - started);
+    this.metrics.runs.inc({ mode: record.mode, status: record.status });
+    this.metrics.runSeconds.observe({ mode: record.mode }, record.durationMs / 1000);
+    await this.runs.save(record).catch((err) => this.log.warn(`could not store run ${record._id}: ${(err as Error).message}`));
+    this.log.log(
+      `run ${record._id} ${record.status} in ${record.durationMs} ms: ${record.eventsRead} events read, ${record.invalidEvents} invalid, ` +
+        `${record.alreadyCounted} already counted, ${Object.keys(record.tenants).length} tenants`,
+    );
+    await this.pruneRuns();
+    return record;
+  }
+
+  private share(record: RunRecord, tenantId: string): TenantShare {
+    return (record.tenants[tenantId] ??= emptyShare());
+  }
+
+  private async incremental(record: RunRecord, lock: HeldLock, touched: Set<string>): Promise<void> {
+    const c = this.config;
+    const repo = this.states.repo;
+    let cursor = await repo.readCursor(c.TOOLPATH_EVENTS_STREAM);
+    let pos = await this.reader.prepare(cursor.streamWatermark);
+    if (cursor.streamCreated !== null && cursor.streamCreated !== pos.created) {
+      record.warnings.push(`stream ${c.TOOLPATH_EVENTS_STREAM} was re-created: watermarks reset to 0`);
+      this.log.warn(`stream ${c.TOOLPATH_EVENTS_STREAM} was re-created (${cursor.streamCreated} → ${pos.created}); watermarks reset`);
+      await repo.resetWatermarks();
+      this.states.evictAll();
+      cursor = await repo.writeCursor(cursor, 0, record._id, pos.created);
+      await this.reader.reset();
+      pos = await this.reader.prepare(0);
+    } else if (cursor.streamCreated === null) {
+      cursor = await repo.writeCursor(cursor, cursor.streamWatermark, cursor.lastRunId, pos.created);
+    }
+    if (cursor.streamWatermark > 0 && pos.firstSeq > cursor.streamWatermark + 1) {
+      const lost = pos.firstSeq - cursor.streamWatermark - 1;
+      this.metrics.eventsExpired.inc(lost);
+      record.warnings.push(`${lost} events aged out of the stream before they were analysed; a full rebuild reads them from the store`);
+    }
+    // Bounded by what was pending at the start, so a busy stream cannot keep one run going forever.
+    let budget = pos.pending;
+    while (budget > 0 && !this.stopping) {
+      if (lock.lost) throw new Error('the run lock was lost (expired or taken); stopping before writing more');
+      const msgs = await this.reader.take(Math.min(c.ANALYZER_PERSIST_EVERY, budget), c.ANALYZER_FETCH_BATCH);
+      if (msgs.length === 0) break;
+      budget -= msgs.length;
+      cursor = await this.step(record, msgs, cursor, touched);
+      this.log.log(`run ${record._id}: ${record.eventsRead} events read, ${budget > 0 ? `${budget} to go` : 'caught up'}`);
+    }
+    await this.closeQuietTenants(record, touched);
+  }
+
+  /** One persist step: decode, assemble and count, persist every touched tenant, move the cursor, ack. */
+  private async step(record: RunRecord, msgs: JsMsg[], cursor: StreamCursor, touched: Set<string>): Promise<StreamCursor> {
+    const c = this.config;
+    const byTenant = new Map<string, MiningEvent[]>();
+    for (const m of msgs) {
+      const d = decodeStreamEvent({ data: m.data, subject: m.subject, streamSeq: m.seq }, c.TOOLPATH_SUBJECT_PREFIX, c.ANALYZER_MAX_RESULT_BYTES);
+      if (!d.ok) {
+        record.invalidEvents++;
+        this.metrics.eventsInvalid.inc();
+        continue;
+      }
+      let list = byTenant.get(d.event.tenantId);
+      if (!list) byTenant.set(d.event.tenantId, (list = []));
+      list.push(d.event);
+    }
+    const now = Date.now();
+    const states: TenantLearning[] = [];
+    try {
+      for (const [tenantId, events] of byTenant) {
+        const { state } = await this.states.forRun(tenantId);
+        states.push(state);
+        const r = state.addEvents(events, now);
+        const closed = state.closeSessions();
+        const share = this.share(record, tenantId);
+        share.events += r.added;
+        share.sessionsClosed += closed;
+        record.alreadyCounted += r.alreadyCounted;
+        record.invalidEvents += r.invalid;
+        this.metrics.eventsAlreadyCounted.inc(r.alreadyCounted);
+        this.metrics.eventsInvalid.inc(r.invalid);
+        this.metrics.sessionsClosed.inc(closed);
+        touched.add(tenantId);
+      }
+      for (const state of states) await this.states.repo.persist(state);
+    } catch (err) {
+      // In-memory state may now be ahead of the store: reload it from the store next time.
+      for (const tenantId of byTenant.keys()) this.states.evict(tenantId);
+      throw err;
+    }
+    const last = msgs[msgs.length - 1];
+    const next = await this.states.repo.writeCursor(cursor, last.seq, record._id);
+    await this.reader.ackThrough(last);
+    record.eventsRead += msgs.length;
+    this.metrics.eventsRead.inc(msgs.length);
+    return next;
+  }
+
+  /**
+   * Sessions without a session_end close by the latest event time of their tenant; a tenant that
+   * has gone quiet has no later events to move that clock, so once nothing has arrived for it for
+   * the idle window (wall clock), all its open sessions close.
+   */
+  private async closeQuietTenants(record: RunRecord, touched: Set<string>): Promise<void> {
+    const before = Date.now() - this.config.ANALYZER_SESSION_IDLE_MS;
+    const candidates = new Set(await this.states.repo.quietTenants(before));
+    for (const e of this.states.cachedTenants()) {
+      if (e.state.openSessionCount() > 0 && e.state.lastArrivalAt < before) candidates.add(e.state.tenantId);
+    }
+    for (const tenantId of candidates) {
+      const { state } = await this.states.forRun(tenantId);
+      if (state.openSessionCount() === 0 || state.lastArrivalAt >= before) continue;
+      const closed = state.closeSessions(CLOSE_ALL);
+      try {
+        await this.states.repo.persist(state);
+      } catch (err) {
+        this.states.evict(tenantId);
+        throw err;
+      }
+      this.share(record, tenantId).sessionsClosed += closed;
+      this.metrics.sessionsClosed.inc(closed);
+      touched.add(tenantId);
+    }
+  }
+
+  private async rebuild(record: RunRecord, lock: HeldLock, tenantId: string): Promise<void> {
+    const c = this.config;
+    const cursor = await this.states.repo.readCursor(c.TOOLPATH_EVENTS_STREAM);
+    await this.waitForRecorder(record, cursor.streamWatermark);
+    const previous = (await this.states.forRun(tenantId)).state;
+    const fresh = TenantLearning.fresh(tenantId, this.states.options);
+    fresh.meta = previous.meta;
+    fresh.promoted = previous.promoted;
+    const share = this.share(record, tenantId);
+    share.events = 0;
+    share.sessionsClosed = 0;
+    let batch: MiningEvent[] = [];
+    let maxReceivedAt = 0;
+    const flush = () => {
+      const r = fresh.addEvents(batch, 0, false);
+      record.invalidEvents += r.invalid;
+      share.events += r.added;
+      share.sessionsClosed += fresh.closeSessions();
+      // The rebuild is persisted as a snapshot: its sessions need no journal.
+      fresh.unpersisted = [];
+      batch = [];
+    };
+    const rows = this.connection
+      .db!.collection<StoredToolEvent>(Collections.toolEvents)
+      .find({ tenantId })
+      .sort({ startedAt: 1 })
+      .batchSize(REBUILD_BATCH);
+    for await (const row of rows) {
+      record.eventsRead++;
+      // Later rows reach this tenant through the stream, after the cursor: counting them here too would count them twice.
+      if ((row.streamSeq ?? 0) > cursor.streamWatermark) continue;
+      batch.push(miningEventFromRow(row, c.ANALYZER_MAX_RESULT_BYTES));
+      if (row.receivedAt && row.receivedAt.getTime() > maxReceivedAt) maxReceivedAt = row.receivedAt.getTime();
+      if (batch.length >= REBUILD_BATCH) {
+        flush();
+        if (lock.lost) throw new Error('the run lock was lost during the rebuild');
+        if (record.eventsRead % (REBUILD_BATCH * 20) === 0) this.log.log(`run ${record._id}: rebuild of ${tenantId} read ${record.eventsRead} rows`);
+      }
+    }
+    flush();
+    this.metrics.eventsRead.inc(record.eventsRead);
+    fresh.watermark = cursor.streamWatermark;
+    fresh.lastArrivalAt = maxReceivedAt;
+    if (Date.now() - maxReceivedAt >= c.ANALYZER_SESSION_IDLE_MS) {
+      share.sessionsClosed += fresh.closeSessions(CLOSE_ALL);
+      fresh.unpersisted = [];
+    }
+    await this.states.repo.persist(fresh, { snapshot: true, fullRunId: record._id });
+    const entry = this.states.install(fresh);
+    // Rows of patterns this rebuild no longer lists must go: read the stored ids once.
+    entry.written = undefined;
+    this.metrics.sessionsClosed.inc(share.sessionsClosed);
+  }
+
+  /** Rows up to the cursor should be in the store before a rebuild reads it (the recorder acks after writing). */
+  private async waitForRecorder(record: RunRecord, streamWatermark: number): Promise<void> {
+    const deadline = Date.now() + RECORDER_CATCH_UP_MS;
+    const jsm = await this.reader.manager();
+    for (;;) {
+      const floor = await jsm.consumers
+        .info(this.config.TOOLPATH_EVENTS_STREAM, RECORDER_CONSUMER)
+        .then((i) => i.ack_floor.stream_seq)
+        .catch(() => undefined);
+      if (floor === undefined) {
+        record.warnings.push('no recorder consumer found: the rebuild reads what the store has');
+        return;
+      }
+      if (floor >= streamWatermark) return;
+      if (Date.now() > deadline) {
+        record.warnings.push(`the recorder had stored up to ${floor} of ${streamWatermark}: events in between are counted at the next rebuild`);
+        return;
+      }
+      await sleep(100);
+    }
+  }
+
+  private async afterRun(record: RunRecord, touched: Set<string>): Promise<void> {
+    let listedTotal = 0;
+    for (const tenantId of touched) {
+      const entry = this.states.cached(tenantId);
+      if (!entry) continue;
+      const listed = entry.views.patterns();
+      const res = await this.patternRows.sync(tenantId, listed, entry.views, entry.state.promoted, entry.written);
+      entry.written = res.written;
+      const share = this.share(record, tenantId);
+      share.patterns = listed.length;
+      share.patternsChanged = res.changed + res.removed;
+      this.metrics.patternsWritten.inc(res.changed);
+      if (res.failed > 0) record.warnings.push(`${res.failed} pattern rows of ${tenantId} were refused by the database`);
+      if (this.config.ANALYZER_AUTO_PROMOTE) this.promoter.consider(tenantId, listed, entry.state.promoted);
+      await this.suggestions.refresh(tenantId).catch((err) => this.log.warn(`suggestion index of ${tenantId} not rebuilt: ${(err as Error).message}`));
+    }
+    for (const e of this.states.cachedTenants()) listedTotal += e.views.patterns().length;
+    this.metrics.patterns.set(listedTotal);
+  }
+
+  private async pruneRuns(): Promise<void> {
+    if (Date.now() - this.lastPrune < 3600_000) return;
+    this.lastPrune = Date.now();
+    const before = new Date(Date.now() - this.config.ANALYZER_RUNS_RETENTION_HOURS * 3600_000);
+    await this.runs.prune(before).catch((err) => this.log.warn(`pruning runs failed: ${(err as Error).message}`));
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,242 @@
+import type { Collection, Db } from 'mongodb';
+import { Collections } from '@toolpath/contracts';
+import { PatternCounter, type ClosedSession, type OpenSessionState } from '@toolpath/mining';
+import { LearningStats, type LearningStatsState } from '../stats/learning-stats';
+import { BlobStore, type BlobRef } from './blob-store';
+import { TenantLearning, newAssembler, type LearningOptions, type PersistedMeta } from './tenant-learning';
+
+/** One row per tenant in `analyzer_state` (`_id` = tenantId): where its learned state is. */
+interface TenantStateRow {
+  _id: string;
+  tenantId: string;
+  version: number;
+  promotedRev: number;
+  watermark: number;
+  snapshot: BlobRef | null;
+  journal: BlobRef[];
+  journalBytes: number;
+  open: BlobRef | null;
+  openSessions: number;
+  lastArrivalAt: number;
+  maxEventTime: number;
+  promoted: Record<string, string>;
+  lastFullRunId: string | null;
+  updatedAt: Date;
+}
+
+/** The stream position every tenant's state has reached (`_id` `#cursor`: no tenant id has a '#'). */
+interface CursorRow {
+  _id: string;
+  stream: string;
+  streamCreated: string | null;
+  streamWatermark: number;
+  version: number;
+  lastRunId: string | null;
+  updatedAt: Date;
+}
+
+export interface StreamCursor {
+  stream: string;
+  /** Creation time of the stream the watermarks refer to (a re-created stream restarts its sequence). */
+  streamCreated: string | null;
+  streamWatermark: number;
+  version: number;
+  lastRunId: string | null;
+}
+
+const CURSOR_ID = '#cursor';
+/** A journal smaller than this never triggers a snapshot on its own. */
+const MIN_COMPACT_BYTES = 1024 * 1024;
+
+/** Another analyzer wrote the same state since it was read: this run must stop and reload. */
+export class StateConflictError extends Error {
+  constructor(what: string) {
+    super(`${what} was changed by another analyzer; the run stops and the next one reloads it`);
+    this.name = 'StateConflictError';
+  }
+}
+
+/**
+ * The analyzer's durable state. A tenant's state is a snapshot (pattern counts and statistics),
+ * a journal of the sessions closed since the snapshot, and its open sessions. A run appends one
+ * journal entry per tenant it touched, so its cost follows the new events, not the history; once
+ * the journal reaches a fraction of the snapshot it is folded into a new snapshot (amortised).
+ * Blobs are written first under new keys, then the head row moves to them in one conditional
+ * update, so a crash at any point leaves the previous state whole.
+ */
+export class TenantStateRepository {
+  private readonly heads: Collection<TenantStateRow>;
+  private readonly cursors: Collection<CursorRow>;
+  readonly blobs: BlobStore;
+
+  constructor(
+    db: Db,
+    partBytes: number,
+    private readonly compactRatio: number,
+  ) {
+    this.heads = db.collection<TenantStateRow>(Collections.analyzerState);
+    this.cursors = db.collection<CursorRow>(Collections.analyzerState);
+    this.blobs = new BlobStore(db, partBytes);
+  }
+
+  async promotedOf(tenantId: string): Promise<{ promoted: Map<string, string>; promotedRev: number }> {
+    const row = await this.heads.findOne({ _id: tenantId }, { projection: { promoted: 1, promotedRev: 1 } });
+    return { promoted: new Map(Object.entries(row?.promoted ?? {})), promotedRev: row?.promotedRev ?? 0 };
+  }
+
+  async headMeta(tenantId: string): Promise<{ version: number; promotedRev: number } | null> {
+    const row = await this.heads.findOne({ _id: tenantId }, { projection: { version: 1, promotedRev: 1 } });
+    return row ? { version: row.version, promotedRev: row.promotedRev ?? 0 } : null;
+  }
+
+  async load(tenantId: string, opts: LearningOptions): Promise<TenantLearning> {
+    const row = await this.heads.findOne({ _id: tenantId });
+    if (!row) return TenantLearning.fresh(tenantId, opts);
+    let counter: PatternCounter;
+    let stats: LearningStats;
+    if (row.snapshot) {
+      const decoded = decodeSnapshot(await this.blobs.read(row.snapshot));
+      counter = PatternCounter.fromSnapshot(decoded.counter);
+      stats = LearningStats.fromState(decoded.stats);
+    } else {
+      counter = new PatternCounter({ ...opts.mining, tenantId });
+      stats = new LearningStats();
+    }
+    const open = row.open ? (JSON.parse((await this.blobs.read(row.open)).toString('utf8')) as OpenSessionState[]) : undefined;
+    const meta: PersistedMeta = { version: row.version, promotedRev: row.promotedRev ?? 0, snapshot: row.snapshot, journal: row.journal ?? [], open: row.open };
+    const state = new TenantLearning(tenantId, newAssembler(opts, open), counter, stats, row.watermark, row.lastArrivalAt, row.maxEventTime, meta);
+    // Entries are read one at a time and replayed in order: the journal is bounded by the
+    // compaction ratio, but reading it all at once would double the peak memory.
+    for (const ref of meta.journal) {
+      const sessions = JSON.parse((await this.blobs.read(ref)).toString('utf8')) as ClosedSession[];
+      for (const s of sessions) state.countSession(s);
+    }
+    state.promoted = new Map(Object.entries(row.promoted ?? {}));
+    state.lastFullRunId = row.lastFullRunId ?? null;
+    return state;
+  }
+
+  /**
+   * Writes what changed since the last persist: one journal entry (the sessions closed since),
+   * the open sessions, and (when the journal has grown enough, or `snapshot` is asked) a new
+   * snapshot that replaces the journal. Throws StateConflictError when the row moved meanwhile.
+   */
+  async persist(state: TenantLearning, opts: { snapshot?: boolean; fullRunId?: string } = {}): Promise<{ compacted: boolean }> {
+    const t = state.tenantId;
+    const prev = state.meta;
+    const next = prev.version + 1;
+    const written: BlobRef[] = [];
+    try {
+      let journal = prev.journal;
+      if (state.unpersisted.length > 0 && !opts.snapshot) {
+        const entry = await this.blobs.write(`${t}:j:${next}`, Buffer.from(JSON.stringify(state.unpersisted)));
+        written.push(entry);
+        journal = [...journal, entry];
+      }
+      const journalBytes = journal.reduce((n, r) => n + r.bytes, 0);
+      const compact = opts.snapshot === true || journalBytes > this.compactRatio * Math.max(prev.snapshot?.bytes ?? 0, MIN_COMPACT_BYTES);
+      let snapshot = prev.snapshot;
+      if (compact) {
+        snapshot = await this.blobs.write(`${t}:s:${next}`, encodeSnapshot(state.stats.toState(), state.counter.toSnapshot()));
+        written.push(snapshot);
+        journal = [];
+      }
+      const openSessions = state.assembler.openSessions();
+      const open = await this.blobs.write(`${t}:o:${next}`, Buffer.from(JSON.stringify(openSessions)));
+      written.push(open);
+      const fields = {
+        tenantId: t,
+        version: next,
+        watermark: state.watermark,
+        snapshot,
+        journal,
+        journalBytes: journal.reduce((n, r) => n + r.bytes, 0),
+        open,
+        openSessions: openSessions.length,
+        lastArrivalAt: state.lastArrivalAt,
+        maxEventTime: state.maxEventTime,
+        lastFullRunId: opts.fullRunId ?? state.lastFullRunId,
+        updatedAt: new Date(),
+      };
+      if (prev.version === 0) {
+        try {
+          await this.heads.insertOne({ _id: t, promotedRev: 0, promoted: Object.fromEntries(state.promoted), ...fields });
+        } catch (err) {
+          if ((err as { code?: number }).code === 11000) throw new StateConflictError(`tenant ${t}'s state`);
+          throw err;
+        }
+      } else {
+        const res = await this.heads.updateOne({ _id: t, version: prev.version }, { $set: fields });
+        if (res.matchedCount === 0) throw new StateConflictError(`tenant ${t}'s state`);
+      }
+      state.meta = { version: next, promotedRev: prev.promotedRev, snapshot, journal, open };
+      state.unpersisted = [];
+      if (opts.fullRunId) state.lastFullRunId = opts.fullRunId;
+      const superseded = [prev.open, ...(compact ? [prev.snapshot, ...prev.journal] : [])];
+      await this.blobs.delete(superseded).catch(() => undefined);
+      return { compacted: compact };
+    } catch (err) {
+      await this.blobs.delete(written).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Tenants whose open sessions have had no event since `before` (wall clock): due to close. */
+  async quietTenants(before: number): Promise<string[]> {
+    const rows = await this.heads.find({ openSessions: { $gt: 0 }, lastArrivalAt: { $lt: before } }, { projection: { _id: 1 } }).toArray();
+    return rows.map((r) => r._id).filter((id) => id !== CURSOR_ID);
+  }
+
+  /**
+   * The stream was re-created (its sequence restarted): every stored watermark refers to the old
+   * one. They go back to 0 (the version moves, so every analyzer reloads).
+   */
+  async resetWatermarks(): Promise<void> {
+    await this.heads.updateMany({ _id: { $ne: CURSOR_ID } }, { $set: { watermark: 0 }, $inc: { version: 1 } });
+  }
+
+  /** Records a promotion; false when the tenant has no learned state. */
+  async markPromoted(tenantId: string, patternId: string, workflowId: string): Promise<boolean> {
+    const res = await this.heads.updateOne({ _id: tenantId }, { $set: { [`promoted.${patternId}`]: workflowId }, $inc: { promotedRev: 1 } });
+    return res.matchedCount > 0;
+  }
+
+  async readCursor(stream: string): Promise<StreamCursor> {
+    const row = await this.cursors.findOne({ _id: CURSOR_ID });
+    if (!row) return { stream, streamCreated: null, streamWatermark: 0, version: 0, lastRunId: null };
+    return { stream: row.stream, streamCreated: row.streamCreated ?? null, streamWatermark: row.streamWatermark, version: row.version, lastRunId: row.lastRunId };
+  }
+
+  /** Moves the stream watermark forward from the version read; StateConflictError otherwise. */
+  async writeCursor(prev: StreamCursor, streamWatermark: number, lastRunId: string | null, streamCreated = prev.streamCreated): Promise<StreamCursor> {
+    const next: StreamCursor = { stream: prev.stream, streamCreated, streamWatermark, version: prev.version + 1, lastRunId };
+    const row = { ...next, updatedAt: new Date() };
+    if (prev.version === 0) {
+      try {
+        await this.cursors.insertOne({ _id: CURSOR_ID, ...row });
+      } catch (err) {
+        if ((err as { code?: number }).code === 11000) throw new StateConflictError('the stream cursor');
+        throw err;
+      }
+    } else {
+      const res = await this.cursors.updateOne({ _id: CURSOR_ID, version: prev.version }, { $set: row });
+      if (res.matchedCount === 0) throw new StateConflictError('the stream cursor');
+    }
+    return next;
+  }
+}
+
+/** `[u32 header length][header JSON][counter snapshot]`: the counter's own format stays opaque. */
+function encodeSnapshot(stats: LearningStatsState, counter: Buffer): Buffer {
+  const header = Buffer.from(JSON.stringify({ format: 1, stats }), 'utf8');
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(header.length);
+  return Buffer.concat([len, header, counter]);
+}
+
+function decodeSnapshot(buf: Buffer): { stats: LearningStatsState; counter: Buffer } {
+  const len = buf.readUInt32BE(0);
+  const header = JSON.parse(buf.subarray(4, 4 + len).toString('utf8')) as { format: number; stats: LearningStatsState };
+  if (header.format !== 1) throw new Error(`unknown snapshot format ${header.format}`);
+  return { stats: header.stats, counter: buf.subarray(4 + len) };
+}

@@ -1,0 +1,174 @@
+import MiniSearch from 'minisearch';
+import type { Suggestion } from '@toolpath/contracts';
+import type { MinedPattern } from '@toolpath/mining';
+
+/** One suggestible workflow: a catalog workflow, or a learned pattern above the confidence threshold. */
+export interface SuggestDoc {
+  key: string;
+  kind: 'catalog' | 'pattern';
+  workflowId?: string;
+  patternId?: string;
+  source: Suggestion['source'];
+  name: string;
+  description?: string;
+  tools: string[];
+  confidence: number | null;
+  support: number;
+  successRate: number | null;
+  /** What BM25 matches an intent against: the intents of the sessions behind it, plus name/description for catalog ones. */
+  text: string;
+  topIntent?: string;
+  supportByUser: Record<string, number>;
+  supportByAgent: Record<string, number>;
+  workflow: Record<string, unknown>;
+}
+
+export interface SuggestQuery {
+  intent?: string;
+  tools: string[];
+  userId?: string;
+  agentId?: string;
+  limit: number;
+}
+
+/** Weights of the intent match and the tool match when both are given. */
+const INTENT_WEIGHT = 0.6;
+const TOOLS_WEIGHT = 0.4;
+
+/**
+ * A tenant's suggestion index: BM25 (minisearch) over the intents behind each workflow, and the
+ * workflows keyed by their first tool for the "already called" match. Built after each run and
+ * queried in memory; nothing here touches the database.
+ */
+export class SuggestionIndex {
+  private readonly search: MiniSearch<{ key: string; text: string }>;
+  private readonly docs = new Map<string, SuggestDoc>();
+  private readonly byFirstTool = new Map<string, SuggestDoc[]>();
+
+  constructor(docs: SuggestDoc[]) {
+    this.search = new MiniSearch<{ key: string; text: string }>({
+      idField: 'key',
+      fields: ['text'],
+      searchOptions: { prefix: true, fuzzy: 0.2, combineWith: 'OR' },
+    });
+    this.search.addAll(docs.map((d) => ({ key: d.key, text: d.text })));
+    for (const d of docs) {
+      this.docs.set(d.key, d);
+      const first = d.tools[0];
+      if (first === undefined) continue;
+      let list = this.byFirstTool.get(first);
+      if (!list) this.byFirstTool.set(first, (list = []));
+      list.push(d);
+    }
+  }
+
+  get size(): number {
+    return this.docs.size;
+  }
+
+  query(q: SuggestQuery): Suggestion[] {
+    const intent = q.intent?.trim() ? q.intent.trim() : undefined;
+    const bm25 = new Map<string, { score: number; terms: string[] }>();
+    if (intent) {
+      const hits = this.search.search(intent);
+      const top = hits[0]?.score ?? 0;
+      for (const h of hits) bm25.set(String(h.id), { score: top > 0 ? h.score / top : 0, terms: h.terms });
+    }
+    const toolMatch = q.tools.length > 0 ? this.matchTools(q.tools) : new Map<string, number>();
+    const candidates = new Set<string>([...bm25.keys(), ...toolMatch.keys()]);
+    const out: Array<Suggestion & { group: number; support: number }> = [];
+    for (const key of candidates) {
+      const d = this.docs.get(key)!;
+      if (d.kind === 'pattern' && !narrowedIn(d, q)) continue;
+      const b = bm25.get(key);
+      const k = toolMatch.get(key) ?? 0;
+      const toolFrac = k > 0 ? k / Math.min(q.tools.length, d.tools.length) : 0;
+      const relevance = intent && q.tools.length > 0 ? INTENT_WEIGHT * (b?.score ?? 0) + TOOLS_WEIGHT * toolFrac : intent ? (b?.score ?? 0) : toolFrac;
+      if (relevance <= 0) continue;
+      const score = d.kind === 'pattern' ? relevance * (0.5 + 0.5 * (d.confidence ?? 0)) : relevance;
+      const reasons: string[] = [];
+      if (d.source === 'user') reasons.push(`a workflow from your catalog ("${d.name}")`);
+      else if (d.kind === 'catalog') reasons.push(`a ${d.source} workflow from your catalog ("${d.name}")`);
+      if (d.kind === 'pattern') {
+        reasons.push(
+          `learned from ${d.support} sessions: success rate ${pct(d.successRate ?? 0)}, confidence ${(d.confidence ?? 0).toFixed(2)}`,
+        );
+        if (d.workflowId) reasons.push(`promoted to the catalog as ${d.workflowId}`);
+      }
+      if (b && b.score > 0) reasons.push(`intent matches ${b.terms.map((t) => `"${t}"`).join(', ')}${d.topIntent ? ` (sessions behind it: "${d.topIntent}")` : ''}`);
+      const nextTool = k > 0 && k < d.tools.length ? d.tools[k] : undefined;
+      if (k > 0) reasons.push(`continues your last ${k === 1 ? 'call' : `${k} calls`} (${d.tools.slice(0, k).join(', ')})${nextTool ? ` with ${nextTool}` : ''}`);
+      out.push({
+        ...(d.workflowId ? { workflowId: d.workflowId } : {}),
+        ...(d.patternId ? { patternId: d.patternId } : {}),
+        source: d.source,
+        name: d.name,
+        ...(d.description ? { description: d.description } : {}),
+        score: Math.round(score * 10_000) / 10_000,
+        confidence: d.confidence,
+        tools: d.tools,
+        matchedSteps: k,
+        ...(nextTool ? { nextTool } : {}),
+        reasons,
+        workflow: d.workflow,
+        // User-submitted workflows come before learned ones, whatever their scores.
+        group: d.source === 'learned' ? 1 : 0,
+        support: d.support,
+      });
+    }
+    out.sort((a, b) => a.group - b.group || b.score - a.score || b.support - a.support || (a.name < b.name ? -1 : 1));
+    return out.slice(0, q.limit).map(({ group: _g, support: _s, ...s }) => s);
+  }
+
+  /**
+   * Workflows whose first steps are the last calls made, with how many steps matched: after
+   * [.., a, b] a workflow starting a, b matched 2, one starting b matched 1. A workflow fully
+   * done already has nothing to suggest.
+   */
+  private matchTools(called: string[]): Map<string, number> {
+    const best = new Map<string, number>();
+    for (let k = Math.min(called.length, 32); k >= 1; k--) {
+      const tail = called.slice(called.length - k);
+      for (const d of this.byFirstTool.get(tail[0]) ?? []) {
+        if (best.has(d.key) || d.tools.length <= k) continue;
+        let ok = true;
+        for (let i = 1; i < k && ok; i++) ok = d.tools[i] === tail[i];
+        if (ok) best.set(d.key, k);
+      }
+    }
+    return best;
+  }
+}
+
+function narrowedIn(d: SuggestDoc, q: SuggestQuery): boolean {
+  if (q.userId !== undefined && !(d.supportByUser[q.userId] > 0)) return false;
+  if (q.agentId !== undefined && !(d.supportByAgent[q.agentId] > 0)) return false;
+  return true;
+}
+
+function pct(x: number): string {
+  return `${Math.round(x * 100)}%`;
+}
+
+/** The index document of a learned pattern. */
+export function patternDoc(p: MinedPattern, workflow: Record<string, unknown>, promotedWorkflowId: string | undefined): SuggestDoc {
+  const name = typeof workflow.name === 'string' ? workflow.name : p.tools.join(' → ');
+  return {
+    key: `p:${p.id}`,
+    kind: 'pattern',
+    patternId: p.id,
+    ...(promotedWorkflowId ? { workflowId: promotedWorkflowId } : {}),
+    source: 'learned',
+    name,
+    ...(typeof workflow.description === 'string' ? { description: workflow.description } : {}),
+    tools: p.tools,
+    confidence: p.confidence,
+    support: p.support,
+    successRate: p.successRate,
+    text: p.intents.map((i) => i.text).join(' \n '),
+    ...(p.intents[0] ? { topIntent: p.intents[0].text } : {}),
+    supportByUser: p.supportByUser,
+    supportByAgent: p.supportByAgent,
+    workflow: promotedWorkflowId ? { ...workflow, id: promotedWorkflowId } : workflow,
+  };
+}
