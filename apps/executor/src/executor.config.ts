@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { mcpConfigShape } from '@toolpath/mcp';
 import { baseConfigShape, env } from '@toolpath/platform';
 
 const hostList = z
@@ -38,4 +39,6 @@ export const executorConfigSchema = z.object({
   EXECUTOR_FINISHED_TTL_S: env.positiveInt.default(24 * 3600),
 });
 
+  /** MCP servers whose tools run as `mcp:<server>/<tool>` steps (docs/MCP.md). */
+  ...mcpConfigShape,
 export type ExecutorConfig = z.infer<typeof executorConfigSchema>;

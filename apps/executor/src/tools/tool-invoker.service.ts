@@ -1,10 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { ErrorCode, type KV, type NatsError } from 'nats';
 import { NATS_TOOL_NAME_PATTERN, ToolReplySchema, toolRegistryBucket, toolSubject, type ToolRequest } from '@toolpath/contracts';
 import { APP_CONFIG, NatsClient } from '@toolpath/platform';
 import type { ExecutorConfig } from '../executor.config';
 import { DelayTool, TransformTool } from './core.tools';
 import { HttpRequestTool } from './http-request.tool';
+import { McpTools } from './mcp.tool';
 import { ToolError, abortError, type BuiltinTool, type ToolCallContext } from './tool-error';
 
 const encoder = new TextEncoder();
@@ -15,8 +16,10 @@ const decoder = new TextDecoder();
  * `<prefix>.tools.<name>`. Every failure becomes a ToolError saying whether a retry may help.
  */
 @Injectable()
-export class ToolInvoker {
+export class ToolInvoker implements OnApplicationShutdown {
   private readonly builtins = new Map<string, BuiltinTool>();
+  /** `mcp:<server>/<tool>` names, served by the configured MCP servers. */
+  private readonly mcp: McpTools;
   private registry?: Promise<KV | null>;
 
   constructor(
@@ -30,6 +33,11 @@ export class ToolInvoker {
     ]) {
       this.register(tool);
     }
+    this.mcp = new McpTools(config);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.mcp.close();
   }
 
   register(tool: BuiltinTool): void {
@@ -42,7 +50,7 @@ export class ToolInvoker {
 
   async call(tool: string, parameters: Record<string, unknown>, context: ToolCallContext): Promise<unknown> {
     if (context.signal.aborted) throw abortError(context.signal);
-    const builtin = this.builtins.get(tool);
+    const builtin = this.builtins.get(tool) ?? this.mcp.resolve(tool);
     if (builtin) {
       const aborted = new Promise<never>((_, reject) => context.signal.addEventListener('abort', () => reject(abortError(context.signal)), { once: true }));
       aborted.catch(() => undefined);
