@@ -33,12 +33,14 @@ export const executorConfigSchema = z.object({
    * on the URL's host name, no DNS resolution). Default: loopback only.
    */
   EXECUTOR_HTTP_ALLOW_HOSTS: hostList.default(['127.0.0.1', 'localhost', '[::1]', '::1']),
-  /** How often (at most) a running run's row in Mongo is rewritten from Redis. */
+  /** How often (at most) a running run's row in Mongo is written from Redis (a shorter run is written once, when it ends). */
   EXECUTOR_SNAPSHOT_INTERVAL_MS: env.positiveInt.default(1000),
+  /** How often each executor looks for overdue runs and for ended runs nobody finalized (a dead executor's). */
+  EXECUTOR_SWEEP_INTERVAL_MS: env.positiveInt.default(250),
   /** How long a finished run's live state stays in Redis (then reads come from Mongo). */
   EXECUTOR_FINISHED_TTL_S: env.positiveInt.default(24 * 3600),
-});
-
   /** MCP servers whose tools run as `mcp:<server>/<tool>` steps (docs/MCP.md). */
   ...mcpConfigShape,
+});
+
 export type ExecutorConfig = z.infer<typeof executorConfigSchema>;

@@ -1,17 +1,19 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { BullModule } from '@nestjs/bullmq';
-import { DefaultPorts, RUN_QUEUE, STEP_QUEUE } from '@toolpath/contracts';
+import { DefaultPorts, STEP_QUEUE } from '@toolpath/contracts';
 import { PlatformModule, type ServiceInfo } from '@toolpath/platform';
 import type { ExecutorConfig } from './executor.config';
 import { ExecutorApi } from './api/executor-api.service';
 import { RunEvents } from './events/run-events.service';
 import { ExecutorMetrics } from './executor.metrics';
 import { ExecutionRepository } from './runs/execution.repository';
+import { ExecutionWriter } from './runs/execution-writer';
 import { ExecutorQueues } from './runs/executor-queues';
 import { RunAborts } from './runs/run-aborts';
+import { RunFinalizer } from './runs/run-finalizer.service';
+import { RunPlans } from './runs/run-plans';
 import { RunScheduler } from './runs/run-scheduler.service';
 import { RunStore } from './runs/run-store';
-import { RunWorker } from './runs/run.worker';
 import { StepWorker } from './runs/step.worker';
 import { ToolInvoker } from './tools/tool-invoker.service';
 
@@ -42,9 +44,23 @@ export class ExecutorModule {
         PlatformModule.forRoot({ service: EXECUTOR_SERVICE, config, uses: { nats: true, mongo: true, redis: true } }),
         // The hash tag keeps every key of a queue in one Redis Cluster slot.
         BullModule.forRoot({ connection: bullConnection(config.REDIS_URL), prefix: `{${config.TOOLPATH_QUEUE_PREFIX}}` }),
-        BullModule.registerQueue({ name: STEP_QUEUE }, { name: RUN_QUEUE }),
+        BullModule.registerQueue({ name: STEP_QUEUE }),
       ],
-      providers: [ExecutorMetrics, RunStore, ExecutionRepository, ExecutorQueues, RunEvents, ToolInvoker, RunAborts, RunScheduler, StepWorker, RunWorker, ExecutorApi],
+      providers: [
+        ExecutorMetrics,
+        RunStore,
+        RunPlans,
+        ExecutionRepository,
+        ExecutionWriter,
+        ExecutorQueues,
+        RunEvents,
+        ToolInvoker,
+        RunAborts,
+        RunScheduler,
+        RunFinalizer,
+        StepWorker,
+        ExecutorApi,
+      ],
     };
   }
 }

@@ -9,6 +9,7 @@ import {
   executorSubjects,
   type ExecutorAbortMessage,
   type ExecutorReply,
+  type ExecutionView,
   type ListExecutionsReply,
 } from '@toolpath/contracts';
 import { APP_CONFIG, NatsClient } from '@toolpath/platform';
@@ -22,6 +23,8 @@ import { SubWorkflowTool } from '../runs/sub-workflow.tool';
 import { ToolInvoker } from '../tools/tool-invoker.service';
 
 const encoder = new TextEncoder();
+/** Live runs a list request looks at (runs not yet written to Mongo are at most the in-flight ones). */
+const LIVE_LIST_LIMIT = 1000;
 const decoder = new TextDecoder();
 
 /**
@@ -42,7 +45,7 @@ export class ExecutorApi implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly aborts: RunAborts,
     tools: ToolInvoker,
   ) {
-    tools.register(new SubWorkflowTool(scheduler, store, repo));
+    tools.register(new SubWorkflowTool(scheduler, store, repo, () => this.nats.nc, config.TOOLPATH_SUBJECT_PREFIX));
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -97,16 +100,39 @@ export class ExecutorApi implements OnApplicationBootstrap, OnApplicationShutdow
   private async list(body: unknown): Promise<ExecutorReply<ListExecutionsReply>> {
     const q = ListExecutionsRequestSchema.safeParse(body);
     if (!q.success) return fail(400, 'invalid_request', q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    const page = await this.repo.list(q.data);
-    // A running run's row may be up to a snapshot interval old; its live state is in Redis.
+    const query = q.data;
+    // Mongo has the runs written so far; a run younger than a snapshot interval, or ended but not
+    // yet written, is only in Redis (the tenant's live list), and a running run's row may be up
+    // to an interval old: live state wins.
+    const [page, liveIds] = await Promise.all([this.repo.list(query), this.store.liveIds(query.tenantId, LIVE_LIST_LIMIT)]);
+    const candidates = liveIds.filter((id) => query.cursor === undefined || id < query.cursor);
+    const live = new Map<string, ExecutionView>();
+    const runs = await Promise.all(candidates.map((id) => this.store.load(id)));
+    for (const run of runs) {
+      if (!run || run.meta.tenantId !== query.tenantId) continue;
+      if (query.workflowId !== undefined && run.meta.workflowId !== query.workflowId) continue;
+      if (query.status !== undefined && run.meta.status !== query.status) continue;
+      live.set(run.meta.id, toExecutionView(run));
+    }
     const items = await Promise.all(
       page.items.map(async (doc) => {
+        const fresh = live.get(doc._id);
+        if (fresh) {
+          live.delete(doc._id);
+          return fresh;
+        }
         if (TERMINAL_EXECUTION_STATUSES.has(doc.status)) return toView(doc);
-        const live = await this.store.load(doc._id);
-        return live ? toExecutionView(live) : toView(doc);
+        const run = await this.store.load(doc._id);
+        return run ? toExecutionView(run) : toView(doc);
       }),
     );
-    return { ok: true, value: { items, nextCursor: page.nextCursor } };
+    // A live run newer than the page's last row belongs to this page; older ones to later pages.
+    const lastRow = page.nextCursor;
+    for (const view of live.values()) if (lastRow === null || view.id > lastRow) items.push(view);
+    items.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    const more = items.length > query.limit || page.nextCursor !== null;
+    const kept = items.slice(0, query.limit);
+    return { ok: true, value: { items: kept, nextCursor: more && kept.length > 0 ? kept[kept.length - 1].id : null } };
   }
 
   private async answer(msg: Msg, handle: (body: unknown) => Promise<ExecutorReply<unknown>>): Promise<void> {

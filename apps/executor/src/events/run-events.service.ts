@@ -40,6 +40,7 @@ export interface SessionEndRecord {
 export class RunEvents implements OnApplicationShutdown {
   private readonly log = new Logger(RunEvents.name);
   private readonly publishers = new Map<string, EventPublisher>();
+  private pendingUpdates: ExecutionUpdate[] = [];
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: ExecutorConfig,
@@ -97,11 +98,24 @@ export class RunEvents implements OnApplicationShutdown {
     );
   }
 
+  /**
+   * Publishes a state change on NATS. Changes made in one turn of the event loop (many runs' and
+   * steps' under load) are published together at its end: one socket write instead of one each.
+   */
   update(u: ExecutionUpdate): void {
-    try {
-      this.nats.nc.publish(executionUpdatesSubject(this.config.TOOLPATH_SUBJECT_PREFIX, u.tenantId, u.executionId), encoder.encode(JSON.stringify(u)));
-    } catch (err) {
-      this.log.warn(`update not published: ${(err as Error).message}`);
+    this.pendingUpdates.push(u);
+    if (this.pendingUpdates.length === 1) setImmediate(() => this.flushUpdates());
+  }
+
+  private flushUpdates(): void {
+    const batch = this.pendingUpdates;
+    this.pendingUpdates = [];
+    for (const u of batch) {
+      try {
+        this.nats.nc.publish(executionUpdatesSubject(this.config.TOOLPATH_SUBJECT_PREFIX, u.tenantId, u.executionId), encoder.encode(JSON.stringify(u)));
+      } catch (err) {
+        this.log.warn(`update not published: ${(err as Error).message}`);
+      }
     }
   }
 
@@ -119,6 +133,7 @@ export class RunEvents implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.flushUpdates();
     await Promise.allSettled([...this.publishers.values()].map((p) => p.close({ timeoutMs: 3000 })));
   }
 }

@@ -27,7 +27,8 @@ const TERMINAL = [...TERMINAL_EXECUTION_STATUSES];
 
 /**
  * The durable record of runs. Writes are shaped as `_id` updates (the only filter FerretDB pushes
- * down cheaply) and stay off the per-step path: one insert, coalesced snapshots, one final write.
+ * down cheaply) and stay off the per-step path: batched by ExecutionWriter, at most one snapshot a
+ * second of a long run, and the final row once the run has ended (usually its only write).
  */
 @Injectable()
 export class ExecutionRepository {
@@ -39,21 +40,43 @@ export class ExecutionRepository {
     return this.connection.db!.collection<ExecutionDocument>(EXECUTIONS_COLLECTION);
   }
 
-  /** Creates the row unless it exists (a retried start never overwrites progress). */
-  async insert(doc: ExecutionDocument): Promise<void> {
-    const { _id, ...rest } = doc;
-    await this.collection.updateOne({ _id }, { $setOnInsert: rest }, { upsert: true });
+  /**
+   * Final rows, in one call: inserted (cheap on FerretDB), and replaced where a row exists already
+   * (a run that was snapshotted, or a final write retried after a crash).
+   */
+  async writeFinals(docs: ExecutionDocument[]): Promise<void> {
+    let existing: ExecutionDocument[] = [];
+    try {
+      await this.collection.insertMany(docs, { ordered: false });
+    } catch (err) {
+      const writeErrors = (err as { writeErrors?: Array<{ index: number; code?: number }> | { index: number; code?: number } }).writeErrors;
+      const errors = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+      if (errors.length === 0 || errors.some((e) => e.code !== 11000)) throw err;
+      existing = errors.map((e) => docs[e.index]);
+    }
+    if (existing.length > 0) {
+      await this.collection.bulkWrite(
+        existing.map((doc) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } })),
+        { ordered: false },
+      );
+    }
   }
 
-  /** Rewrites a running run's row; a no-op once the final write has landed. */
-  async snapshot(doc: ExecutionDocument): Promise<void> {
-    const { _id, ...rest } = doc;
-    await this.collection.updateOne({ _id, status: { $nin: TERMINAL } } as Filter<ExecutionDocument>, { $set: rest });
-  }
-
-  async final(doc: ExecutionDocument): Promise<void> {
-    const { _id, ...rest } = doc;
-    await this.collection.updateOne({ _id }, { $set: rest }, { upsert: true });
+  /** Running runs' rows, in one call; a row whose final version has landed is left alone. */
+  async writeSnapshots(docs: ExecutionDocument[]): Promise<void> {
+    try {
+      await this.collection.bulkWrite(
+        docs.map(({ _id, ...rest }) => ({
+          updateOne: { filter: { _id, status: { $nin: TERMINAL } } as Filter<ExecutionDocument>, update: { $set: rest }, upsert: true },
+        })),
+        { ordered: false },
+      );
+    } catch (err) {
+      // A duplicate key means the final row is there (the filter missed it, the upsert collided).
+      const writeErrors = (err as { writeErrors?: Array<{ code?: number }> | { code?: number } }).writeErrors;
+      const errors = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+      if (errors.length === 0 || errors.some((e) => e.code !== 11000)) throw err;
+    }
   }
 
   async get(tenantId: string, id: string): Promise<ExecutionDocument | null> {

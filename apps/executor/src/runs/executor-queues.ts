@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bullmq';
-import type { Queue } from 'bullmq';
-import { RUN_QUEUE, STEP_QUEUE } from '@toolpath/contracts';
+import { Job, type Queue } from 'bullmq';
+import type Redis from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import { STEP_QUEUE } from '@toolpath/contracts';
 import type { Backoff } from '@toolpath/workflow';
 
 export interface StepJobData {
@@ -11,41 +13,62 @@ export interface StepJobData {
   backoff?: Backoff;
 }
 
-export type RunJobName = 'timeout' | 'finish';
-export interface RunJobData {
-  executionId: string;
-}
-
 /** Custom backoff type name; the step worker's strategy reads the step's policy from the job. */
 export const STEP_BACKOFF = 'step';
 
+/** A step attempt's job: deterministic id, the step's retry policy. */
+function stepJob({ maxAttempts, ...data }: StepJobData & { maxAttempts: number }) {
+  return {
+    name: 'step',
+    data,
+    opts: {
+      jobId: stepJobId(data.executionId, data.stepId),
+      attempts: maxAttempts,
+      backoff: { type: STEP_BACKOFF },
+      // A completed step's job is deleted at once (cheapest for BullMQ): the step's state in
+      // Redis, not the job, is what stops a step from running twice.
+      removeOnComplete: true,
+      removeOnFail: { age: 24 * 3600, count: 10_000 },
+    },
+  };
+}
+
 /** Deterministic: a step is never queued twice, however many executors advance the run at once. */
 export const stepJobId = (executionId: string, stepId: string): string => `${executionId}__${stepId}`;
-const runJobId = (name: RunJobName, executionId: string): string => `${name}__${executionId}`;
 
-/** The executor's BullMQ queues (the only place that adds or removes jobs). */
+/**
+ * The executor's BullMQ queue of step attempts (the only place that adds or removes jobs). Run
+ * deadlines and the work after a run ends are not jobs: they are the RunStore's `deadlines` and
+ * `outbox` sets, read by the RunFinalizer, which costs a few commands per run instead of a job's
+ * life cycle.
+ */
 @Injectable()
 export class ExecutorQueues {
-  constructor(
-    @InjectQueue(STEP_QUEUE) readonly steps: Queue<StepJobData>,
-    @InjectQueue(RUN_QUEUE) readonly runs: Queue<RunJobData>,
-  ) {}
+  constructor(@InjectQueue(STEP_QUEUE) readonly steps: Queue<StepJobData>) {}
 
   async addSteps(jobs: Array<StepJobData & { maxAttempts: number }>): Promise<void> {
     if (jobs.length === 0) return;
-    await this.steps.addBulk(
-      jobs.map(({ maxAttempts, ...data }) => ({
-        name: 'step',
-        data,
-        opts: {
-          jobId: stepJobId(data.executionId, data.stepId),
-          attempts: maxAttempts,
-          backoff: { type: STEP_BACKOFF },
-          removeOnComplete: { age: 3600, count: 10_000 },
-          removeOnFail: { age: 24 * 3600, count: 10_000 },
-        },
-      })),
-    );
+    await this.steps.addBulk(jobs.map(stepJob));
+  }
+
+  /**
+   * Adds step jobs in one transaction (MULTI/EXEC) after the commands `before` puts into it on
+   * the queue's own connection: one round trip, and all or nothing. Returns the reply of the
+   * first command `before` queued.
+   */
+  async addStepsAfter(before: (tx: ChainableCommander) => void, jobs: Array<StepJobData & { maxAttempts: number }>): Promise<unknown> {
+    const client = (await this.steps.client) as unknown as Redis;
+    const tx = client.multi();
+    before(tx);
+    for (const j of jobs.map(stepJob)) {
+      // BullMQ's own bulk add does the same per job, on a pipeline instead of a transaction.
+      void new Job<StepJobData>(this.steps, j.name, j.data, j.opts, j.opts.jobId).addJob(tx as never, { parentDependenciesKey: '' }).catch(() => undefined);
+    }
+    const results = await tx.exec();
+    if (!results) throw new Error('the transaction was discarded');
+    const failed = results.find(([err]) => err);
+    if (failed) throw failed[0]!;
+    return results[0]?.[1];
   }
 
   /** Removes a step's job if it is waiting or delayed (an active one is aborted instead). */
@@ -53,28 +76,9 @@ export class ExecutorQueues {
     await this.steps.remove(stepJobId(executionId, stepId)).catch(() => 0);
   }
 
-  async addRunJob(name: RunJobName, executionId: string, delayMs = 0): Promise<void> {
-    await this.runs.add(
-      name,
-      { executionId },
-      {
-        jobId: runJobId(name, executionId),
-        delay: delayMs,
-        attempts: 10,
-        backoff: { type: 'exponential', delay: 200 },
-        removeOnComplete: { age: 3600, count: 10_000 },
-        removeOnFail: { age: 24 * 3600, count: 10_000 },
-      },
-    );
-  }
-
-  async removeRunJob(name: RunJobName, executionId: string): Promise<void> {
-    await this.runs.remove(runJobId(name, executionId)).catch(() => 0);
-  }
-
   async counts(): Promise<Array<{ queue: string; counts: Record<string, number> }>> {
     return Promise.all(
-      [this.steps, this.runs].map(async (q) => ({ queue: q.name, counts: await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized') })),
+      [this.steps].map(async (q) => ({ queue: q.name, counts: await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized') })),
     );
   }
 
@@ -83,9 +87,8 @@ export class ExecutorQueues {
     await client.ping();
   }
 
-  /** Tests: removes every job and key of both queues. */
+  /** Tests: removes every job and key of the queue. */
   async obliterate(): Promise<void> {
     await this.steps.obliterate({ force: true });
-    await this.runs.obliterate({ force: true });
   }
 }

@@ -4,6 +4,7 @@ import {
   StartExecutionRequestSchema,
   TERMINAL_EXECUTION_STATUSES,
   type ExecutionStatus,
+  type ExecutionUpdate,
   type ExecutionView,
   type ExecutorReply,
   type StartExecutionReply,
@@ -21,10 +22,12 @@ import type { ExecutorConfig } from '../executor.config';
 import { RunEvents } from '../events/run-events.service';
 import { ExecutorMetrics } from '../executor.metrics';
 import { ExecutionRepository, toView, type ExecutionDocument } from './execution.repository';
+import { ExecutionWriter } from './execution-writer';
 import { ExecutorQueues } from './executor-queues';
 import { toExecutionView } from './execution-view';
+import { RunPlans, type RunPlan } from './run-plans';
 import { pendingStep, type RunMeta, type RunSnapshot, type StepState } from './run-state';
-import { RunStore } from './run-store';
+import { RunStore, createdOf, isLiveStep } from './run-store';
 
 const LIVE: ExecutionStatus[] = ['PENDING', 'RUNNING'];
 const IDEMPOTENCY_TTL_S = 24 * 3600;
@@ -47,36 +50,118 @@ export function fail(status: number, code: string, message: string, details?: un
 export function templateContext(run: RunSnapshot): TemplateContext {
   const steps: Record<string, unknown> = {};
   for (const s of run.definition.steps) {
-    const st = run.steps[s.id];
+    const st = run.steps[s.id] ?? pendingStep();
     steps[s.id] = { status: st.status, result: st.result ?? null, error: st.error ?? null, attempts: st.attempts };
   }
   for (const s of run.definition.steps) {
     const f = fallbackOf(s);
-    if (f && run.steps[s.id].status === 'FAILED' && run.steps[f]?.status === 'COMPLETED') {
+    if (f && run.steps[s.id]?.status === 'FAILED' && run.steps[f]?.status === 'COMPLETED') {
       steps[s.id] = { ...(steps[s.id] as object), result: run.steps[f].result ?? null };
     }
   }
   return { input: run.meta.input, steps };
 }
 
+/** One guarded step change the scheduler wants. */
+interface Move {
+  stepId: string;
+  from: readonly StepStatus[];
+  next: StepState;
+  /** Re-read the run after this move (it can change what is ready). */
+  again?: boolean;
+}
+
+/** What one look at a run decides. */
+interface Round {
+  moves: Move[];
+  finished?: { outcome: 'COMPLETED' | 'FAILED'; abortedBy?: string };
+}
+
 /**
- * The scheduler: starts runs, moves them forward after every change (`advance`), finishes and
+ * The decisions of one round, from the run's state alone: skip and cancel what can no longer run,
+ * evaluate conditions, queue what is ready, stop steps still running on other branches when a
+ * failure aborts the run, and say when the run is over.
+ */
+export function decideRound(run: RunSnapshot, plan: RunPlan, now = Date.now()): Round {
+  const states: Record<string, StepStatus> = {};
+  for (const [id, st] of Object.entries(run.steps)) states[id] = st.status;
+  const r = computeReadySteps(run.definition, states);
+  const at = new Date(now).toISOString();
+  const moves: Move[] = [];
+  for (const s of r.skip) moves.push({ stepId: s.stepId, from: ['PENDING'], next: { ...run.steps[s.stepId], status: 'SKIPPED', endedAt: at, reason: s.reason } });
+  for (const stepId of r.cancel) moves.push({ stepId, from: ['PENDING', 'QUEUED'], next: { ...run.steps[stepId], status: 'CANCELLED', endedAt: at } });
+  if (r.abortedBy !== undefined) {
+    // Steps still running on other branches are stopped rather than awaited: the run is over.
+    const reason = `run aborted: step ${r.abortedBy} failed`;
+    for (const s of run.definition.steps) {
+      const st = run.steps[s.id];
+      if (st.status !== 'RUNNING') continue;
+      const durationMs = st.startedAt ? now - Date.parse(st.startedAt) : null;
+      moves.push({ stepId: s.id, from: ['RUNNING'], next: { ...st, status: 'CANCELLED', endedAt: at, durationMs, reason }, again: true });
+    }
+  }
+  const context = r.ready.length > 0 ? templateContext(run) : undefined;
+  for (const stepId of r.ready) {
+    const step = plan.step.get(stepId)!;
+    if (step.condition !== undefined) {
+      let pass: boolean;
+      try {
+        pass = evaluateCondition(step.condition, context!);
+      } catch (err) {
+        moves.push({
+          stepId,
+          from: ['PENDING'],
+          next: { ...run.steps[stepId], status: 'FAILED', endedAt: at, error: `condition could not be evaluated: ${(err as Error).message}` },
+          again: true,
+        });
+        continue;
+      }
+      if (!pass) {
+        moves.push({ stepId, from: ['PENDING'], next: { ...run.steps[stepId], status: 'SKIPPED', endedAt: at, reason: 'condition was false' }, again: true });
+        continue;
+      }
+    }
+    moves.push({ stepId, from: ['PENDING'], next: { ...run.steps[stepId], status: 'QUEUED' } });
+  }
+  const round: Round = { moves };
+  if (r.finished) round.finished = r.abortedBy !== undefined ? { outcome: 'FAILED', abortedBy: r.abortedBy } : { outcome: r.outcome ?? 'COMPLETED' };
+  return round;
+}
+
+export interface AdvanceOptions {
+  /** The run as its caller has just read or written it (saves the first read). */
+  known?: RunSnapshot;
+  /**
+   * Queue again every step that is QUEUED, not only the ones this round queues: the repair after
+   * an executor died between marking a step QUEUED and adding its job (a no-op for a step whose
+   * job exists, thanks to the deterministic job id).
+   */
+  repair?: boolean;
+}
+
+/**
+ * The scheduler: starts runs, moves them forward after every change (`advance`), ends and
  * cancels them. All state lives in Redis behind the RunStore's guarded transitions, so any
- * executor can advance any run and concurrent advances are harmless.
+ * executor can advance any run and concurrent advances are harmless. What happens after a run
+ * has ended (settling, compensation, session_end, the final Mongo row) is the RunFinalizer's.
  */
 @Injectable()
 export class RunScheduler implements OnApplicationShutdown {
   private readonly log = new Logger('RunScheduler');
   private readonly snapshotTimers = new Map<string, NodeJS.Timeout>();
   private readonly writes = new Set<Promise<unknown>>();
+  private endedHandler?: () => void;
+  private abortHandler?: (executionId: string, reason: string) => Promise<void>;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: ExecutorConfig,
     private readonly store: RunStore,
     private readonly repo: ExecutionRepository,
+    private readonly writer: ExecutionWriter,
     private readonly queues: ExecutorQueues,
     private readonly events: RunEvents,
     private readonly metrics: ExecutorMetrics,
+    private readonly plans: RunPlans,
   ) {}
 
   async start(raw: unknown): Promise<ExecutorReply<StartExecutionReply>> {
@@ -96,14 +181,6 @@ export class RunScheduler implements OnApplicationShutdown {
     }
     const definition = validation.workflow;
     const id = newExecutionId();
-    if (req.idempotencyKey !== undefined) {
-      const existing = await this.store.claimIdempotencyKey(req.tenantId, req.idempotencyKey, id, IDEMPOTENCY_TTL_S);
-      if (existing !== null) {
-        const meta = await this.store.loadMeta(existing);
-        const doc = meta ? null : await this.repo.get(req.tenantId, existing);
-        return { ok: true, value: { executionId: existing, status: meta?.status ?? doc?.status ?? 'PENDING', created: false } };
-      }
-    }
     const now = new Date();
     const meta: RunMeta = {
       id,
@@ -121,88 +198,97 @@ export class RunScheduler implements OnApplicationShutdown {
     if (req.version !== undefined) meta.version = req.version;
     if (req.parentExecutionId !== undefined) meta.parentExecutionId = req.parentExecutionId;
     if (req.idempotencyKey !== undefined) meta.idempotencyKey = req.idempotencyKey;
-    await this.store.create(meta, definition);
+
+    // Nobody else knows this run until it is written, so its first rounds are decided in memory
+    // and written with it: one script creates the run with its first steps already QUEUED.
+    const plan = this.plans.remember(id, definition);
     const run: RunSnapshot = { meta, definition, steps: Object.fromEntries(definition.steps.map((s) => [s.id, pendingStep()])) };
-    // The durable row and the timeout job go alongside the first steps, not before them.
-    const insert = this.track(this.repo.insert(this.toDocument(run)).catch((err) => this.log.warn(`insert of ${id} failed: ${(err as Error).message}`)));
-    // The first round of advance works on the snapshot just written instead of reading it back.
-    await Promise.all([this.queues.addRunJob('timeout', id, meta.deadline - now.getTime()), this.advance(id, run)]);
-    await insert;
-    this.events.update({ executionId: id, tenantId: meta.tenantId, kind: 'run', status: 'RUNNING', at: now.toISOString() });
-    const status = (await this.store.loadMeta(id))?.status ?? 'RUNNING';
-    return { ok: true, value: { executionId: id, status, created: true } };
+    const changed: string[] = [];
+    let finished: Round['finished'];
+    for (let round = 0; round < 10_000; round++) {
+      const r = decideRound(run, plan, now.getTime());
+      for (const m of r.moves) {
+        run.steps[m.stepId] = m.next;
+        changed.push(m.stepId);
+      }
+      finished = r.finished;
+      if (!r.moves.some((m) => m.again)) break;
+    }
+    const open = definition.steps.filter((s) => isLiveStep(run.steps[s.id].status)).length;
+    const jobs = this.jobsFor(run, plan, definition.steps.filter((s) => run.steps[s.id].status === 'QUEUED').map((s) => s.id));
+    let created: Awaited<ReturnType<RunStore['create']>>;
+    if (req.idempotencyKey === undefined) {
+      // The run and its first jobs in one transaction: one round trip, and no run without its jobs.
+      created = createdOf(await this.queues.addStepsAfter((tx) => this.store.createIn(tx, run, open), jobs));
+    } else {
+      created = await this.store.create(run, open, { key: req.idempotencyKey, ttlS: IDEMPOTENCY_TTL_S });
+      if (created.created) await this.queues.addSteps(jobs);
+    }
+    if (!created.created) {
+      this.plans.forget(id);
+      const existing = created.existing;
+      const known = await this.store.loadMeta(existing);
+      // A live run found by its key may be one whose starter died before queueing its steps.
+      if (known && !isTerminalRun(known.status)) this.background(this.advance(existing, { repair: true }), `repair of ${existing}`);
+      const doc = known ? null : await this.repo.get(req.tenantId, existing);
+      return { ok: true, value: { executionId: existing, status: known?.status ?? doc?.status ?? 'PENDING', created: false } };
+    }
+    this.events.update({ executionId: id, tenantId: meta.tenantId, kind: 'run', status: 'RUNNING', at: meta.createdAt });
+    for (const stepId of new Set(changed)) this.publishStep(run, stepId);
+    if (finished) await this.finishWith(run, finished);
+    else this.scheduleSnapshot(id);
+    return { ok: true, value: { executionId: id, status: finished ? finished.outcome : 'RUNNING', created: true } };
   }
 
   /**
-   * Moves a run forward: skips and cancels what can no longer run, evaluates conditions, queues
-   * ready steps, and finishes the run when nothing is left in flight.
+   * Moves a run forward: applies the rounds `decideRound` decides (each change guarded in Redis),
+   * queues the steps that became QUEUED, and ends the run when nothing is left in flight.
    */
-  async advance(executionId: string, known?: RunSnapshot): Promise<void> {
+  async advance(executionId: string, opts: AdvanceOptions = {}): Promise<void> {
+    let plan = this.plans.get(executionId);
     for (let round = 0; round < 10_000; round++) {
-      // `known` (the state its caller has just written) saves the first read.
-      const run = round === 0 && known ? known : await this.store.load(executionId);
+      let run: RunSnapshot | null;
+      if (round === 0 && opts.known) run = opts.known;
+      else if (plan) run = await this.store.loadWith(executionId, plan.definition);
+      else run = await this.store.load(executionId);
       if (!run || isTerminalRun(run.meta.status)) return;
-      const states: Record<string, StepStatus> = {};
-      for (const [id, st] of Object.entries(run.steps)) states[id] = st.status;
-      const r = computeReadySteps(run.definition, states);
+      plan ??= this.plans.remember(executionId, run.definition);
+      const r = decideRound(run, plan);
+      const outcomes = await Promise.all(r.moves.map((m) => this.moveStep(run, m.stepId, m.from, m.next)));
+      const queued: string[] = [];
+      const removed: string[] = [];
       let again = false;
-      const at = new Date().toISOString();
-      for (const s of r.skip) {
-        await this.moveStep(run, s.stepId, ['PENDING'], { ...run.steps[s.stepId], status: 'SKIPPED', endedAt: at, reason: s.reason });
+      let stopped: string | undefined;
+      r.moves.forEach((m, i) => {
+        if (!outcomes[i]) return;
+        if (m.next.status === 'QUEUED') queued.push(m.stepId);
+        if (m.next.status === 'CANCELLED') removed.push(m.stepId);
+        if (m.from.includes('RUNNING') && m.next.status === 'CANCELLED') stopped = m.next.reason;
+        again ||= m.again === true;
+      });
+      if (opts.repair && round === 0) {
+        for (const s of run.definition.steps) if (run.steps[s.id].status === 'QUEUED' && !queued.includes(s.id)) queued.push(s.id);
       }
-      for (const stepId of r.cancel) {
-        if (await this.moveStep(run, stepId, ['PENDING', 'QUEUED'], { ...run.steps[stepId], status: 'CANCELLED', endedAt: at })) {
-          await this.queues.removeStep(executionId, stepId);
-        }
-      }
-      const toQueue: string[] = [];
-      // Independent transitions: sent together (one round trip for a wide fan-out, not one each).
-      const moves: Array<Promise<string | null>> = [];
-      const context = r.ready.length > 0 ? templateContext(run) : {};
-      for (const stepId of r.ready) {
-        const step = run.definition.steps.find((s) => s.id === stepId)!;
-        if (step.condition !== undefined) {
-          let pass: boolean;
-          try {
-            pass = evaluateCondition(step.condition, context);
-          } catch (err) {
-            again ||= await this.moveStep(run, stepId, ['PENDING'], {
-              ...run.steps[stepId],
-              status: 'FAILED',
-              endedAt: at,
-              error: `condition could not be evaluated: ${(err as Error).message}`,
-            });
-            continue;
-          }
-          if (!pass) {
-            again ||= await this.moveStep(run, stepId, ['PENDING'], { ...run.steps[stepId], status: 'SKIPPED', endedAt: at, reason: 'condition was false' });
-            continue;
-          }
-        }
-        moves.push(this.moveStep(run, stepId, ['PENDING'], { ...run.steps[stepId], status: 'QUEUED' }).then((moved) => (moved ? stepId : null)));
-      }
-      for (const stepId of await Promise.all(moves)) if (stepId !== null) toQueue.push(stepId);
-      // Steps already QUEUED are queued again: a no-op while their job exists (deterministic ids),
-      // and the repair when an executor died between marking a step and adding its job. (The
-      // steps just moved are QUEUED in `run` too: the set keeps each once.)
-      const queue = new Set(toQueue);
-      for (const s of run.definition.steps) if (run.steps[s.id].status === 'QUEUED') queue.add(s.id);
-      await this.queues.addSteps(
-        [...queue].map((stepId) => {
-          const step = run.definition.steps.find((s) => s.id === stepId)!;
-          return { executionId, stepId, tenantId: run.meta.tenantId, backoff: step.retry?.backoff, maxAttempts: step.retry?.maxAttempts ?? 1 };
-        }),
-      );
+      await Promise.all([this.queues.addSteps(this.jobsFor(run, plan, queued)), ...removed.map((s) => this.queues.removeStep(executionId, s))]);
+      if (stopped !== undefined) await this.abortRunning(executionId, stopped);
       if (again) continue;
-      if (r.finished) {
-        const failedBy = r.abortedBy;
-        const error = failedBy ? `step ${failedBy} failed: ${run.steps[failedBy]?.error ?? 'unknown error'}` : undefined;
-        await this.finish(executionId, r.outcome ?? 'COMPLETED', error, failedBy, run.meta);
-      } else {
-        this.scheduleSnapshot(executionId);
-      }
+      if (r.finished) await this.finishWith(run, r.finished);
+      else this.scheduleSnapshot(executionId);
       return;
     }
+  }
+
+  private jobsFor(run: RunSnapshot, plan: RunPlan, stepIds: readonly string[]) {
+    return stepIds.map((stepId) => {
+      const step = plan.step.get(stepId)!;
+      return { executionId: run.meta.id, stepId, tenantId: run.meta.tenantId, backoff: step.retry?.backoff, maxAttempts: step.retry?.maxAttempts ?? 1 };
+    });
+  }
+
+  private async finishWith(run: RunSnapshot, finished: NonNullable<Round['finished']>): Promise<void> {
+    const failedBy = finished.abortedBy;
+    const error = failedBy ? `step ${failedBy} failed: ${run.steps[failedBy]?.error ?? 'unknown error'}` : undefined;
+    await this.finish(run.meta.id, finished.outcome, error, failedBy, run.meta);
   }
 
   /** Moves a step if its status is one of `from`; publishes the change. */
@@ -210,26 +296,26 @@ export class RunScheduler implements OnApplicationShutdown {
     const moved = await this.store.setStep(run.meta.id, stepId, from, next);
     if (!moved.ok) return false;
     run.steps[stepId] = next;
-    this.events.update({
-      executionId: run.meta.id,
-      tenantId: run.meta.tenantId,
-      kind: 'step',
-      stepId,
-      status: next.status,
-      attempt: next.attempts || undefined,
-      at: new Date().toISOString(),
-      durationMs: next.durationMs ?? undefined,
-      error: next.error,
-    });
+    this.publishStep(run, stepId);
     return true;
   }
 
+  /** Publishes a step's state change (on NATS, for live views). */
+  publishStep(run: RunSnapshot, stepId: string): void {
+    const st = run.steps[stepId];
+    const u: ExecutionUpdate = { executionId: run.meta.id, tenantId: run.meta.tenantId, kind: 'step', stepId, status: st.status, at: new Date().toISOString() };
+    if (st.attempts) u.attempt = st.attempts;
+    if (st.durationMs !== null && st.durationMs !== undefined && !isLiveStep(st.status)) u.durationMs = st.durationMs;
+    if (st.error !== undefined) u.error = st.error;
+    this.events.update(u);
+  }
+
   /**
-   * Ends a live run (one executor wins) and hands compensation and the final write to the runs
-   * queue. `known` is a meta its caller has just read (the transition still checks the status).
+   * Ends a live run (one executor wins): its status, an outbox entry and the removal of its
+   * deadline in one atomic step, so the run's end is handled even if this executor dies right
+   * after. `known` is a meta its caller has just read (the transition still checks the status).
    * With `settle`, the steps still live are cancelled and their attempts aborted (with that
-   * reason) before the run's end is announced and the final write is queued, so neither sees a
-   * step of an ended run still RUNNING.
+   * reason) before the run's end is announced.
    */
   async finish(executionId: string, outcome: ExecutionStatus, error?: string, abortedBy?: string, known?: RunMeta, settle?: string): Promise<boolean> {
     const meta = known ?? (await this.store.loadMeta(executionId));
@@ -237,19 +323,22 @@ export class RunScheduler implements OnApplicationShutdown {
     const ended: RunMeta = { ...meta, status: outcome, endedAt: new Date().toISOString() };
     if (error !== undefined) ended.error = error;
     if (abortedBy !== undefined) ended.abortedBy = abortedBy;
-    const moved = await this.store.setMeta(executionId, LIVE, ended);
-    if (!moved.ok) return false;
+    if (!(await this.store.endRun(executionId, LIVE, ended))) return false;
     if (settle !== undefined) {
       // Read after the run became terminal, so it includes steps that moved meanwhile.
       const run = await this.store.load(executionId);
       if (run) await this.settleSteps(run, 'CANCELLED', settle);
       await this.abortRunning(executionId, settle);
     }
-    this.metrics.runs.inc({ outcome });
-    this.events.update({ executionId, tenantId: meta.tenantId, kind: 'run', status: outcome, at: ended.endedAt!, error });
-    this.cancelSnapshot(executionId);
-    await this.queues.addRunJob('finish', executionId);
+    this.ended(ended);
     return true;
+  }
+
+  private ended(meta: RunMeta): void {
+    this.metrics.runs.inc({ outcome: meta.status });
+    this.events.update({ executionId: meta.id, tenantId: meta.tenantId, kind: 'run', status: meta.status, at: meta.endedAt!, error: meta.error });
+    this.cancelSnapshot(meta.id);
+    this.endedHandler?.();
   }
 
   /** Cancels a live run: the status first (so nothing new starts), then its steps and running attempts. */
@@ -262,15 +351,12 @@ export class RunScheduler implements OnApplicationShutdown {
     }
     if (!isTerminalRun(run.meta.status)) {
       const ended: RunMeta = { ...run.meta, status: 'CANCELLED', endedAt: new Date().toISOString(), error: reason };
-      if ((await this.store.setMeta(executionId, LIVE, ended)).ok) {
+      if (await this.store.endRun(executionId, LIVE, ended)) {
         run.meta = ended;
-        this.metrics.runs.inc({ outcome: 'CANCELLED' });
         // Steps first: an aborted attempt must find its step CANCELLED, not record a failure.
         await this.settleSteps(run, 'CANCELLED', reason);
         await this.abortRunning(executionId, reason);
-        this.events.update({ executionId, tenantId, kind: 'run', status: 'CANCELLED', at: ended.endedAt!, error: reason });
-        this.cancelSnapshot(executionId);
-        await this.queues.addRunJob('finish', executionId);
+        this.ended(ended);
       }
     }
     const fresh = (await this.store.load(executionId)) ?? run;
@@ -280,32 +366,42 @@ export class RunScheduler implements OnApplicationShutdown {
   /** The run's deadline passed: it fails, and what still runs is stopped. */
   async timeout(executionId: string): Promise<void> {
     const run = await this.store.load(executionId);
-    if (!run || isTerminalRun(run.meta.status)) return;
+    if (!run || isTerminalRun(run.meta.status)) {
+      // Ended runs leave the deadline list when they end; this one was left by a crash.
+      await this.store.dropDeadline(executionId);
+      return;
+    }
     const error = `run timed out after ${run.meta.deadline - Date.parse(run.meta.startedAt ?? run.meta.createdAt)} ms`;
     await this.finish(executionId, 'FAILED', error, undefined, run.meta, 'run timed out');
   }
 
-  private abortHandler?: (executionId: string, reason: string) => Promise<void>;
   /** The API service broadcasts aborts to every executor; set at bootstrap. */
   onAbort(handler: (executionId: string, reason: string) => Promise<void>): void {
     this.abortHandler = handler;
   }
-  private async abortRunning(executionId: string, reason: string): Promise<void> {
+  /** The finalizer wants to hear when a run has ended here (it then looks at the outbox at once). */
+  onRunEnded(handler: () => void): void {
+    this.endedHandler = handler;
+  }
+  async abortRunning(executionId: string, reason: string): Promise<void> {
     await this.abortHandler?.(executionId, reason);
   }
 
-  private async settleSteps(run: RunSnapshot, status: StepStatus, reason: string): Promise<void> {
+  /** Moves every live step of a run (any live status, not only the one read) to `status`. */
+  async settleSteps(run: RunSnapshot, status: StepStatus, reason: string): Promise<void> {
     const at = new Date().toISOString();
-    for (const s of run.definition.steps) {
-      const st = run.steps[s.id];
-      if (st.status !== 'PENDING' && st.status !== 'QUEUED' && st.status !== 'RUNNING') continue;
-      const durationMs = st.startedAt ? Date.now() - Date.parse(st.startedAt) : null;
-      // Any live status, not only the one read: a step an executor started since is settled too
-      // (its aborted attempt then finds it settled and records nothing).
-      if (await this.moveStep(run, s.id, ['PENDING', 'QUEUED', 'RUNNING'], { ...st, status, endedAt: at, durationMs, reason })) {
-        if (st.status !== 'RUNNING') await this.queues.removeStep(run.meta.id, s.id);
-      }
-    }
+    await Promise.all(
+      run.definition.steps.map(async (s) => {
+        const st = run.steps[s.id];
+        if (!isLiveStep(st.status)) return;
+        const durationMs = st.startedAt ? Date.now() - Date.parse(st.startedAt) : null;
+        // A step an executor started since the read is settled too (its aborted attempt then
+        // finds it settled and records nothing).
+        if (await this.moveStep(run, s.id, ['PENDING', 'QUEUED', 'RUNNING'], { ...st, status, endedAt: at, durationMs, reason })) {
+          if (st.status !== 'RUNNING') await this.queues.removeStep(run.meta.id, s.id);
+        }
+      }),
+    );
   }
 
   async get(tenantId: string, executionId: string): Promise<ExecutorReply<ExecutionView>> {
@@ -324,16 +420,17 @@ export class RunScheduler implements OnApplicationShutdown {
     return { _id: id, ...view, tenantId: run.meta.tenantId, name: run.meta.name, definition: run.definition, depth: run.meta.depth, updatedAt: new Date() };
   }
 
-  /** Rewrites the Mongo row of a running run at most once per interval (coalesced). */
+  /**
+   * Writes a running run's row at most once per interval (coalesced): a run shorter than the
+   * interval is written once, when it ends, by the finalizer.
+   */
   scheduleSnapshot(executionId: string): void {
     if (this.snapshotTimers.has(executionId)) return;
     const timer = setTimeout(() => {
       this.snapshotTimers.delete(executionId);
-      this.track(
-        this.store
-          .load(executionId)
-          .then((run) => (run && !isTerminalRun(run.meta.status) ? this.repo.snapshot(this.toDocument(run)) : undefined))
-          .catch((err) => this.log.warn(`snapshot of ${executionId} failed: ${(err as Error).message}`)),
+      this.background(
+        this.store.load(executionId).then((run) => (run && !isTerminalRun(run.meta.status) ? this.writer.snapshot(this.toDocument(run)) : undefined)),
+        `snapshot of ${executionId}`,
       );
     }, this.config.EXECUTOR_SNAPSHOT_INTERVAL_MS);
     timer.unref();
@@ -345,10 +442,10 @@ export class RunScheduler implements OnApplicationShutdown {
     this.snapshotTimers.delete(executionId);
   }
 
-  private track<T>(p: Promise<T>): Promise<T> {
-    this.writes.add(p);
-    void p.finally(() => this.writes.delete(p));
-    return p;
+  private background(p: Promise<unknown>, what: string): void {
+    const tracked = p.catch((err) => this.log.warn(`${what} failed: ${(err as Error).message}`));
+    this.writes.add(tracked);
+    void tracked.finally(() => this.writes.delete(tracked));
   }
 
   async onApplicationShutdown(): Promise<void> {

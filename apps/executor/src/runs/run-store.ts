@@ -1,57 +1,207 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import Redis from 'ioredis';
+import Redis, { type ChainableCommander } from 'ioredis';
 import { APP_CONFIG } from '@toolpath/platform';
 import type { WorkflowDefinition } from '@toolpath/workflow';
 import type { ExecutorConfig } from '../executor.config';
 import { pendingStep, type RunMeta, type RunSnapshot, type StepState } from './run-state';
 
+// Layout of a run's hash `{<queuePrefix>}:run:<id>`:
+//   meta    RunMeta JSON            def   the validated definition (JSON)
+//   status  the run's status (a copy of meta.status the scripts read without decoding JSON)
+//   open    steps not yet in a terminal status (kept by the scripts; 0 means the run can end)
+//   seq     next tool-call sequence number
+//   step:<id>  StepState JSON, always with "status" as its first key (see stepJson), so the
+//              scripts read a step's status without decoding a possibly large result.
+// Every state change is one script: a step or the run moves only from an allowed status, so two
+// executors never both move the same step or end the same run.
+
+const STEP_STATUS_OF = `
+local function stepStatus(json)
+  if not json then return 'PENDING' end
+  return string.match(json, '^{"status":"(%u+)"') or 'PENDING'
+end
+local function isLive(s) return s == 'PENDING' or s == 'QUEUED' or s == 'RUNNING' end
+`;
+
 /**
- * Sets a JSON field of a hash only if the `status` inside its current value (PENDING when the
- * field is absent) is one of the allowed ones. Every state change goes through it, so two
- * executors can never both move the same step or finish the same run.
- * KEYS[1] hash; ARGV[1] field; ARGV[2] allowed statuses, comma-separated; ARGV[3] new JSON.
- * Returns 1 when set, else the current status.
+ * Creates a run: claims the idempotency key (if any) and writes the hash, the deadline and the
+ * tenant's live-run entry, all or nothing, so a key never points to a run that was not written.
+ * KEYS: hash, deadlines, live, idempotency key. ARGV: id, key TTL s (0: no key), deadline ms,
+ * created ms, then field/value pairs. Returns {1} or {0, id holding the key}.
  */
-const TRANSITION_LUA = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 'GONE' end
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-local status = 'PENDING'
-if current then status = cjson.decode(current)['status'] end
+const CREATE_LUA = `
+if ARGV[2] ~= '0' then
+  if not redis.call('SET', KEYS[4], ARGV[1], 'EX', ARGV[2], 'NX') then
+    return {0, redis.call('GET', KEYS[4])}
+  end
+end
+for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+return {1}
+`;
+
+/**
+ * Moves a step if its status is one of the allowed ones; keeps `open`.
+ * KEYS: hash. ARGV: field, allowed (comma-separated), JSON, new status.
+ * Returns {1, open} when moved, else {0, current status} ('GONE' without a hash).
+ */
+const STEP_TRANSITION_LUA = `${STEP_STATUS_OF}
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 'GONE'} end
+local current = stepStatus(redis.call('HGET', KEYS[1], ARGV[1]))
 for allowed in string.gmatch(ARGV[2], '[^,]+') do
-  if allowed == status then
+  if allowed == current then
     redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+    local open = tonumber(redis.call('HGET', KEYS[1], 'open') or '0')
+    if isLive(current) and not isLive(ARGV[4]) then open = redis.call('HINCRBY', KEYS[1], 'open', -1) end
+    return {1, open}
+  end
+end
+return {0, current}
+`;
+
+/**
+ * Sets the run's meta if its status is one of the allowed ones; with ARGV[5] = '1' also enters
+ * the run in the outbox (its end is then handled by some executor's RunFinalizer, even if this
+ * one dies now) and takes it off the deadline list.
+ * KEYS: hash, outbox, deadlines. ARGV: allowed, meta JSON, new status, now ms, end ('1'|'0'), id.
+ * Returns 1, or the current status ('GONE' without a hash).
+ */
+const SET_META_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'GONE' end
+local current = redis.call('HGET', KEYS[1], 'status') or 'PENDING'
+for allowed in string.gmatch(ARGV[1], '[^,]+') do
+  if allowed == current then
+    redis.call('HSET', KEYS[1], 'meta', ARGV[2], 'status', ARGV[3])
+    if ARGV[5] == '1' then
+      redis.call('ZADD', KEYS[2], ARGV[4], ARGV[6])
+      redis.call('ZREM', KEYS[3], ARGV[6])
+    end
     return 1
   end
 end
-return status
+return current
 `;
 
 /**
- * Takes a slot of a tenant's running-step budget. Slots are leases (sorted-set scores are expiry
- * times), so a slot held by an executor that died frees itself.
- * KEYS[1] zset; ARGV[1] member; ARGV[2] now; ARGV[3] lease expiry; ARGV[4] limit.
+ * Starts an attempt of a step in one round trip: the run must be live and the step QUEUED or
+ * RUNNING (a redelivered attempt), the tenant must have a free slot (slots are leases: sorted-set
+ * scores are expiry times, so a slot held by a dead executor frees itself); then the step becomes
+ * RUNNING (attempts + 1, first start kept, last error dropped).
+ * KEYS: hash, slots. ARGV: field, now ms, now ISO, lease expiry ms, limit, slot member,
+ * '1' to return the definition, then fields to return (other steps' states).
+ * Returns {'OK', step JSON, meta JSON, def|false, fields...}, {'GONE'}, {'ENDED', status},
+ * {'STATE', step status} or {'BUSY'}.
  */
-const ACQUIRE_SLOT_LUA = `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[4]) then
-  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-  redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(ARGV[3]) - tonumber(ARGV[2])))
-  return 1
-end
-return 0
+const BEGIN_STEP_LUA = `${STEP_STATUS_OF}
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'GONE'} end
+local run = redis.call('HGET', KEYS[1], 'status')
+if run ~= 'RUNNING' and run ~= 'PENDING' then return {'ENDED', run or 'UNKNOWN'} end
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+local status = stepStatus(raw)
+if status ~= 'QUEUED' and status ~= 'RUNNING' then return {'STATE', status} end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[2])
+if not redis.call('ZSCORE', KEYS[2], ARGV[6]) and redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return {'BUSY'} end
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[6])
+redis.call('PEXPIRE', KEYS[2], math.max(1, tonumber(ARGV[4]) - tonumber(ARGV[2])))
+-- A QUEUED or RUNNING state holds no user data (no result), so decoding it is cheap and exact.
+local st = cjson.decode(raw)
+st['status'] = nil
+st['error'] = nil
+st['attempts'] = (tonumber(st['attempts']) or 0) + 1
+if st['startedAt'] == nil or st['startedAt'] == cjson.null then st['startedAt'] = ARGV[3] end
+local json = '{"status":"RUNNING",' .. string.sub(cjson.encode(st), 2)
+redis.call('HSET', KEYS[1], ARGV[1], json)
+local out = {'OK', json, redis.call('HGET', KEYS[1], 'meta'), false}
+if ARGV[7] == '1' then out[4] = redis.call('HGET', KEYS[1], 'def') end
+for i = 8, #ARGV do out[#out + 1] = redis.call('HGET', KEYS[1], ARGV[i]) or false end
+return out
 `;
 
-export type TransitionResult = { ok: true } | { ok: false; current: string };
+/**
+ * Ends an attempt: frees the tenant slot, takes the tool call's sequence number, and moves the
+ * step from RUNNING to its new state. When that leaves no step open, it also returns the run's
+ * fields (what the scheduler reads next), saving a round trip.
+ * KEYS: hash, slots. ARGV: field, JSON, new status, slot member, '1' to return the run when done.
+ * Returns {1, seq, open, fields...} or {0, seq, current status}.
+ */
+const END_ATTEMPT_LUA = `${STEP_STATUS_OF}
+redis.call('ZREM', KEYS[2], ARGV[4])
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0, 'GONE'} end
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1) - 1
+local current = stepStatus(redis.call('HGET', KEYS[1], ARGV[1]))
+if current ~= 'RUNNING' then return {0, seq, current} end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local open = tonumber(redis.call('HGET', KEYS[1], 'open') or '0')
+if not isLive(ARGV[3]) then open = redis.call('HINCRBY', KEYS[1], 'open', -1) end
+local out = {1, seq, open}
+if open <= 0 and ARGV[5] == '1' then
+  local all = redis.call('HGETALL', KEYS[1])
+  for i = 1, #all, 2 do
+    if all[i] ~= 'def' then
+      out[#out + 1] = all[i]
+      out[#out + 1] = all[i + 1]
+    end
+  end
+end
+return out
+`;
 
 /**
- * The executor's live state in Redis: the only code that knows the key layout.
- * `{<queuePrefix>}:run:<id>` (hash: meta, def, step:<id>), `{<queuePrefix>}:idem:<tenant>:<key>`,
- * `{<queuePrefix>}:slots:<tenant>`. The hash tag keeps them in BullMQ's Cluster slot.
+ * Takes up to ARGV[3] due runs from the outbox and leases them until ARGV[2] (a finalizer that
+ * dies lets its lease run out, and another executor takes the run).
+ */
+const CLAIM_LUA = `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
+return ids
+`;
+
+/** The answer of the create script (as a reply or out of a transaction's results). */
+export function createdOf(answer: unknown): { created: true } | { created: false; existing: string } {
+  const a = answer as [number, string?];
+  return a[0] === 1 ? { created: true } : { created: false, existing: String(a[1]) };
+}
+
+export type TransitionResult = { ok: true; open: number } | { ok: false; current: string };
+
+export type BeginResult =
+  | { kind: 'ok'; state: StepState; meta: RunMeta; definition?: WorkflowDefinition; steps: Record<string, StepState> }
+  | { kind: 'gone' }
+  | { kind: 'ended'; status: string }
+  | { kind: 'state'; status: string }
+  | { kind: 'busy' };
+
+export type EndAttemptResult = { moved: true; seq: number; open: number; fields?: Record<string, string> } | { moved: false; seq: number; current: string };
+
+/** A step state as stored: "status" first, which the scripts rely on. */
+export function stepJson(state: StepState): string {
+  const { status, ...rest } = state;
+  return JSON.stringify({ status, ...rest });
+}
+
+const LIVE_STEP = new Set(['PENDING', 'QUEUED', 'RUNNING']);
+
+type Scripts = {
+  tpCreate(...args: Array<string | number>): Promise<[number, string?]>;
+  tpStep(key: string, field: string, allowed: string, json: string, status: string): Promise<[number, number | string]>;
+  tpSetMeta(key: string, outbox: string, deadlines: string, allowed: string, json: string, status: string, now: number, end: string, id: string): Promise<number | string>;
+  tpBegin(...args: Array<string | number>): Promise<Array<string | null>>;
+  tpEndAttempt(key: string, slots: string, field: string, json: string, status: string, member: string, whole: string): Promise<Array<string | number>>;
+  tpClaim(outbox: string, now: number, until: number, limit: number): Promise<string[]>;
+};
+
+/**
+ * The executor's live state in Redis: the only code that knows the key layout. Keys (all under
+ * BullMQ's hash tag, so one Cluster slot): `run:<id>` (the hash above), `idem:<tenant>:<key>`,
+ * `slots:<tenant>` (running-step leases), `live:<tenant>` (runs not yet in Mongo, for listing),
+ * `deadlines` (run deadlines) and `outbox` (ended runs awaiting their final write).
  */
 @Injectable()
 export class RunStore implements OnApplicationShutdown {
   readonly redis: Redis;
   private readonly base: string;
+  private readonly scripts: Scripts;
 
   constructor(@Inject(APP_CONFIG) config: ExecutorConfig) {
     this.base = `{${config.TOOLPATH_QUEUE_PREFIX}}`;
@@ -64,39 +214,90 @@ export class RunStore implements OnApplicationShutdown {
       retryStrategy: (times) => Math.min(times * 100, 1000),
     });
     this.redis.on('error', () => undefined);
-    this.redis.defineCommand('tpTransition', { numberOfKeys: 1, lua: TRANSITION_LUA });
-    this.redis.defineCommand('tpAcquireSlot', { numberOfKeys: 1, lua: ACQUIRE_SLOT_LUA });
+    this.redis.defineCommand('tpCreate', { numberOfKeys: 4, lua: CREATE_LUA });
+    this.redis.defineCommand('tpStep', { numberOfKeys: 1, lua: STEP_TRANSITION_LUA });
+    this.redis.defineCommand('tpSetMeta', { numberOfKeys: 3, lua: SET_META_LUA });
+    this.redis.defineCommand('tpBegin', { numberOfKeys: 2, lua: BEGIN_STEP_LUA });
+    this.redis.defineCommand('tpEndAttempt', { numberOfKeys: 2, lua: END_ATTEMPT_LUA });
+    this.redis.defineCommand('tpClaim', { numberOfKeys: 1, lua: CLAIM_LUA });
+    this.scripts = this.redis as unknown as Scripts;
   }
 
   private runKey(id: string): string {
     return `${this.base}:run:${id}`;
   }
-
-  async create(meta: RunMeta, definition: WorkflowDefinition): Promise<void> {
-    await this.redis.hset(this.runKey(meta.id), 'meta', JSON.stringify(meta), 'def', JSON.stringify(definition));
+  private slotsKey(tenantId: string): string {
+    return `${this.base}:slots:${tenantId}`;
+  }
+  private liveKey(tenantId: string): string {
+    return `${this.base}:live:${tenantId}`;
+  }
+  private get outboxKey(): string {
+    return `${this.base}:outbox`;
+  }
+  private get deadlinesKey(): string {
+    return `${this.base}:deadlines`;
   }
 
-  /** Claims an idempotency key for `executionId`; returns the id that already holds it, if any. */
-  async claimIdempotencyKey(tenantId: string, key: string, executionId: string, ttlS: number): Promise<string | null> {
-    const k = `${this.base}:idem:${tenantId}:${key}`;
-    const set = await this.redis.set(k, executionId, 'EX', ttlS, 'NX');
-    return set === 'OK' ? null : await this.redis.get(k);
+  /**
+   * Writes a new run with its initial step states, unless the idempotency key is already held:
+   * then nothing is written and the id holding it is returned.
+   */
+  async create(run: RunSnapshot, open: number, idempotency?: { key: string; ttlS: number }): Promise<{ created: true } | { created: false; existing: string }> {
+    return createdOf(await this.scripts.tpCreate(...this.createArgs(run, open, idempotency)));
   }
 
-  async releaseIdempotencyKey(tenantId: string, key: string): Promise<void> {
-    await this.redis.del(`${this.base}:idem:${tenantId}:${key}`);
+  /**
+   * Queues the creation of a run (no idempotency key) into a transaction of another client on the
+   * same Redis: the step queue's, so that the run and its first jobs are written in one round
+   * trip, and together or not at all.
+   */
+  createIn(tx: ChainableCommander, run: RunSnapshot, open: number): void {
+    // EVAL, not a defined command: the other client does not know this store's scripts (Redis
+    // still compiles the script once and keeps it).
+    const [k1, k2, k3, k4, ...argv] = this.createArgs(run, open);
+    tx.eval(CREATE_LUA, 4, k1, k2, k3, k4, ...argv);
+  }
+
+  private createArgs(run: RunSnapshot, open: number, idempotency?: { key: string; ttlS: number }): Array<string | number> {
+    const { meta } = run;
+    const fields: string[] = ['meta', JSON.stringify(meta), 'def', JSON.stringify(run.definition), 'status', meta.status, 'open', String(open)];
+    for (const [stepId, st] of Object.entries(run.steps)) if (st.status !== 'PENDING') fields.push(`step:${stepId}`, stepJson(st));
+    const idemKey = idempotency ? `${this.base}:idem:${meta.tenantId}:${idempotency.key}` : `${this.base}:idem:-`;
+    return [
+      this.runKey(meta.id),
+      this.deadlinesKey,
+      this.liveKey(meta.tenantId),
+      idemKey,
+      meta.id,
+      idempotency ? idempotency.ttlS : 0,
+      meta.deadline,
+      Date.parse(meta.createdAt),
+      ...fields,
+    ];
   }
 
   async load(id: string): Promise<RunSnapshot | null> {
     const hash = await this.redis.hgetall(this.runKey(id));
     if (!hash.meta || !hash.def) return null;
-    const definition = JSON.parse(hash.def) as WorkflowDefinition;
-    const steps: Record<string, StepState> = {};
-    for (const step of definition.steps) {
-      const raw = hash[`step:${step.id}`];
-      steps[step.id] = raw ? (JSON.parse(raw) as StepState) : pendingStep();
-    }
-    return { meta: JSON.parse(hash.meta) as RunMeta, definition, steps };
+    return snapshotOf(hash, JSON.parse(hash.def) as WorkflowDefinition);
+  }
+
+  /** The run's state without its definition (which the caller already has). */
+  async loadWith(id: string, definition: WorkflowDefinition): Promise<RunSnapshot | null> {
+    const fields = ['meta', ...definition.steps.map((s) => `step:${s.id}`)];
+    const values = await this.redis.hmget(this.runKey(id), ...fields);
+    if (!values[0]) return null;
+    const hash: Record<string, string> = {};
+    fields.forEach((f, i) => {
+      if (values[i] !== null) hash[f] = values[i]!;
+    });
+    return snapshotOf(hash, definition);
+  }
+
+  async loadDefinition(id: string): Promise<WorkflowDefinition | null> {
+    const raw = await this.redis.hget(this.runKey(id), 'def');
+    return raw ? (JSON.parse(raw) as WorkflowDefinition) : null;
   }
 
   async loadMeta(id: string): Promise<RunMeta | null> {
@@ -104,18 +305,84 @@ export class RunStore implements OnApplicationShutdown {
     return raw ? (JSON.parse(raw) as RunMeta) : null;
   }
 
+  async loadMetas(ids: readonly string[]): Promise<Array<RunMeta | null>> {
+    if (ids.length === 0) return [];
+    const raws = await Promise.all(ids.map((id) => this.redis.hget(this.runKey(id), 'meta')));
+    return raws.map((raw) => (raw ? (JSON.parse(raw) as RunMeta) : null));
+  }
+
   async setStep(id: string, stepId: string, from: readonly string[], state: StepState): Promise<TransitionResult> {
-    return this.transition(id, `step:${stepId}`, from, state);
+    const [ok, v] = await this.scripts.tpStep(this.runKey(id), `step:${stepId}`, from.join(','), stepJson(state), state.status);
+    return ok === 1 ? { ok: true, open: Number(v) } : { ok: false, current: String(v) };
   }
 
-  async setMeta(id: string, from: readonly string[], meta: RunMeta): Promise<TransitionResult> {
-    return this.transition(id, 'meta', from, meta);
+  /** Changes the run's meta (status included) if its status is one of `from`. */
+  async setMeta(id: string, from: readonly string[], meta: RunMeta): Promise<boolean> {
+    return (await this.scripts.tpSetMeta(this.runKey(id), this.outboxKey, this.deadlinesKey, from.join(','), JSON.stringify(meta), meta.status, Date.now(), '0', id)) === 1;
   }
 
-  private async transition(id: string, field: string, from: readonly string[], value: unknown): Promise<TransitionResult> {
-    const redis = this.redis as Redis & { tpTransition(key: string, field: string, allowed: string, json: string): Promise<number | string> };
-    const answer = await redis.tpTransition(this.runKey(id), field, from.join(','), JSON.stringify(value));
-    return answer === 1 ? { ok: true } : { ok: false, current: String(answer) };
+  /** Moves the run to its terminal status and enters it in the outbox, atomically. */
+  async endRun(id: string, from: readonly string[], meta: RunMeta): Promise<boolean> {
+    return (await this.scripts.tpSetMeta(this.runKey(id), this.outboxKey, this.deadlinesKey, from.join(','), JSON.stringify(meta), meta.status, Date.now(), '1', id)) === 1;
+  }
+
+  async beginStep(
+    id: string,
+    stepId: string,
+    slot: { tenantId: string; member: string; leaseMs: number; limit: number },
+    wantDefinition: boolean,
+    reads: readonly string[],
+  ): Promise<BeginResult> {
+    const now = Date.now();
+    const r = await this.scripts.tpBegin(
+      this.runKey(id),
+      this.slotsKey(slot.tenantId),
+      `step:${stepId}`,
+      now,
+      new Date(now).toISOString(),
+      now + slot.leaseMs,
+      slot.limit,
+      slot.member,
+      wantDefinition ? '1' : '0',
+      ...reads.map((s) => `step:${s}`),
+    );
+    switch (r[0]) {
+      case 'OK': {
+        const steps: Record<string, StepState> = {};
+        reads.forEach((s, i) => {
+          const raw = r[4 + i];
+          if (raw) steps[s] = JSON.parse(raw) as StepState;
+        });
+        const out: BeginResult = { kind: 'ok', state: JSON.parse(r[1]!) as StepState, meta: JSON.parse(r[2]!) as RunMeta, steps };
+        if (r[3]) out.definition = JSON.parse(r[3]) as WorkflowDefinition;
+        return out;
+      }
+      case 'BUSY':
+        return { kind: 'busy' };
+      case 'ENDED':
+        return { kind: 'ended', status: String(r[1]) };
+      case 'STATE':
+        return { kind: 'state', status: String(r[1]) };
+      default:
+        return { kind: 'gone' };
+    }
+  }
+
+  async endAttempt(id: string, stepId: string, tenantId: string, member: string, state: StepState, wantRunWhenDone: boolean): Promise<EndAttemptResult> {
+    const r = await this.scripts.tpEndAttempt(this.runKey(id), this.slotsKey(tenantId), `step:${stepId}`, stepJson(state), state.status, member, wantRunWhenDone ? '1' : '0');
+    if (Number(r[0]) !== 1) return { moved: false, seq: Number(r[1]), current: String(r[2]) };
+    const out: EndAttemptResult = { moved: true, seq: Number(r[1]), open: Number(r[2]) };
+    if (r.length > 3) {
+      const fields: Record<string, string> = {};
+      for (let i = 3; i < r.length; i += 2) fields[String(r[i])] = String(r[i + 1]);
+      out.fields = fields;
+    }
+    return out;
+  }
+
+  /** Frees a tenant slot taken by `beginStep` when the attempt could not end normally. */
+  async releaseTenantSlot(tenantId: string, member: string): Promise<void> {
+    await this.redis.zrem(this.slotsKey(tenantId), member);
   }
 
   /** Order of tool calls inside a run (the events' `seq`). */
@@ -123,26 +390,48 @@ export class RunStore implements OnApplicationShutdown {
     return (await this.redis.hincrby(this.runKey(id), 'seq', 1)) - 1;
   }
 
-  /** Keeps a finished run's live state for a while (reads of recent runs stay fast), then lets it go. */
-  async expire(id: string, seconds: number): Promise<void> {
-    await this.redis.expire(this.runKey(id), seconds);
-  }
-
-  async acquireTenantSlot(tenantId: string, member: string, leaseMs: number, limit: number): Promise<boolean> {
-    const redis = this.redis as Redis & { tpAcquireSlot(key: string, member: string, now: number, until: number, limit: number): Promise<number> };
+  /** Ended runs due for finalizing, leased to the caller for `leaseMs`. */
+  async claimEnded(limit: number, leaseMs: number): Promise<string[]> {
     const now = Date.now();
-    return (await redis.tpAcquireSlot(`${this.base}:slots:${tenantId}`, member, now, now + leaseMs, limit)) === 1;
+    return this.scripts.tpClaim(this.outboxKey, now, now + leaseMs, limit);
   }
 
-  async releaseTenantSlot(tenantId: string, member: string): Promise<void> {
-    await this.redis.zrem(`${this.base}:slots:${tenantId}`, member);
+  /** Extends the lease of runs being finalized (only those still in the outbox). */
+  async renewClaims(ids: readonly string[], leaseMs: number): Promise<void> {
+    if (ids.length === 0) return;
+    const until = Date.now() + leaseMs;
+    await this.redis.zadd(this.outboxKey, 'XX', ...ids.flatMap((id) => [until, id]));
+  }
+
+  /**
+   * A run's final write has landed: its live state expires after `ttlS` (reads of recent runs stay
+   * fast), and it leaves the outbox, the deadline list and the tenant's live list.
+   */
+  async retire(id: string, tenantId: string | undefined, ttlS: number): Promise<void> {
+    const multi = this.redis.multi().expire(this.runKey(id), ttlS).zrem(this.outboxKey, id).zrem(this.deadlinesKey, id);
+    if (tenantId !== undefined) multi.zrem(this.liveKey(tenantId), id);
+    await multi.exec();
+  }
+
+  /** Runs whose deadline has passed (live or not yet retired). */
+  async overdue(limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.deadlinesKey, '-inf', Date.now(), 'LIMIT', 0, limit);
+  }
+
+  async dropDeadline(id: string): Promise<void> {
+    await this.redis.zrem(this.deadlinesKey, id);
+  }
+
+  /** Ids of a tenant's runs not yet retired (newest first, at most `limit`), for listing. */
+  async liveIds(tenantId: string, limit: number): Promise<string[]> {
+    return this.redis.zrevrange(this.liveKey(tenantId), 0, limit - 1);
   }
 
   /** Removes every key of this prefix that the store wrote (tests). */
   async purge(): Promise<void> {
     const stream = this.redis.scanStream({ match: `${this.base}:*`, count: 500 });
     for await (const keys of stream as AsyncIterable<string[]>) {
-      const own = keys.filter((k) => /:(run|idem|slots):/.test(k));
+      const own = keys.filter((k) => /:(run|idem|slots|live):/.test(k) || k.endsWith(':outbox') || k.endsWith(':deadlines'));
       if (own.length > 0) await this.redis.del(...own);
     }
   }
@@ -151,3 +440,15 @@ export class RunStore implements OnApplicationShutdown {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }
+
+/** A snapshot from hash fields; steps without a field are PENDING. */
+export function snapshotOf(hash: Record<string, string>, definition: WorkflowDefinition): RunSnapshot {
+  const steps: Record<string, StepState> = {};
+  for (const step of definition.steps) {
+    const raw = hash[`step:${step.id}`];
+    steps[step.id] = raw ? (JSON.parse(raw) as StepState) : pendingStep();
+  }
+  return { meta: JSON.parse(hash.meta) as RunMeta, definition, steps };
+}
+
+export const isLiveStep = (status: string): boolean => LIVE_STEP.has(status);

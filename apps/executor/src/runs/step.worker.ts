@@ -3,18 +3,19 @@ import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { STEP_QUEUE } from '@toolpath/contracts';
 import { APP_CONFIG, HealthRegistry } from '@toolpath/platform';
-import { renderParameters, type TemplateContext } from '@toolpath/workflow';
+import { renderParameters, type TemplateContext, type WorkflowStep } from '@toolpath/workflow';
 import type { ExecutorConfig } from '../executor.config';
 import { RunEvents } from '../events/run-events.service';
 import { ExecutorMetrics } from '../executor.metrics';
 import { ToolInvoker } from '../tools/tool-invoker.service';
 import { ToolError } from '../tools/tool-error';
 import { retryDelayMs, capResult } from './backoff';
-import { ExecutorQueues, STEP_BACKOFF, type StepJobData } from './executor-queues';
+import { ExecutorQueues, STEP_BACKOFF, stepJobId, type StepJobData } from './executor-queues';
 import { RunAborts } from './run-aborts';
-import { RunScheduler, isTerminalRun, templateContext } from './run-scheduler.service';
-import type { StepState } from './run-state';
-import { RunStore } from './run-store';
+import { RunPlans, type RunPlan } from './run-plans';
+import { RunScheduler, templateContext } from './run-scheduler.service';
+import { pendingStep, type RunSnapshot, type StepState } from './run-state';
+import { RunStore, snapshotOf } from './run-store';
 
 /**
  * Renders a step's parameters, except the inline `definition` of `workflow.run`: its templates
@@ -48,6 +49,7 @@ export class StepWorker extends WorkerHost implements OnApplicationBootstrap {
     private readonly aborts: RunAborts,
     private readonly queues: ExecutorQueues,
     private readonly health: HealthRegistry,
+    private readonly plans: RunPlans,
   ) {
     super();
   }
@@ -79,50 +81,67 @@ export class StepWorker extends WorkerHost implements OnApplicationBootstrap {
 
   async process(job: Job<StepJobData>, token?: string): Promise<void> {
     const { executionId, stepId, tenantId } = job.data;
-    const run = await this.store.load(executionId);
-    if (!run || isTerminalRun(run.meta.status)) return;
-    const step = run.definition.steps.find((s) => s.id === stepId);
+    let plan = this.plans.get(executionId);
+    if (!plan) {
+      const definition = await this.store.loadDefinition(executionId);
+      if (!definition) return;
+      plan = this.plans.remember(executionId, definition);
+    }
+    const step = plan.step.get(stepId);
     if (!step) return;
-    const current = run.steps[stepId];
-    if (current.status !== 'QUEUED' && current.status !== 'RUNNING') {
-      await this.scheduler.advance(executionId);
+    const timeoutMs = step.timeoutMs ?? this.config.EXECUTOR_STEP_TIMEOUT_MS;
+    const slot = job.id ?? stepJobId(executionId, stepId);
+    // One round trip: run and step still live, a tenant slot, the step RUNNING, and what its
+    // templates read.
+    const begun = await this.store.beginStep(
+      executionId,
+      stepId,
+      { tenantId, member: slot, leaseMs: timeoutMs + this.config.EXECUTOR_LOCK_DURATION_MS, limit: this.config.EXECUTOR_TENANT_MAX_RUNNING_STEPS },
+      false,
+      plan.reads.get(stepId) ?? [],
+    );
+    if (begun.kind === 'gone' || begun.kind === 'ended') return;
+    if (begun.kind === 'state') {
+      // A redelivered job whose step has moved on (its executor died after the step's end):
+      // the run may not have been advanced, or a step marked QUEUED may lack its job.
+      await this.scheduler.advance(executionId, { repair: true });
       return;
     }
-    const timeoutMs = step.timeoutMs ?? this.config.EXECUTOR_STEP_TIMEOUT_MS;
-    const slot = job.id ?? `${executionId}__${stepId}`;
-    if (!(await this.store.acquireTenantSlot(tenantId, slot, timeoutMs + this.config.EXECUTOR_LOCK_DURATION_MS, this.config.EXECUTOR_TENANT_MAX_RUNNING_STEPS))) {
+    if (begun.kind === 'busy') {
       await job.moveToDelayed(Date.now() + 50 + Math.floor(Math.random() * 100), token);
       throw new DelayedError();
     }
-    let unrecoverable: string | undefined;
+    const steps: Record<string, StepState> = {};
+    for (const s of plan.definition.steps) steps[s.id] = begun.steps[s.id] ?? pendingStep();
+    steps[stepId] = begun.state;
+    const run: RunSnapshot = { meta: begun.meta, definition: plan.definition, steps };
+    this.scheduler.publishStep(run, stepId);
+    let ended = false;
     try {
-      unrecoverable = await this.attempt(job, run, step, current, timeoutMs);
+      const unrecoverable = await this.attempt(job, run, plan, step, begun.state, timeoutMs, slot, () => (ended = true));
+      if (unrecoverable !== undefined) throw new UnrecoverableError(unrecoverable);
     } finally {
-      await this.store.releaseTenantSlot(tenantId, slot).catch(() => undefined);
+      if (!ended) await this.store.releaseTenantSlot(tenantId, slot).catch(() => undefined);
     }
-    if (unrecoverable !== undefined) throw new UnrecoverableError(unrecoverable);
   }
 
-  /** Returns the error of a step that failed for good (the job then fails without retry). */
+  /** Runs the attempt begun as `running`; returns the error of a step that failed for good. */
   private async attempt(
     job: Job<StepJobData>,
-    run: NonNullable<Awaited<ReturnType<RunStore['load']>>>,
-    step: (typeof run.definition.steps)[number],
-    current: StepState,
+    run: RunSnapshot,
+    plan: RunPlan,
+    step: WorkflowStep,
+    running: StepState,
     timeoutMs: number,
+    slot: string,
+    slotReleased: () => void,
   ): Promise<string | undefined> {
     const { executionId, stepId } = job.data;
-    const attempt = current.attempts + 1;
+    const attempt = running.attempts;
     const startedAt = Date.now();
-    const firstStart = current.startedAt ?? new Date(startedAt).toISOString();
-    const running: StepState = { ...current, status: 'RUNNING', attempts: attempt, startedAt: firstStart };
-    delete running.error;
+    const firstStart = running.startedAt ?? new Date(startedAt).toISOString();
     const controller = this.aborts.register(executionId);
     try {
-      if (!(await this.scheduler.moveStep(run, stepId, ['QUEUED', 'RUNNING'], running))) {
-        await this.scheduler.advance(executionId);
-        return undefined;
-      }
       let parameters: Record<string, unknown> = {};
       let result: unknown;
       let error: ToolError | undefined;
@@ -146,7 +165,7 @@ export class StepWorker extends WorkerHost implements OnApplicationBootstrap {
       const endedAt = Date.now();
       const durationMs = endedAt - startedAt;
       const capped = error ? { result: undefined, truncated: false } : capResult(result, this.config.EXECUTOR_RESULT_MAX_BYTES);
-      const busyMs = (current.busyMs ?? 0) + durationMs;
+      const busyMs = (running.busyMs ?? 0) + durationMs;
       const total = endedAt - Date.parse(firstStart);
       let next: StepState;
       let outcome: 'completed' | 'retried' | 'failed' | 'cancelled';
@@ -166,8 +185,10 @@ export class StepWorker extends WorkerHost implements OnApplicationBootstrap {
           next = { ...running, status: 'FAILED', endedAt: new Date(endedAt).toISOString(), durationMs: total, busyMs, error: error.message };
         }
       }
-      // The event's sequence number and the state change are independent: one round trip for both.
-      const [seq] = await Promise.all([this.store.nextSeq(executionId), this.scheduler.moveStep(run, stepId, ['RUNNING'], next)]);
+      // One round trip: the slot freed, the event's sequence number, the step's new state, and,
+      // when no step is left open, the run's state for the scheduler.
+      const done = await this.store.endAttempt(executionId, stepId, run.meta.tenantId, slot, next, true);
+      slotReleased();
       this.events.toolCall({
         tenantId: run.meta.tenantId,
         executionId,
@@ -179,12 +200,27 @@ export class StepWorker extends WorkerHost implements OnApplicationBootstrap {
         error: error?.message,
         startedAt,
         durationMs,
-        seq,
+        seq: done.seq,
       });
       this.metrics.stepSeconds.observe({ tool: step.tool }, durationMs / 1000);
       this.metrics.steps.inc({ tool: step.tool, outcome });
+      if (done.moved) {
+        run.steps[stepId] = next;
+        this.scheduler.publishStep(run, stepId);
+      }
       if (outcome === 'retried') throw new RetryableStepError(error!.message);
-      await this.scheduler.advance(executionId);
+      if (!done.moved) {
+        // Settled meanwhile (cancel, timeout, abort): whoever settled it moves the run on.
+        if (done.current === 'GONE') return error?.message;
+        await this.scheduler.advance(executionId);
+      } else if (done.open > 0 && outcome === 'completed' && plan.leaf.has(stepId)) {
+        // Nothing waits for this step and others are still open: nothing new can be ready.
+        this.scheduler.scheduleSnapshot(executionId);
+      } else if (done.fields) {
+        await this.scheduler.advance(executionId, { known: snapshotOf(done.fields, plan.definition) });
+      } else {
+        await this.scheduler.advance(executionId);
+      }
       return error?.message;
     } finally {
       this.aborts.unregister(executionId, controller);

@@ -1,16 +1,19 @@
-import type { ExecutionStatus } from '@toolpath/contracts';
-import { ToolError, abortableDelay, type BuiltinTool, type ToolCallContext } from '../tools/tool-error';
+import type { NatsConnection } from 'nats';
+import { executionUpdatesSubject, type ExecutionStatus } from '@toolpath/contracts';
+import { ToolError, abortError, type BuiltinTool, type ToolCallContext } from '../tools/tool-error';
 import { ExecutionRepository } from './execution.repository';
 import { RunScheduler, isTerminalRun } from './run-scheduler.service';
 import { RunStore } from './run-store';
 
-const POLL_MS = 50;
+/** Core NATS may drop a message: the child's status is also read this often while waiting. */
+const RECHECK_MS = 1000;
 
 /**
  * `workflow.run`: { definition, input? } → { executionId, status, results } once the child run
  * ends. The child is started with an idempotency key derived from the parent step, so a retried
  * or redelivered attempt waits for the same child instead of starting another. Cancelling the
- * parent cancels the child.
+ * parent cancels the child. It waits for the child's terminal update on NATS (subscribed before
+ * the first look at the child's status, so the end cannot slip between the two).
  */
 export class SubWorkflowTool implements BuiltinTool {
   readonly name = 'workflow.run';
@@ -19,6 +22,8 @@ export class SubWorkflowTool implements BuiltinTool {
     private readonly scheduler: RunScheduler,
     private readonly store: RunStore,
     private readonly repo: ExecutionRepository,
+    private readonly nc: () => NatsConnection,
+    private readonly subjectPrefix: string,
   ) {}
 
   async call(parameters: Record<string, unknown>, ctx: ToolCallContext): Promise<unknown> {
@@ -39,13 +44,36 @@ export class SubWorkflowTool implements BuiltinTool {
     const childId = started.value.executionId;
     const onAbort = () => void this.scheduler.cancel(ctx.tenantId, childId, 'parent run cancelled').catch(() => undefined);
     ctx.signal.addEventListener('abort', onAbort, { once: true });
+    let wake: () => void = () => undefined;
+    const sub = this.nc().subscribe(executionUpdatesSubject(this.subjectPrefix, ctx.tenantId, childId), {
+      callback: (err, msg) => {
+        if (err) return;
+        try {
+          const u = JSON.parse(new TextDecoder().decode(msg.data)) as { kind?: string; status?: string };
+          if (u.kind === 'run' && typeof u.status === 'string' && isTerminalRun(u.status as ExecutionStatus)) wake();
+        } catch {
+          // Not an update: ignored.
+        }
+      },
+    });
     try {
       for (;;) {
         const status = await this.statusOf(ctx.tenantId, childId);
         if (status && isTerminalRun(status)) break;
-        await abortableDelay(POLL_MS, ctx.signal);
+        if (ctx.signal.aborted) throw abortError(ctx.signal);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, RECHECK_MS);
+          function done() {
+            clearTimeout(timer);
+            ctx.signal.removeEventListener('abort', done);
+            resolve();
+          }
+          wake = done;
+          ctx.signal.addEventListener('abort', done, { once: true });
+        });
       }
     } finally {
+      sub.unsubscribe();
       ctx.signal.removeEventListener('abort', onAbort);
     }
     const view = await this.scheduler.get(ctx.tenantId, childId);

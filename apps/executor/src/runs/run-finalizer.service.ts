@@ -1,0 +1,208 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG } from '@toolpath/platform';
+import { compensationOrder, renderParameters } from '@toolpath/workflow';
+import type { ExecutorConfig } from '../executor.config';
+import { RunEvents } from '../events/run-events.service';
+import { ToolInvoker } from '../tools/tool-invoker.service';
+import { ToolError } from '../tools/tool-error';
+import { ExecutionWriter } from './execution-writer';
+import { RunPlans } from './run-plans';
+import { RunScheduler, isTerminalRun, templateContext } from './run-scheduler.service';
+import type { CompensationRecord, RunSnapshot } from './run-state';
+import { RunStore, isLiveStep } from './run-store';
+
+const CLAIM_BATCH = 200;
+const DEADLINE_BATCH = 100;
+
+/**
+ * What happens once a run has ended, and run deadlines. A run that ends is entered in the
+ * outbox atomically with its terminal status (RunStore.endRun); every executor's finalizer
+ * claims due entries (leased, so a finalizer that dies lets another take over), settles steps
+ * still live, runs the compensation of a failed run, publishes the session_end event, writes the
+ * final Mongo row (batched with other runs' by the ExecutionWriter), and only then lets the live
+ * state expire. The executor that ended a run looks at the outbox at once; all of them sweep it,
+ * and the deadline list, every EXECUTOR_SWEEP_INTERVAL_MS.
+ */
+@Injectable()
+export class RunFinalizer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log = new Logger('RunFinalizer');
+  private readonly inHand = new Set<string>();
+  private pass: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  private sweepTimer?: NodeJS.Timeout;
+  private leaseTimer?: NodeJS.Timeout;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: ExecutorConfig,
+    private readonly store: RunStore,
+    private readonly scheduler: RunScheduler,
+    private readonly writer: ExecutionWriter,
+    private readonly plans: RunPlans,
+    private readonly tools: ToolInvoker,
+    private readonly events: RunEvents,
+  ) {}
+
+  private get leaseMs(): number {
+    return this.config.EXECUTOR_LOCK_DURATION_MS;
+  }
+
+  onApplicationBootstrap(): void {
+    this.scheduler.onRunEnded(() => this.kick());
+    this.sweepTimer = setInterval(() => this.sweep(), this.config.EXECUTOR_SWEEP_INTERVAL_MS);
+    this.sweepTimer.unref();
+    this.leaseTimer = setInterval(() => {
+      this.store.renewClaims([...this.inHand], this.leaseMs).catch((err: Error) => this.log.warn(`renewing leases failed: ${err.message}`));
+    }, Math.max(100, Math.floor(this.leaseMs / 3)));
+    this.leaseTimer.unref();
+  }
+
+  /** Looks at the outbox now (or right after the pass under way). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.pass) {
+      this.again = true;
+      return;
+    }
+    this.pass = (async () => {
+      // Runs ending in the same turn of the event loop are claimed together.
+      await new Promise((r) => setImmediate(r));
+      do {
+        this.again = false;
+        while (!this.stopped) {
+          const ids = await this.store.claimEnded(CLAIM_BATCH, this.leaseMs);
+          if (ids.length === 0) break;
+          await Promise.all(ids.map((id) => this.finalizeClaimed(id)));
+        }
+      } while (this.again && !this.stopped);
+    })()
+      .catch((err: Error) => this.log.warn(`outbox pass failed: ${err.message}`))
+      .finally(() => {
+        this.pass = null;
+      });
+  }
+
+  private sweep(): void {
+    this.kick();
+    void (async () => {
+      const ids = await this.store.overdue(DEADLINE_BATCH);
+      await Promise.all(ids.map((id) => this.scheduler.timeout(id).catch((err: Error) => this.log.warn(`timeout of ${id} failed: ${err.message}`))));
+    })().catch((err: Error) => this.log.warn(`deadline sweep failed: ${err.message}`));
+  }
+
+  private async finalizeClaimed(id: string): Promise<void> {
+    this.inHand.add(id);
+    try {
+      await this.finalize(id);
+    } catch (err) {
+      // Left leased: another pass takes the run again when the lease runs out.
+      if (!this.stopped) this.log.warn(`finalizing ${id} failed (retried later): ${(err as Error).message}`);
+    } finally {
+      this.inHand.delete(id);
+    }
+  }
+
+  private async finalize(id: string): Promise<void> {
+    let run = await this.store.load(id);
+    if (!run) {
+      await this.store.retire(id, undefined, 1);
+      return;
+    }
+    if (!isTerminalRun(run.meta.status)) {
+      this.log.warn(`run ${id} is in the outbox but ${run.meta.status}; left to its scheduler`);
+      await this.store.retire(id, undefined, this.config.EXECUTOR_FINISHED_TTL_S).catch(() => undefined);
+      return;
+    }
+    if (run.definition.steps.some((s) => isLiveStep(run!.steps[s.id].status))) {
+      // The executor that ended the run died before settling its steps, or is settling them now
+      // (the guarded moves make doing it twice harmless).
+      const reason = run.meta.error ?? `run ${run.meta.status.toLowerCase()}`;
+      await this.scheduler.settleSteps(run, 'CANCELLED', reason);
+      await this.scheduler.abortRunning(id, reason);
+      run = (await this.store.load(id)) ?? run;
+    }
+    if (run.meta.status === 'FAILED' && this.needsCompensation(run)) {
+      await this.compensate(run);
+      run = (await this.store.load(id)) ?? run;
+    }
+    const { meta } = run;
+    const started = Date.parse(meta.startedAt ?? meta.createdAt);
+    const ended = Date.parse(meta.endedAt ?? new Date().toISOString());
+    const results = Object.fromEntries(run.definition.steps.filter((s) => run!.steps[s.id].status === 'COMPLETED').map((s) => [s.id, run!.steps[s.id].result]));
+    this.events.sessionEnd({
+      tenantId: meta.tenantId,
+      executionId: id,
+      intent: meta.name,
+      success: meta.status === 'COMPLETED',
+      result: results,
+      error: meta.error,
+      startedAt: started,
+      durationMs: ended - started,
+    });
+    await this.writer.final(this.scheduler.toDocument(run));
+    await this.store.retire(id, meta.tenantId, this.config.EXECUTOR_FINISHED_TTL_S);
+    this.plans.forget(id);
+  }
+
+  private needsCompensation(run: RunSnapshot): boolean {
+    const done = new Set((run.meta.compensations ?? []).map((c) => c.stepId));
+    return run.definition.steps.some((s) => s.compensate !== undefined && run.steps[s.id].status === 'COMPLETED' && !done.has(s.id));
+  }
+
+  /** Undoes completed steps that declare `compensate`, dependents first; each one at most once. */
+  private async compensate(run: RunSnapshot): Promise<void> {
+    const executionId = run.meta.id;
+    const completed = run.definition.steps.filter((s) => run.steps[s.id].status === 'COMPLETED').map((s) => s.id);
+    const done = new Set((run.meta.compensations ?? []).map((c) => c.stepId));
+    const records: CompensationRecord[] = [...(run.meta.compensations ?? [])];
+    for (const stepId of compensationOrder(run.definition, completed)) {
+      if (done.has(stepId)) continue;
+      const comp = run.definition.steps.find((s) => s.id === stepId)!.compensate!;
+      const startedAt = Date.now();
+      let params: Record<string, unknown> = {};
+      const record: CompensationRecord = { stepId, tool: comp.tool, ok: true };
+      let result: unknown;
+      try {
+        params = renderParameters(comp.parameters, templateContext(run));
+        const signal = AbortSignal.timeout(this.config.EXECUTOR_STEP_TIMEOUT_MS);
+        result = await this.tools.call(comp.tool, params, {
+          tenantId: run.meta.tenantId,
+          executionId,
+          stepId,
+          attempt: 1,
+          depth: run.meta.depth,
+          deadline: Date.now() + this.config.EXECUTOR_STEP_TIMEOUT_MS,
+          signal,
+        });
+      } catch (err) {
+        record.ok = false;
+        record.error = err instanceof ToolError || err instanceof Error ? err.message : String(err);
+        this.log.warn(`compensation of ${executionId}/${stepId} failed: ${record.error}`);
+      }
+      const seq = await this.store.nextSeq(executionId);
+      this.events.toolCall({
+        tenantId: run.meta.tenantId,
+        executionId,
+        stepId: `${stepId}.compensate`,
+        tool: comp.tool,
+        parameters: params,
+        result,
+        success: record.ok,
+        error: record.error,
+        startedAt,
+        durationMs: Date.now() - startedAt,
+        seq,
+      });
+      records.push(record);
+      const meta = (await this.store.loadMeta(executionId)) ?? run.meta;
+      await this.store.setMeta(executionId, [meta.status], { ...meta, compensations: records });
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.sweepTimer);
+    clearInterval(this.leaseTimer);
+    await this.pass?.catch(() => undefined);
+  }
+}
