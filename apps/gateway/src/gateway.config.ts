@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { TENANT_ID_PATTERN } from '@toolpath/contracts';
 import { baseConfigShape, env } from '@toolpath/platform';
 import { openAiProxyConfigShape } from './openai-proxy/openai-proxy.config';
+import { libraryConfigShape } from './library/library.config';
 
 /** `key:tenant,key:tenant`: each API key belongs to exactly one tenant. */
 const apiKeys = z
@@ -47,6 +48,7 @@ export const gatewayConfigSchema = z.object({
     .default('')
     .transform((raw) => new Set(raw.split(',').map((t) => t.trim()).filter(Boolean))),
   ...openAiProxyConfigShape,
+  ...libraryConfigShape,
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

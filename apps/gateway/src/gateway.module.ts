@@ -13,6 +13,7 @@ import { PipelineMetrics } from './events/pipeline.metrics';
 import { SubmitEventsService } from './events/submit-events.service';
 import type { GatewayConfig } from './gateway.config';
 import { LEARNING_CONTROLLERS, LEARNING_PROVIDERS } from './learning/learning.providers';
+import { LIBRARY_CONTROLLERS, LIBRARY_PROVIDERS } from './library/library.providers';
 import { OpenAiProxyController } from './openai-proxy/openai-proxy.controller';
 import { OpenAiProxyService } from './openai-proxy/openai-proxy.service';
 import { WorkflowRepository } from './workflows/workflow.repository';
@@ -29,7 +30,7 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [PlatformModule.forRoot({ service: GATEWAY_SERVICE, config, uses: { nats: true, mongo: true } })],
-      controllers: [...LEARNING_CONTROLLERS, EventsController, ExecutionsController, WorkflowsController, OpenAiProxyController],
+      controllers: [...LEARNING_CONTROLLERS, ...LIBRARY_CONTROLLERS, EventsController, ExecutionsController, WorkflowsController, OpenAiProxyController],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         SubmitEventsService,
@@ -41,6 +42,7 @@ export class GatewayModule {
         ExecutionsService,
         ExecutionStream,
         ...LEARNING_PROVIDERS,
+        ...LIBRARY_PROVIDERS,
         OpenAiProxyService,
       ],
     };

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { MAX_EVENTS_PER_BATCH, ToolEventInputSchema, ToolEventSchema } from '@toolpath/contracts';
 import { workflowDefinitionJsonSchema } from '@toolpath/workflow';
 import { learningSchemas } from '../learning/learning.openapi';
+import { librarySchemas } from '../library/library.openapi';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -66,6 +67,7 @@ function contractSchemas(): Record<string, JsonSchema> {
     },
     ...workflowSchemas(),
     ...learningSchemas(),
+    ...librarySchemas(),
   };
 }
 

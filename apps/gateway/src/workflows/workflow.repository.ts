@@ -25,6 +25,14 @@ export interface WorkflowRow {
   createdAt: Date;
   updatedAt: Date;
   deletedAt?: Date;
+  /** Where the workflow came from, when not written by hand: kept across versions. */
+  origin?: WorkflowOrigin;
+}
+
+/** The template it was instantiated from, or the generation it was applied from. */
+export interface WorkflowOrigin {
+  templateId?: string;
+  generationId?: string;
 }
 
 /** Every version ever stored, keyed `<tenantId>:<id>:<version>`; kept after a delete. */
@@ -45,8 +53,8 @@ export interface WorkflowFilter {
   source?: string;
 }
 
-/** Stored workflow as clients see it: the definition plus its identity and times. */
-export type StoredWorkflow = WorkflowDefinition & { id: string; version: number; createdAt: string; updatedAt: string };
+/** Stored workflow as clients see it: the definition plus its identity and times (and origin, when it has one). */
+export type StoredWorkflow = WorkflowDefinition & { id: string; version: number; createdAt: string; updatedAt: string } & WorkflowOrigin;
 
 export class VersionConflictError extends Error {
   constructor(
@@ -81,8 +89,8 @@ function isDuplicateKey(err: unknown): boolean {
   return (err as { code?: number })?.code === 11000;
 }
 
-export function workflowView(row: Pick<WorkflowRow, 'id' | 'version' | 'definition' | 'createdAt' | 'updatedAt'>): StoredWorkflow {
-  return { ...row.definition, id: row.id, version: row.version, createdAt: row.createdAt.toISOString(), updatedAt: row.updatedAt.toISOString() };
+export function workflowView(row: Pick<WorkflowRow, 'id' | 'version' | 'definition' | 'createdAt' | 'updatedAt' | 'origin'>): StoredWorkflow {
+  return { ...row.definition, id: row.id, version: row.version, createdAt: row.createdAt.toISOString(), updatedAt: row.updatedAt.toISOString(), ...row.origin };
 }
 
 /**
@@ -100,12 +108,12 @@ export class WorkflowRepository {
     this.versions = connection.db!.collection<WorkflowVersionRow>(WorkflowCollections.versions);
   }
 
-  async create(tenantId: string, definition: WorkflowDefinition): Promise<WorkflowRow> {
+  async create(tenantId: string, definition: WorkflowDefinition, origin?: WorkflowOrigin): Promise<WorkflowRow> {
     const id = newWorkflowId();
     const now = new Date();
     const stored = { ...definition, id };
     await this.versions.insertOne({ _id: versionKey(tenantId, id, 1), tenantId, workflowId: id, version: 1, definition: stored, createdAt: now });
-    const row: WorkflowRow = { _id: rowKey(tenantId, id), tenantId, id, version: 1, definition: stored, tools: toolsOf(stored), createdAt: now, updatedAt: now };
+    const row: WorkflowRow = { _id: rowKey(tenantId, id), tenantId, id, version: 1, definition: stored, tools: toolsOf(stored), createdAt: now, updatedAt: now, ...(origin ? { origin } : {}) };
     await this.workflows.insertOne(row);
     return row;
   }
