@@ -31,6 +31,18 @@ export interface SuggestQuery {
   limit: number;
 }
 
+/** Words that say nothing about the task: matching on them would relate every intent to every other. */
+const STOP_WORDS = new Set(
+  'a an the and or of to in on at for from by with without into onto about as is are be was were it its this that these those my our your their me us you i we they please can could would should will do does did how what which who when where why all any some new'.split(
+    ' ',
+  ),
+);
+
+function processTerm(term: string): string | null {
+  const t = term.toLowerCase();
+  return t.length === 0 || STOP_WORDS.has(t) ? null : t;
+}
+
 /** Weights of the intent match and the tool match when both are given. */
 const INTENT_WEIGHT = 0.6;
 const TOOLS_WEIGHT = 0.4;
@@ -49,7 +61,9 @@ export class SuggestionIndex {
     this.search = new MiniSearch<{ key: string; text: string }>({
       idField: 'key',
       fields: ['text'],
-      searchOptions: { prefix: true, fuzzy: 0.2, combineWith: 'OR' },
+      processTerm,
+      // Prefix and fuzzy matching only on words long enough for them to mean something.
+      searchOptions: { prefix: (term) => term.length >= 4, fuzzy: (term) => (term.length >= 5 ? 0.2 : false), combineWith: 'OR' },
     });
     this.search.addAll(docs.map((d) => ({ key: d.key, text: d.text })));
     for (const d of docs) {

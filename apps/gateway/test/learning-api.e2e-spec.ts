@@ -1,0 +1,234 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { MongoClient } from 'mongodb';
+import type { NatsConnection } from 'nats';
+import type { ToolEventInput } from '@toolpath/contracts';
+import { loadConfig } from '@toolpath/platform';
+import { EventPublisher } from '@toolpath/sdk';
+import { connectTestNats, createTestEventsStream, isolatedEnv, startService, testNames, testUrls, type ServiceProcess, type TestNames } from '@toolpath/testing';
+import { createGatewayApp } from '../src/gateway.app';
+import { gatewayConfigSchema } from '../src/gateway.config';
+import { gatewayClient } from './http-client';
+
+const KEY_A = 'key-acme-0123456789abcdef';
+const KEY_B = 'key-globex-0123456789abcdef';
+const REVIEW = ['github.get_pr', 'github.get_diff', 'slack.post'];
+const TRIAGE = ['jira.search', 'jira.get', 'jira.comment'];
+
+interface Ctx {
+  names: TestNames;
+  nc: NatsConnection;
+  mongo: MongoClient;
+  app: NestFastifyApplication;
+  analyzer: ServiceProcess;
+  base: string;
+}
+const ctx = {} as Ctx;
+const call = gatewayClient(() => ctx.base, KEY_A);
+const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+function sessions(tenantId: string, prefix: string, count: number, tools: string[], intent: string): ToolEventInput[] {
+  const out: ToolEventInput[] = [];
+  const t0 = Date.now() - 120_000;
+  for (let i = 0; i < count; i++) {
+    const sessionId = `${prefix}-${i}`;
+    const calls = [tools[0], `noise.${i % 5}`, ...tools.slice(1)];
+    calls.forEach((tool, seq) =>
+      out.push({ kind: 'tool_call', sessionId, seq, tool, parameters: { n: seq }, result: { ok: true }, success: true, startedAt: t0 + i * 1000 + seq, durationMs: 10, intent, userId: 'ann' }),
+    );
+    out.push({ kind: 'session_end', sessionId, seq: calls.length, success: true, startedAt: t0 + i * 1000, durationMs: 50, intent });
+  }
+  void tenantId;
+  return out;
+}
+
+async function publish(tenantId: string, events: ToolEventInput[]): Promise<void> {
+  const pub = new EventPublisher(ctx.nc, { tenantId, subjectPrefix: ctx.names.subjectPrefix });
+  for (const e of events) pub.publish(e);
+  await pub.flush(30_000);
+  await pub.close({ timeoutMs: 2000 });
+}
+
+beforeAll(async () => {
+  ctx.names = testNames('gwlearn');
+  ctx.nc = await connectTestNats();
+  ctx.mongo = await MongoClient.connect(testUrls.mongo);
+  await createTestEventsStream(ctx.nc, ctx.names);
+  ctx.analyzer = await startService('analyzer', { ...isolatedEnv(ctx.names), ANALYZER_SCHEDULE: 'off', ANALYZER_CATALOG_REFRESH_MS: '50' });
+  const config = loadConfig(gatewayConfigSchema, { ...isolatedEnv(ctx.names), TOOLPATH_API_KEYS: `${KEY_A}:acme,${KEY_B}:globex` });
+  ctx.app = await createGatewayApp(config);
+  await ctx.app.listen({ port: 0, host: '127.0.0.1' });
+  ctx.base = (await ctx.app.getUrl()).replace('[::1]', '127.0.0.1');
+  await publish('acme', [...sessions('acme', 'rev', 6, REVIEW, 'review a pull request'), ...sessions('acme', 'tri', 6, TRIAGE, 'triage a bug report')]);
+  await publish('globex', sessions('globex', 'g', 5, REVIEW, 'review a pull request'));
+}, 90_000);
+
+afterAll(async () => {
+  await ctx.app?.close();
+  await ctx.analyzer?.stop();
+  if (ctx.nc) {
+    const jsm = await ctx.nc.jetstreamManager();
+    await jsm.streams.delete(ctx.names.stream).catch(() => undefined);
+    await ctx.nc.close();
+  }
+  await ctx.mongo?.db(ctx.names.mongoDb).dropDatabase().catch(() => undefined);
+  await ctx.mongo?.close();
+});
+
+describe('learning API', () => {
+  it('refuses every learning route without a valid key', async () => {
+    for (const [method, path] of [
+      ['GET', '/api/v1/patterns'],
+      ['GET', '/api/v1/patterns/abc'],
+      ['POST', '/api/v1/patterns/abc/promote'],
+      ['POST', '/api/v1/analyzer/runs'],
+      ['GET', '/api/v1/analyzer/runs/latest'],
+      ['GET', '/api/v1/suggestions?intent=x'],
+      ['GET', '/api/v1/stats/patterns'],
+      ['GET', '/api/v1/stats/intents'],
+      ['GET', '/api/v1/stats/health'],
+    ]) {
+      expect((await call(method, path, { key: null })).status).toBe(401);
+      expect((await call(method, path, { key: 'not-a-key-0123456789' })).status).toBe(401);
+    }
+  });
+
+  it('runs the analyzer on request and shows the run', async () => {
+    expect((await call('POST', '/api/v1/analyzer/runs', { body: { mode: 'sideways' } })).body).toMatchObject({ statusCode: 400, details: [{ field: 'mode' }] });
+    expect((await call('POST', '/api/v1/analyzer/runs', { body: { waitMs: -1 } })).body.details[0].field).toBe('waitMs');
+    const res = await call('POST', '/api/v1/analyzer/runs', { body: {} });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ mode: 'incremental', status: 'completed', tenant: { sessionsClosed: 12 } });
+    const globex = await call('GET', `/api/v1/analyzer/runs/${res.body.id}`, { key: KEY_B });
+    expect(globex.body.tenant.sessionsClosed).toBe(5);
+    expect((await call('GET', '/api/v1/analyzer/runs/latest')).body.id).toBe(res.body.id);
+    expect((await call('GET', '/api/v1/analyzer/runs/run_missing')).status).toBe(404);
+    expect((await call('GET', '/api/v1/analyzer/runs/not!an!id')).body).toMatchObject({ statusCode: 400 });
+  }, 60_000);
+
+  it('lists patterns with filters, sorting and cursor pagination, tenant by tenant', async () => {
+    const all = await call('GET', '/api/v1/patterns');
+    expect(all.status).toBe(200);
+    expect(all.body.nextCursor).toBeNull();
+    const review = all.body.items.find((p: { tools: string[] }) => same(p.tools, REVIEW));
+    expect(review).toMatchObject({ support: 6, successRate: 1, promotedWorkflowId: null });
+    expect(review).toEqual(expect.objectContaining({ meanDurationMs: expect.any(Number), p95DurationMs: expect.any(Number), score: 6, confidence: expect.any(Number) }));
+    const globex = await call('GET', '/api/v1/patterns', { key: KEY_B });
+    expect(globex.body.items.find((p: { tools: string[] }) => same(p.tools, REVIEW)).support).toBe(5);
+    expect(globex.body.items.some((p: { id: string }) => p.id === review.id)).toBe(false);
+
+    expect((await call('GET', '/api/v1/patterns?tool=jira.get')).body.items.every((p: { tools: string[] }) => p.tools.includes('jira.get'))).toBe(true);
+    expect((await call('GET', '/api/v1/patterns?minSupport=7')).body.items).toEqual([]);
+    expect((await call('GET', '/api/v1/patterns?userId=nobody')).body.items).toEqual([]);
+    expect((await call('GET', '/api/v1/patterns?userId=ann&minSupport=6')).body.items.length).toBeGreaterThanOrEqual(2);
+
+    const first = await call('GET', '/api/v1/patterns?sort=support&limit=1');
+    expect(first.body.items).toHaveLength(1);
+    expect(first.body.nextCursor).toEqual(expect.any(String));
+    const second = await call('GET', `/api/v1/patterns?sort=support&limit=1&cursor=${encodeURIComponent(first.body.nextCursor)}`);
+    expect(second.body.items).toHaveLength(1);
+    expect(second.body.items[0].id).not.toBe(first.body.items[0].id);
+
+    for (const [query, field] of [
+      ['minSupport=abc', 'minSupport'],
+      ['minSuccessRate=2', 'minSuccessRate'],
+      ['sort=random', 'sort'],
+      ['limit=0', 'limit'],
+      ['cursor=garbage', 'cursor'],
+    ]) {
+      const bad = await call('GET', `/api/v1/patterns?${query}`);
+      expect(bad.status).toBe(400);
+      expect(bad.body.details[0].field).toBe(field);
+    }
+    const unknown = await call('GET', '/api/v1/patterns?colour=red');
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.message).toContain('colour');
+  });
+
+  it('shows a pattern with its learned workflow and examples, and promotes it once', async () => {
+    const review = (await call('GET', '/api/v1/patterns')).body.items.find((p: { tools: string[] }) => same(p.tools, REVIEW));
+    const got = await call('GET', `/api/v1/patterns/${review.id}?examples=2`);
+    expect(got.status).toBe(200);
+    expect(got.body.workflow).toMatchObject({ source: 'learned' });
+    expect(got.body.examples).toHaveLength(2);
+    expect((await call('GET', `/api/v1/patterns/${review.id}`, { key: KEY_B })).status).toBe(404);
+    expect((await call('POST', `/api/v1/patterns/${review.id}/promote`, { key: KEY_B })).status).toBe(404);
+    expect((await call('GET', '/api/v1/patterns/bad.id')).status).toBe(400);
+    expect((await call('GET', `/api/v1/patterns/${review.id}?examples=99`)).body.details[0].field).toBe('examples');
+
+    const promoted = await call('POST', `/api/v1/patterns/${review.id}/promote`, { body: { name: 'Review a PR (learned)' } });
+    expect(promoted.status).toBe(201);
+    expect(promoted.body).toMatchObject({ patternId: review.id, created: true, workflow: { source: 'learned', name: 'Review a PR (learned)' } });
+    expect(promoted.body.workflow.tags).toContain(`pattern-${review.id}`);
+    const wf = await call('GET', `/api/v1/workflows/${promoted.body.workflow.id}`);
+    expect(wf.status).toBe(200);
+    expect(wf.body.steps.map((s: { tool: string }) => s.tool).sort()).toEqual([...REVIEW].sort());
+    const again = await call('POST', `/api/v1/patterns/${review.id}/promote`);
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ created: false, workflow: { id: promoted.body.workflow.id } });
+    expect((await call('GET', `/api/v1/patterns/${review.id}`)).body.promotedWorkflowId).toBe(promoted.body.workflow.id);
+    expect((await call('GET', '/api/v1/workflows?source=learned')).body.items).toHaveLength(1);
+  }, 60_000);
+
+  it('suggests catalog workflows before learned ones, with reasons and next steps', async () => {
+    const user = await call('POST', '/api/v1/workflows', {
+      body: {
+        name: 'Bug triage',
+        description: 'Triage a bug report and comment on it',
+        source: 'user',
+        steps: [
+          { id: 'find', tool: 'jira.search', parameters: {} },
+          { id: 'read', tool: 'jira.get', dependsOn: ['find'], parameters: {} },
+          { id: 'say', tool: 'jira.comment', dependsOn: ['read'], parameters: {} },
+        ],
+      },
+    });
+    expect(user.status).toBe(201);
+    await new Promise((r) => setTimeout(r, 100));
+    const res = await call('GET', '/api/v1/suggestions?intent=triage%20a%20bug&limit=5');
+    expect(res.status).toBe(200);
+    const items = res.body.items as Array<{ source: string; workflowId?: string; patternId?: string; tools: string[]; score: number; reasons: string[] }>;
+    expect(items[0]).toMatchObject({ source: 'user', workflowId: user.body.id });
+    const learned = items.find((s) => s.source === 'learned' && same(s.tools, TRIAGE));
+    expect(learned).toBeDefined();
+    expect(items.indexOf(learned!)).toBeGreaterThan(0);
+    expect(learned!.reasons.join(' ')).toMatch(/learned from 6 sessions/);
+    expect(learned!.reasons.join(' ')).toMatch(/intent matches/);
+    expect(items.every((s) => s.score > 0)).toBe(true);
+
+    const next = await call('GET', '/api/v1/suggestions?tools=jira.search,jira.get');
+    expect(next.status).toBe(200);
+    expect(next.body.items.find((s: { tools: string[] }) => same(s.tools, TRIAGE))).toMatchObject({ matchedSteps: 2, nextTool: 'jira.comment' });
+    expect(next.body.nextSteps[0]).toMatchObject({ tool: 'jira.comment' });
+    expect(next.body.nextSteps[0].probability).toBeGreaterThan(0.5);
+
+    // The promoted review pattern is one suggestion (a learned one, with its catalog id), not two.
+    const review = await call('GET', '/api/v1/suggestions?intent=review%20a%20pull%20request');
+    const reviews = review.body.items.filter((s: { tools: string[] }) => same(s.tools, REVIEW));
+    expect(reviews).toHaveLength(1);
+    expect(reviews[0]).toMatchObject({ source: 'learned', workflowId: expect.stringMatching(/^wf_/) });
+    // Another tenant's catalog and patterns are not suggested.
+    const globex = await call('GET', '/api/v1/suggestions?intent=triage%20a%20bug', { key: KEY_B });
+    expect(globex.body.items).toEqual([]);
+
+    expect((await call('GET', '/api/v1/suggestions')).body).toMatchObject({ statusCode: 400, details: [{ field: 'intent' }] });
+    expect((await call('GET', '/api/v1/suggestions?intent=x&limit=0')).body.details[0].field).toBe('limit');
+    expect((await call('GET', `/api/v1/suggestions?tools=${'t,'.repeat(150)}`)).status).toBe(400);
+  }, 60_000);
+
+  it('gives statistics per pattern and per intent, and a health summary', async () => {
+    const patterns = await call('GET', '/api/v1/stats/patterns');
+    expect(patterns.status).toBe(200);
+    expect(patterns.body.items.find((s: { tools: string[] }) => same(s.tools, REVIEW))).toMatchObject({ total: 6, successful: 6, failed: 0, successRate: 1 });
+    const intents = await call('GET', '/api/v1/stats/intents?limit=10');
+    expect(intents.body.items).toEqual(
+      expect.arrayContaining([expect.objectContaining({ intent: 'triage a bug report', total: 6, successful: 6, failed: 0, successRate: 1, meanDurationMs: expect.any(Number) })]),
+    );
+    const health = await call('GET', '/api/v1/stats/health');
+    expect(health.body.totals).toMatchObject({ sessions: 12, promoted: 1 });
+    expect(health.body.last24h.sessions).toBe(12);
+    expect(health.body.topCandidates.length).toBeGreaterThanOrEqual(1);
+    expect(health.body.lastRun).toMatchObject({ status: 'completed' });
+    expect((await call('GET', '/api/v1/stats/health', { key: KEY_B })).body.totals).toMatchObject({ sessions: 5, promoted: 0 });
+    expect((await call('GET', '/api/v1/stats/intents?limit=abc')).body.details[0].field).toBe('limit');
+  });
+});
