@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TENANT_ID_PATTERN } from '@toolpath/contracts';
+import { mcpConfigShape } from '@toolpath/mcp';
 import { baseConfigShape, env } from '@toolpath/platform';
 import { openAiProxyConfigShape } from './openai-proxy/openai-proxy.config';
 import { libraryConfigShape } from './library/library.config';
@@ -48,6 +49,8 @@ export const gatewayConfigSchema = z.object({
     .default('')
     .transform((raw) => new Set(raw.split(',').map((t) => t.trim()).filter(Boolean))),
   ...openAiProxyConfigShape,
+  /** MCP servers listed under /workflows/resources (docs/MCP.md). */
+  ...mcpConfigShape,
   ...libraryConfigShape,
 });
 

@@ -16,6 +16,8 @@ import { LEARNING_CONTROLLERS, LEARNING_PROVIDERS } from './learning/learning.pr
 import { LIBRARY_CONTROLLERS, LIBRARY_PROVIDERS } from './library/library.providers';
 import { OpenAiProxyController } from './openai-proxy/openai-proxy.controller';
 import { OpenAiProxyService } from './openai-proxy/openai-proxy.service';
+import { ResourcesController } from './resources/resources.controller';
+import { ResourcesService } from './resources/resources.service';
 import { WorkflowRepository } from './workflows/workflow.repository';
 import { WorkflowsController } from './workflows/workflows.controller';
 import { WorkflowsService } from './workflows/workflows.service';
@@ -30,7 +32,7 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [PlatformModule.forRoot({ service: GATEWAY_SERVICE, config, uses: { nats: true, mongo: true } })],
-      controllers: [...LEARNING_CONTROLLERS, ...LIBRARY_CONTROLLERS, EventsController, ExecutionsController, WorkflowsController, OpenAiProxyController],
+      controllers: [...LEARNING_CONTROLLERS, ...LIBRARY_CONTROLLERS, ResourcesController, EventsController, ExecutionsController, WorkflowsController, OpenAiProxyController],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         SubmitEventsService,
@@ -44,6 +46,7 @@ export class GatewayModule {
         ...LEARNING_PROVIDERS,
         ...LIBRARY_PROVIDERS,
         OpenAiProxyService,
+        ResourcesService,
       ],
     };
   }

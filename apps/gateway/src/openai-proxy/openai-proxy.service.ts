@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Counter } from 'prom-client';
 import { APP_CONFIG, MetricsService, NatsClient } from '@toolpath/platform';
 import type { GatewayConfig } from '../gateway.config';
+import { AnalyzerClient } from '../learning/analyzer.client';
 import { AnalyzerSuggestionSource } from './analyzer-suggestion.source';
 import { answerFromCompletion, StreamedAnswer, type ChatAnswer } from './chat-answer';
 import { intentOf, newToolAnswers, parseChatRequest, sessionIdOf, withSystemMessage, type ChatRequestBody } from './chat-request';
@@ -59,6 +60,7 @@ export class OpenAiProxyService implements OnApplicationShutdown {
     @Inject(APP_CONFIG) private readonly config: GatewayConfig,
     nats: NatsClient,
     metrics: MetricsService,
+    analyzer: AnalyzerClient,
     @Optional() @Inject(SUGGESTION_SOURCE) suggestions?: SuggestionSource,
   ) {
     this.upstream = new UpstreamChatClient({
@@ -66,7 +68,7 @@ export class OpenAiProxyService implements OnApplicationShutdown {
       apiKey: config.OPENAI_API_KEY,
       headersTimeoutMs: config.OPENAI_PROXY_TIMEOUT_MS,
     });
-    this.suggestions = suggestions ?? new AnalyzerSuggestionSource(config, nats);
+    this.suggestions = suggestions ?? new AnalyzerSuggestionSource(analyzer);
     this.requests = metrics.counter('toolpath_openai_proxy_requests_total', 'Proxied chat completions by mode and outcome', ['mode', 'outcome']);
     this.suggestionOutcomes = metrics.counter('toolpath_openai_proxy_suggestions_total', 'Past-experience lookups by outcome', ['outcome']);
     this.recordErrors = metrics.counter('toolpath_openai_proxy_record_errors_total', 'Events of proxied sessions that could not be queued or were dropped');
