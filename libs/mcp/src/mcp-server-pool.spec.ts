@@ -1,4 +1,8 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { validateWorkflow } from '@toolpath/workflow';
 import { mcpConfigShape, parseMcpServers } from './mcp-config';
 import { McpToolError } from './mcp-errors';
@@ -141,5 +145,52 @@ describe('a stdio MCP server', () => {
     const started = Date.now();
     await expect(pool.call('mcp:mute/x', {})).rejects.toMatchObject({ code: 'unavailable', message: expect.stringMatching(/could not be started/) });
     expect(Date.now() - started).toBeLessThan(3000);
+  });
+});
+
+describe('a streamable HTTP MCP server', () => {
+  let http: Server;
+  let url: string;
+  let pool: McpServerPool;
+  const seenHeaders: string[] = [];
+
+  beforeAll(async () => {
+    // Stateless streamable HTTP: a fresh server and transport per request, as the SDK documents.
+    http = createServer((req, res) => {
+      seenHeaders.push(String(req.headers['x-api-key'] ?? ''));
+      const server = new McpServer({ name: 'http-test', version: '1.0.0' });
+      server.registerTool('upper', { description: 'Upper-cases text', inputSchema: { text: z.string() } }, async ({ text }) => ({ content: [{ type: 'text', text: text.toUpperCase() }] }));
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+      res.on('close', () => {
+        void transport.close();
+        void server.close();
+      });
+      void server.connect(transport).then(() => transport.handleRequest(req, res));
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`;
+  });
+  afterAll(async () => {
+    await pool?.close();
+    http.closeAllConnections();
+    await new Promise((r) => http.close(r));
+  });
+
+  it('lists and calls its tools with the configured headers, and reports a server that is not there', async () => {
+    const down = `http://127.0.0.1:${(http.address() as AddressInfo).port + 1}/mcp`;
+    pool = new McpServerPool(
+      parseMcpServers(
+        JSON.stringify([
+          { name: 'web', transport: 'http', url, headers: { 'x-api-key': 'k-123' } },
+          { name: 'gone', transport: 'http', url: down, connectTimeoutMs: 2000 },
+        ]),
+      ),
+      defaults,
+    );
+    const listing = await pool.listTools();
+    expect(listing.tools.map((t) => `${t.server}/${t.name}`)).toEqual(['web/upper']);
+    expect(listing.errors).toEqual([{ server: 'gone', message: expect.stringMatching(/MCP server "gone" could not be reached/) }]);
+    expect(await pool.call('mcp:web/upper', { text: 'shout' })).toBe('SHOUT');
+    expect(new Set(seenHeaders)).toEqual(new Set(['k-123']));
   });
 });
