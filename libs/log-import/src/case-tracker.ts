@@ -1,3 +1,5 @@
+import type { CaseIdSeed } from './import-event-id';
+
 /** What is remembered of a case between its activities: a few numbers, never the activities. */
 export interface CaseState {
   /** Position of the next activity in the case (the `seq` of its event). */
@@ -10,6 +12,8 @@ export interface CaseState {
   firstMs: number;
   lastEndMs: number;
   intent?: string;
+  /** Set by the event mapper on the case's first activity. */
+  idSeed?: CaseIdSeed;
 }
 
 /**
@@ -19,24 +23,12 @@ export interface CaseState {
  */
 export class CaseTracker {
   private readonly open = new Map<string, CaseState>();
-  private seen = 0;
-
-  /** Cases seen so far, closed or not. */
-  get casesSeen(): number {
-    return this.seen;
-  }
-
-  get openCases(): number {
-    return this.open.size;
-  }
-
-  /** The case's state, opened on its first activity. */
-  get(caseId: string, startMs: number): CaseState {
+  /** The case's state, opened on its first activity (or first skipped row). */
+  get(caseId: string): CaseState {
     let state = this.open.get(caseId);
     if (state === undefined) {
-      state = { nextSeq: 0, calls: 0, failed: 0, outcomesKnown: 0, firstMs: startMs, lastEndMs: startMs };
+      state = { nextSeq: 0, calls: 0, failed: 0, outcomesKnown: 0, firstMs: Infinity, lastEndMs: -Infinity };
       this.open.set(caseId, state);
-      this.seen++;
     }
     return state;
   }

@@ -17,10 +17,6 @@ export interface CsvLogReaderOptions {
   otherColumnsAsParameters?: boolean;
 }
 
-interface ParsedRow {
-  record: string[];
-  info: { lines: number };
-}
 
 /**
  * Reads a CSV event log (first line = header) as activities and skips, in file order, without
@@ -38,7 +34,6 @@ export async function* readCsvLog(chunks: AsyncIterable<string>, opts: CsvLogRea
     const p = parse({
       delimiter: opts.delimiter ?? detectDelimiter(splitter.firstLine ?? ''),
       bom: true,
-      info: true,
       relax_quotes: true,
       relax_column_count: true,
       skip_records_with_error: true,
@@ -53,9 +48,9 @@ export async function* readCsvLog(chunks: AsyncIterable<string>, opts: CsvLogRea
   };
 
   function* take(p: Parser): Generator<LogItem> {
-    for (let row = p.read() as ParsedRow | null; row !== null; row = p.read() as ParsedRow | null) {
+    for (let row = p.read() as string[] | null; row !== null; row = p.read() as string[] | null) {
       while (parserSkips.length > 0) yield { type: 'skip', skip: parserSkips.shift()! };
-      const item = rows.map(row.record, row.info.lines);
+      const item = rows.map(row);
       if (item) yield item;
     }
     while (parserSkips.length > 0) yield { type: 'skip', skip: parserSkips.shift()! };
@@ -77,9 +72,9 @@ export async function* readCsvLog(chunks: AsyncIterable<string>, opts: CsvLogRea
   parser ??= open();
   parser.end(last.text);
   try {
-    for await (const row of parser as AsyncIterable<ParsedRow>) {
+    for await (const row of parser as AsyncIterable<string[]>) {
       while (parserSkips.length > 0) yield { type: 'skip', skip: parserSkips.shift()! };
-      const item = rows.map(row.record, row.info.lines);
+      const item = rows.map(row);
       if (item) yield item;
     }
   } catch (err) {
@@ -94,7 +89,13 @@ export async function* readCsvLog(chunks: AsyncIterable<string>, opts: CsvLogRea
 class CsvRowMapper {
   private columns?: ResolvedColumns;
   private fieldCount = 0;
-  /** Line where the previous record ended: the next record starts on the line after it. */
+  /**
+   * Line where the previous record ended: the next record starts on the line after it. Counted
+   * here (a record spans one line more per line break inside its quoted fields) because asking
+   * csv-parse for `info` on every record cost a third of its parsing time. The splitter hands
+   * it only whole lines and blanks dropped ones, so every line of the file is one record or part
+   * of one, and empty lines come through as records of one empty field.
+   */
   private lastLine = 0;
 
   constructor(private readonly opts: CsvLogReaderOptions) {}
@@ -103,8 +104,12 @@ class CsvRowMapper {
     return this.columns !== undefined;
   }
 
-  map(fields: string[], endLine: number): LogItem | undefined {
+  map(fields: string[]): LogItem | undefined {
     const line = this.lastLine + 1;
+    let endLine = line;
+    for (let i = 0; i < fields.length; i++) {
+      for (let at = fields[i].indexOf('\n'); at !== -1; at = fields[i].indexOf('\n', at + 1)) endLine++;
+    }
     this.lastLine = endLine;
     if (fields.length === 1 && fields[0].trim() === '') return undefined;
     const columns = this.columns;
@@ -119,16 +124,19 @@ class CsvRowMapper {
     const caseId = fields[columns.case!].trim();
     if (caseId === '') return skip(line, 'missing_case', `empty case column ${JSON.stringify(columns.names[columns.case!])}`);
     const activity = fields[columns.activity!].trim();
-    if (activity === '') return skip(line, 'missing_activity', `empty activity column ${JSON.stringify(columns.names[columns.activity!])}`);
     // A line break in a case or activity is a stray quote that joined rows, not a real name.
-    if (caseId.includes('\n') || activity.includes('\n')) {
-      return skip(line, 'bad_csv_row', `the ${caseId.includes('\n') ? 'case' : 'activity'} spans lines: a quote opened here is closed on a later line`);
+    if (caseId.includes('\n')) return skip(line, 'bad_csv_row', 'the case spans lines: a quote opened here is closed on a later line');
+    if (activity === '') return skip(line, 'missing_activity', `empty activity column ${JSON.stringify(columns.names[columns.activity!])}`, caseId);
+    if (activity.includes('\n')) {
+      return skip(line, 'bad_csv_row', 'the activity spans lines: a quote opened here is closed on a later line', caseId);
     }
     const rawTime = fields[columns.timestamp!];
     const timestampColumn = JSON.stringify(columns.names[columns.timestamp!]);
-    if (rawTime.trim() === '') return skip(line, 'missing_timestamp', `empty timestamp column ${timestampColumn}`);
+    if (rawTime.trim() === '') return skip(line, 'missing_timestamp', `empty timestamp column ${timestampColumn}`, caseId);
     const startMs = this.opts.parseTimestamp(rawTime);
-    if (startMs === undefined) return skip(line, 'bad_timestamp', `cannot read ${JSON.stringify(clip(rawTime))} in column ${timestampColumn} as a timestamp`);
+    if (startMs === undefined) {
+      return skip(line, 'bad_timestamp', `cannot read ${JSON.stringify(clip(rawTime))} in column ${timestampColumn} as a timestamp`, caseId);
+    }
 
     const record: LogRecord = { line, caseId, activity, startMs, durationMs: 0 };
     const resource = optionalField(fields, columns.resource);
@@ -160,8 +168,8 @@ function optionalField(fields: string[], index: number | undefined): string | un
   return value === '' ? undefined : value;
 }
 
-function skip(line: number, reason: SkippedItem['reason'], message: string): LogItem {
-  return { type: 'skip', skip: { line, reason, message } };
+function skip(line: number, reason: SkippedItem['reason'], message: string, caseId?: string): LogItem {
+  return { type: 'skip', skip: caseId === undefined ? { line, reason, message } : { line, reason, message, caseId } };
 }
 
 function clip(text: string): string {

@@ -1,6 +1,6 @@
 import type { ToolEventInput } from '@toolpath/contracts';
 import type { CaseState } from './case-tracker';
-import { importEventId } from './import-event-id';
+import { activityEventId, caseIdSeed, sessionEndEventId } from './import-event-id';
 import type { LogRecord } from './log-record';
 
 /** Where a log's resource goes: the event's `userId`, or `parameters.resource`. */
@@ -26,14 +26,15 @@ export class EventMapper {
   constructor(private readonly opts: EventMapperOptions) {}
 
   toolCall(record: LogRecord, seq: number, state: CaseState): ToolEventInput {
+    state.idSeed ??= caseIdSeed(this.opts.sourceId, record.caseId);
     const event: ToolEventInput = {
       kind: 'tool_call',
-      eventId: importEventId(this.opts.sourceId, record.caseId, seq, record.startMs),
+      eventId: activityEventId(state.idSeed, seq, record.startMs),
       sessionId: record.caseId,
       seq,
       tool: record.activity,
       success: record.success ?? true,
-      startedAt: new Date(record.startMs).toISOString(),
+      startedAt: timestamp(record.startMs),
       durationMs: record.durationMs,
     };
     if (record.error !== undefined && record.success === false) event.error = clip(record.error);
@@ -55,11 +56,11 @@ export class EventMapper {
   sessionEnd(caseId: string, state: CaseState): ToolEventInput {
     const event: ToolEventInput = {
       kind: 'session_end',
-      eventId: importEventId(this.opts.sourceId, caseId, 'end', state.firstMs),
+      eventId: sessionEndEventId(state.idSeed ?? caseIdSeed(this.opts.sourceId, caseId)),
       sessionId: caseId,
       seq: state.nextSeq,
       success: state.failed === 0,
-      startedAt: new Date(state.firstMs).toISOString(),
+      startedAt: timestamp(state.firstMs),
       durationMs: Math.max(0, state.lastEndMs - state.firstMs),
       result: { activities: state.calls, failed: state.failed, outcomesKnown: state.outcomesKnown },
     };
@@ -67,6 +68,11 @@ export class EventMapper {
     if (intent !== undefined) event.intent = clip(intent);
     return event;
   }
+}
+
+/** Epoch milliseconds (the cheapest form to validate and encode); ISO for times before 1970. */
+function timestamp(ms: number): number | string {
+  return ms >= 0 ? ms : new Date(ms).toISOString();
 }
 
 function clip(text: string): string {

@@ -21,7 +21,7 @@ export interface SummaryContext {
 /** The closing report, one fact per line. */
 export function formatSummary(s: ImportSummary, ctx: SummaryContext): string {
   const lines = [
-    `${ctx.dryRun ? 'dry run of' : 'imported'} ${ctx.file} (${ctx.format}) for tenant ${ctx.tenantId}${s.limited ? ', stopped at --limit' : ''}`,
+    `${ctx.dryRun ? 'dry run of' : 'imported'} ${ctx.file} (${ctx.format}) for tenant ${ctx.tenantId}${s.limited ? ', stopped at --limit' : ''}${s.interrupted ? ', interrupted' : ''}`,
     `  activities read   ${n(s.eventsRead)}`,
     `  tool calls        ${n(s.toolCalls)}`,
     `  cases             ${n(s.cases)} (${n(s.sessionEnds)} session_end events)`,

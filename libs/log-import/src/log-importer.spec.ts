@@ -57,10 +57,10 @@ describe('runImport', () => {
       ['A', 2, 'pay', 'ann', false, 'declined', 'refund 7'],
       ['B', 1, 'close', 'bob', true, undefined, undefined],
     ]);
-    expect(calls[0]).toMatchObject({ startedAt: '2026-01-05T08:00:00.000Z', durationMs: 0 });
+    expect(calls[0]).toMatchObject({ startedAt: Date.UTC(2026, 0, 5, 8), durationMs: 0 });
     const ends = events.filter((e) => e.kind === 'session_end');
     expect(ends).toEqual([
-      expect.objectContaining({ sessionId: 'A', seq: 3, success: false, startedAt: '2026-01-05T08:00:00.000Z', durationMs: 5000, intent: 'refund 7', result: { activities: 3, failed: 1, outcomesKnown: 2 } }),
+      expect.objectContaining({ sessionId: 'A', seq: 3, success: false, startedAt: Date.UTC(2026, 0, 5, 8), durationMs: 5000, intent: 'refund 7', result: { activities: 3, failed: 1, outcomesKnown: 2 } }),
       expect.objectContaining({ sessionId: 'B', seq: 2, success: true, durationMs: 60_000, result: { activities: 2, failed: 0, outcomesKnown: 1 } }),
     ]);
     expect(summary).toMatchObject({ eventsRead: 5, toolCalls: 5, sessionEnds: 2, cases: 2, skipped: 0, limited: false });
@@ -76,6 +76,15 @@ describe('runImport', () => {
     expect(ids[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     const other = await importCsv(LOG, { sourceId: 'other.csv' });
     expect(other.events.map((e) => e.eventId).filter((id) => ids.includes(id!))).toEqual([]);
+  });
+
+  it('keeps the ids of the other rows when a bad row is fixed and the file imported again', async () => {
+    const broken = await importCsv('case,activity,timestamp\nA,a,2026-01-05\nA,b,whenever\nA,c,2026-01-06\n');
+    const fixed = await importCsv('case,activity,timestamp\nA,a,2026-01-05\nA,b,2026-01-05\nA,c,2026-01-06\n');
+    const ids = (events: ToolEventInput[]) => new Map(events.map((e) => [e.tool ?? 'end', e.eventId]));
+    expect(broken.events.map((e) => e.seq)).toEqual([0, 2, 3]);
+    expect(fixed.events.map((e) => e.seq)).toEqual([0, 1, 2, 3]);
+    for (const [tool, id] of ids(broken.events)) expect(ids(fixed.events).get(tool)).toBe(id);
   });
 
   it('puts the resource in the parameters when told, and applies the default intent', async () => {

@@ -15,6 +15,8 @@ export interface ImportRunOptions extends EventMapperOptions {
   /** Called about once per `progressIntervalMs` while the import runs. */
   onProgress?: (progress: ImportProgress) => void;
   progressIntervalMs?: number;
+  /** Aborting stops reading; what was read is still sent, its cases ended, and summarised. */
+  signal?: AbortSignal;
 }
 
 export interface ImportProgress {
@@ -42,9 +44,12 @@ export interface ImportSummary {
   /** Activities not imported, and by reason. */
   skipped: number;
   skippedByReason: Partial<Record<SkipReason, number>>;
+  /** Cases with at least one imported activity. */
   cases: number;
   /** The import stopped at `limit`. */
   limited: boolean;
+  /** The import stopped because `signal` was aborted. */
+  interrupted: boolean;
   durationMs: number;
   /** Activities read per second. */
   eventsPerSecond: number;
@@ -75,6 +80,7 @@ export async function runImport(opts: ImportRunOptions): Promise<ImportSummary> 
     skippedByReason: {},
     cases: 0,
     limited: false,
+    interrupted: false,
     durationMs: 0,
     eventsPerSecond: 0,
     peakHeapBytes: process.memoryUsage().heapUsed,
@@ -111,12 +117,14 @@ export async function runImport(opts: ImportRunOptions): Promise<ImportSummary> 
     opts.onSkip?.(item);
   };
 
-  /** Sends one event; refused ones become skips of the activity's line. */
-  const send = async (event: ToolEventInput, line: number): Promise<boolean> => {
+  /*
+   * Sending is synchronous unless the sink asks to wait (once per half window), so the per-event
+   * path allocates no promise: `true` accepted, `false` refused (and reported as a skip of the
+   * activity's line), or the promise to wait for.
+   */
+  const send = (event: ToolEventInput, line: number): boolean | Promise<void> => {
     try {
-      const wait = sink.send(event);
-      if (wait) await wait;
-      return true;
+      return sink.send(event) ?? true;
     } catch (err) {
       if (err instanceof InvalidEventError) {
         skip({ line, reason: 'invalid_event', message: err.issues.map((i) => `${i.field}: ${i.message}`).join('; ') });
@@ -132,14 +140,19 @@ export async function runImport(opts: ImportRunOptions): Promise<ImportSummary> 
 
   const endCase = async (caseId: string, state: CaseState): Promise<void> => {
     if (state.calls === 0) return;
-    if (await send(mapper.sessionEnd(caseId, state), 0)) summary.sessionEnds++;
+    summary.cases++;
+    const sent = send(mapper.sessionEnd(caseId, state), 0);
+    if (sent === false) return;
+    summary.sessionEnds++;
+    if (sent !== true) await sent;
   };
 
-  const importRecord = async (record: LogRecord): Promise<void> => {
-    const state = cases.get(record.caseId, record.startMs);
+  const importRecord = (record: LogRecord): Promise<void> | undefined => {
+    const state = cases.get(record.caseId);
     const seq = state.nextSeq++;
     if (state.intent === undefined && record.intent !== undefined) state.intent = record.intent;
-    if (!(await send(mapper.toolCall(record, seq, state), record.line))) return;
+    const sent = send(mapper.toolCall(record, seq, state), record.line);
+    if (sent === false) return undefined;
     summary.toolCalls++;
     state.calls++;
     if (record.success === false) state.failed++;
@@ -147,6 +160,7 @@ export async function runImport(opts: ImportRunOptions): Promise<ImportSummary> 
     if (record.startMs < state.firstMs) state.firstMs = record.startMs;
     const end = record.startMs + record.durationMs;
     if (end > state.lastEndMs) state.lastEndMs = end;
+    return sent === true ? undefined : sent;
   };
 
   try {
@@ -160,16 +174,21 @@ export async function runImport(opts: ImportRunOptions): Promise<ImportSummary> 
         summary.limited = true;
         break;
       }
+      if (opts.signal?.aborted) {
+        summary.interrupted = true;
+        break;
+      }
       if (item.type === 'skip') {
         summary.eventsRead += item.skip.count ?? 1;
+        if (item.skip.caseId !== undefined) cases.get(item.skip.caseId).nextSeq++;
         skip(item.skip);
         continue;
       }
       summary.eventsRead++;
       if (summary.eventsRead % HEAP_SAMPLE_EVERY === 0) sampleHeap();
-      await importRecord(item.record);
+      const wait = importRecord(item.record);
+      if (wait) await wait;
     }
-    summary.cases = cases.casesSeen;
     for (const [caseId, state] of cases.closeAll()) await endCase(caseId, state);
     await sink.finish();
   } finally {

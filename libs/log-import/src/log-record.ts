@@ -39,6 +39,11 @@ export interface SkippedItem {
   message: string;
   /** How many activities the skip covers (a trace without a case id skips all of its events). */
   count?: number;
+  /**
+   * The case, when the row still names it reliably: the skipped activity keeps its position in
+   * the case, so fixing the row and importing again leaves the other activities' ids unchanged.
+   */
+  caseId?: string;
 }
 
 /** What a log reader yields, in file order. */

@@ -96,7 +96,8 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, io: CliIo):
   let status: number = ExitCode.Ok;
   try {
     summary = await runImport({
-      items: abortable(readLog(source, options, counters), io.signal),
+      items: readLog(source, options, counters),
+      signal: io.signal,
       sink,
       sourceId: options.sourceId ?? source.name,
       resourceAs: options.resourceAs,
@@ -181,13 +182,6 @@ async function connectToStream(options: CliOptions): Promise<NatsConnection> {
     throw new Error(`JetStream at ${options.natsUrl}: ${message}`);
   }
   return nc;
-}
-
-async function* abortable<T>(items: AsyncIterable<T>, signal: AbortSignal | undefined): AsyncGenerator<T> {
-  for await (const item of items) {
-    if (signal?.aborted) return;
-    yield item;
-  }
 }
 
 function destroy(source: LogSource): void {

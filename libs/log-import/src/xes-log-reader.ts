@@ -293,8 +293,10 @@ class XesEventCollector {
     return `trace has no ${JSON.stringify(this.mapping.case)} attribute; its events are skipped`;
   }
 
+  /** Skips one event; inside a named trace it keeps its position in the case (see `SkippedItem.caseId`). */
   private skip(line: number, reason: SkipReason, message: string): void {
-    this.out.push({ type: 'skip', skip: { line, reason, message } });
+    const caseId = this.trace?.skipped ? undefined : this.trace?.caseId;
+    this.out.push({ type: 'skip', skip: caseId === undefined ? { line, reason, message } : { line, reason, message, caseId } });
   }
 }
 
