@@ -151,6 +151,33 @@ describe('executor (in-process, over NATS request/reply)', () => {
     expect(undone).toEqual(['b', 'A']);
   });
 
+  it('onFailure abort stops steps still running on other branches instead of waiting for them', async () => {
+    h.serveTool('fails.fast', () => ({ ok: false, error: { message: 'broken', retryable: false } }));
+    const t0 = Date.now();
+    const id = await h.startOk({
+      definition: workflow([{ id: 'bad', tool: 'fails.fast', parameters: {} }, delayStep('slow', 10_000), delayStep('after', 1, { dependsOn: ['slow'] })]),
+    });
+    const run = await h.finished(id);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toContain('step bad failed');
+    expect(run.steps.map((s) => s.status)).toEqual(['FAILED', 'CANCELLED', 'CANCELLED']);
+    const { RunAborts } = await import('../src/runs/run-aborts');
+    await waitFor(() => h.apps[0].get(RunAborts).size === 0, { timeoutMs: 2000, what: 'the slow attempt to be aborted' });
+  });
+
+  it('lists a run as soon as it has started, before its row is written', async () => {
+    const id = await h.startOk({ definition: workflow([delayStep('a', 1500)]) });
+    const listed = await h.list({ limit: 5 });
+    expect(listed.ok).toBe(true);
+    if (!listed.ok) return;
+    expect(listed.value.items[0]?.id).toBe(id);
+    expect(listed.value.items[0]?.status).toBe('RUNNING');
+    const filtered = await h.list({ limit: 5, status: 'RUNNING' });
+    expect(filtered.ok && filtered.value.items.map((r) => r.id)).toContain(id);
+    await h.cancel(id);
+  });
+
   it('onFailure fallback: the fallback runs and dependents read its result', async () => {
     h.serveTool('fails.fb', () => ({ ok: false, error: { message: 'primary down', retryable: false } }));
     const id = await h.startOk({
@@ -291,6 +318,33 @@ describe('executor (in-process, over NATS request/reply)', () => {
     await waitFor(() => updates.some((u) => u.executionId === id && u.kind === 'run' && u.status === 'COMPLETED'));
     expect(updates.some((u) => u.executionId === id && u.kind === 'step' && u.stepId === 'one' && u.status === 'COMPLETED')).toBe(true);
     sub.unsubscribe();
+  });
+
+  it('finalizes an ended run whose finalizer died (its lease ran out), settling a step left RUNNING', async () => {
+    const { RunStore } = await import('../src/runs/run-store');
+    const { ExecutionRepository } = await import('../src/runs/execution.repository');
+    const { newExecutionId } = await import('../src/runs/run-scheduler.service');
+    const store = h.apps[0].get(RunStore);
+    const repo = h.apps[0].get(ExecutionRepository);
+    const id = newExecutionId();
+    const at = new Date().toISOString();
+    const definition = workflow([delayStep('a', 1), delayStep('b', 1)]) as any;
+    const meta = { id, tenantId: TENANT, name: 'orphan', status: 'FAILED' as const, input: {}, createdAt: at, startedAt: at, endedAt: at, depth: 0, deadline: Date.now() + 60_000, error: 'ended elsewhere' };
+    const steps = {
+      a: { status: 'COMPLETED' as const, attempts: 1, startedAt: at, endedAt: at, durationMs: 1, result: { sleptMs: 1 } },
+      b: { status: 'RUNNING' as const, attempts: 1, startedAt: at, endedAt: null, durationMs: null },
+    };
+    expect(await store.create({ meta, definition, steps }, 1)).toEqual({ created: true });
+    // As if a finalizer had claimed it (lease until now + 1 s) and died.
+    const leasedUntil = Date.now() + 1000;
+    await store.redis.zadd(`{${h.names.queuePrefix}}:outbox`, leasedUntil, id);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await repo.get(TENANT, id)).toBeNull();
+    const row = await waitFor(() => repo.get(TENANT, id).then((d) => d ?? undefined), { timeoutMs: 5000, what: 'the final row' });
+    expect(Date.now()).toBeGreaterThanOrEqual(leasedUntil);
+    expect(row.status).toBe('FAILED');
+    expect(row.steps.map((st) => st.status)).toEqual(['COMPLETED', 'CANCELLED']);
+    expect(await store.redis.zscore(`{${h.names.queuePrefix}}:outbox`, id)).toBeNull();
   });
 
   it('lists runs newest first with a cursor, and serves a finished run from Mongo', async () => {

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG } from '@toolpath/platform';
 import { compensationOrder, renderParameters } from '@toolpath/workflow';
 import type { ExecutorConfig } from '../executor.config';
@@ -24,7 +24,7 @@ const DEADLINE_BATCH = 100;
  * and the deadline list, every EXECUTOR_SWEEP_INTERVAL_MS.
  */
 @Injectable()
-export class RunFinalizer implements OnApplicationBootstrap, OnApplicationShutdown {
+export class RunFinalizer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = new Logger('RunFinalizer');
   private readonly inHand = new Set<string>();
   private pass: Promise<void> | null = null;
@@ -199,7 +199,8 @@ export class RunFinalizer implements OnApplicationBootstrap, OnApplicationShutdo
     }
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the connections close (their services stop in onApplicationShutdown). */
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.sweepTimer);
     clearInterval(this.leaseTimer);

@@ -13,7 +13,7 @@ import { APP_CONFIG } from '@toolpath/platform';
 import {
   computeReadySteps,
   evaluateCondition,
-  fallbackOf,
+  stepGraphOf,
   validateWorkflow,
   type StepStatus,
   type TemplateContext,
@@ -44,20 +44,23 @@ export function fail(status: number, code: string, message: string, details?: un
 }
 
 /**
- * What templates see of a run: the input and each step's view. A step recovered by its fallback
- * shows the fallback's result as its own, so dependents read `steps.<step>.result` either way.
+ * What templates see of a run: the input and the view of each step in `run.steps` (all of them,
+ * or, for a step attempt, only the steps its templates may read: see RunPlan.reads). A step
+ * recovered by its fallback shows the fallback's result as its own, so dependents read
+ * `steps.<step>.result` either way.
  */
 export function templateContext(run: RunSnapshot): TemplateContext {
+  const graph = stepGraphOf(run.definition);
   const steps: Record<string, unknown> = {};
-  for (const s of run.definition.steps) {
-    const st = run.steps[s.id] ?? pendingStep();
-    steps[s.id] = { status: st.status, result: st.result ?? null, error: st.error ?? null, attempts: st.attempts };
+  for (const [id, st] of Object.entries(run.steps)) {
+    steps[id] = { status: st.status, result: st.result ?? null, error: st.error ?? null, attempts: st.attempts };
   }
-  for (const s of run.definition.steps) {
-    const f = fallbackOf(s);
-    if (f && run.steps[s.id]?.status === 'FAILED' && run.steps[f]?.status === 'COMPLETED') {
-      steps[s.id] = { ...(steps[s.id] as object), result: run.steps[f].result ?? null };
-    }
+  for (const [id, st] of Object.entries(run.steps)) {
+    if (st.status !== 'FAILED') continue;
+    const i = graph.indexOf.get(id);
+    const f = i === undefined ? -1 : graph.fallback[i];
+    const fallback = f === -1 ? undefined : run.steps[graph.ids[f]];
+    if (fallback?.status === 'COMPLETED') steps[id] = { ...(steps[id] as object), result: fallback.result ?? null };
   }
   return { input: run.meta.input, steps };
 }
@@ -323,18 +326,36 @@ export class RunScheduler implements OnApplicationShutdown {
     const ended: RunMeta = { ...meta, status: outcome, endedAt: new Date().toISOString() };
     if (error !== undefined) ended.error = error;
     if (abortedBy !== undefined) ended.abortedBy = abortedBy;
-    if (!(await this.store.endRun(executionId, LIVE, ended))) return false;
     if (settle !== undefined) {
-      // Read after the run became terminal, so it includes steps that moved meanwhile.
       const run = await this.store.load(executionId);
-      if (run) await this.settleSteps(run, 'CANCELLED', settle);
-      await this.abortRunning(executionId, settle);
+      if (!run || !(await this.endSettling(run, ended, settle))) return false;
+    } else if (!(await this.store.endRun(executionId, LIVE, ended))) {
+      return false;
     }
     this.ended(ended);
     return true;
   }
 
-  private ended(meta: RunMeta): void {
+  /**
+   * Ends a live run with its live steps cancelled (one atomic step), then removes their jobs and
+   * aborts their running attempts everywhere (an aborted attempt finds its step CANCELLED and
+   * records nothing).
+   */
+  private async endSettling(run: RunSnapshot, ended: RunMeta, reason: string): Promise<boolean> {
+    const settled = await this.store.endRunSettling(run, LIVE, ended, reason);
+    if (settled === null) return false;
+    run.meta = ended;
+    for (const s of settled) {
+      run.steps[s.stepId] = s.state;
+      this.publishStep(run, s.stepId);
+    }
+    await Promise.all(settled.filter((s) => s.previous !== 'RUNNING').map((s) => this.queues.removeStep(run.meta.id, s.stepId)));
+    if (settled.some((s) => s.previous === 'RUNNING' || s.previous === 'QUEUED')) await this.abortRunning(run.meta.id, reason);
+    return true;
+  }
+
+  /** A run has ended (here): counted, announced, and the finalizer told. */
+  ended(meta: RunMeta): void {
     this.metrics.runs.inc({ outcome: meta.status });
     this.events.update({ executionId: meta.id, tenantId: meta.tenantId, kind: 'run', status: meta.status, at: meta.endedAt!, error: meta.error });
     this.cancelSnapshot(meta.id);
@@ -351,13 +372,7 @@ export class RunScheduler implements OnApplicationShutdown {
     }
     if (!isTerminalRun(run.meta.status)) {
       const ended: RunMeta = { ...run.meta, status: 'CANCELLED', endedAt: new Date().toISOString(), error: reason };
-      if (await this.store.endRun(executionId, LIVE, ended)) {
-        run.meta = ended;
-        // Steps first: an aborted attempt must find its step CANCELLED, not record a failure.
-        await this.settleSteps(run, 'CANCELLED', reason);
-        await this.abortRunning(executionId, reason);
-        this.ended(ended);
-      }
+      if (await this.endSettling(run, ended, reason)) this.ended(ended);
     }
     const fresh = (await this.store.load(executionId)) ?? run;
     return { ok: true, value: toExecutionView(fresh) };

@@ -84,6 +84,54 @@ return current
 `;
 
 /**
+ * Ends a live run and cancels its live steps in one atomic step, so nobody ever sees an ended run
+ * with a step still RUNNING (cancel, run timeout). Otherwise as SET_META_LUA with end = '1'.
+ * A live step's state holds no user data, so it is decoded and re-encoded here.
+ * KEYS: hash, outbox, deadlines. ARGV: allowed, meta JSON, new status, now ms, id, now ISO,
+ * reason, then pairs (step id, duration ms as the caller computed it from the start it read, or '').
+ * Returns {1, (step id, previous status, new JSON)...} or {0, current status}.
+ */
+const END_RUN_SETTLING_LUA = `${STEP_STATUS_OF}
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 'GONE'} end
+local current = redis.call('HGET', KEYS[1], 'status') or 'PENDING'
+local allowed = false
+for a in string.gmatch(ARGV[1], '[^,]+') do
+  if a == current then allowed = true end
+end
+if not allowed then return {0, current} end
+redis.call('HSET', KEYS[1], 'meta', ARGV[2], 'status', ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
+redis.call('ZREM', KEYS[3], ARGV[5])
+local out = {1}
+for i = 8, #ARGV, 2 do
+  local field = 'step:' .. ARGV[i]
+  local raw = redis.call('HGET', KEYS[1], field)
+  local s = stepStatus(raw)
+  if isLive(s) then
+    local st
+    if raw then st = cjson.decode(raw) else st = {attempts = 0, startedAt = cjson.null} end
+    st['status'] = nil
+    st['endedAt'] = ARGV[6]
+    st['reason'] = ARGV[7]
+    if ARGV[i + 1] ~= '' then
+      st['durationMs'] = tonumber(ARGV[i + 1])
+    elseif st['startedAt'] ~= nil and st['startedAt'] ~= cjson.null then
+      st['durationMs'] = 0
+    else
+      st['durationMs'] = cjson.null
+    end
+    local json = '{"status":"CANCELLED",' .. string.sub(cjson.encode(st), 2)
+    redis.call('HSET', KEYS[1], field, json)
+    out[#out + 1] = ARGV[i]
+    out[#out + 1] = s
+    out[#out + 1] = json
+  end
+end
+redis.call('HSET', KEYS[1], 'open', 0)
+return out
+`;
+
+/**
  * Starts an attempt of a step in one round trip: the run must be live and the step QUEUED or
  * RUNNING (a redelivered attempt), the tenant must have a free slot (slots are leases: sorted-set
  * scores are expiry times, so a slot held by a dead executor frees itself); then the step becomes
@@ -120,10 +168,13 @@ return out
 
 /**
  * Ends an attempt: frees the tenant slot, takes the tool call's sequence number, and moves the
- * step from RUNNING to its new state. When that leaves no step open, it also returns the run's
- * fields (what the scheduler reads next), saving a round trip.
- * KEYS: hash, slots. ARGV: field, JSON, new status, slot member, '1' to return the run when done.
- * Returns {1, seq, open, fields...} or {0, seq, current status}.
+ * step from RUNNING to its new state. When that leaves no step open and every step COMPLETED or
+ * SKIPPED (so the run cannot have failed), it also ends the run with the meta given (as
+ * SET_META_LUA does: status, outbox, deadline), saving the scheduler a round trip; otherwise,
+ * with no step open, it returns the run's fields (what the scheduler reads next).
+ * KEYS: hash, slots, outbox, deadlines. ARGV: field, JSON, new status, slot member, '1' to return
+ * the run when done, completed-run meta JSON ('' for none), now ms, run id.
+ * Returns {1, seq, open, ended (1|0), fields...} or {0, seq, current status}.
  */
 const END_ATTEMPT_LUA = `${STEP_STATUS_OF}
 redis.call('ZREM', KEYS[2], ARGV[4])
@@ -134,9 +185,27 @@ if current ~= 'RUNNING' then return {0, seq, current} end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 local open = tonumber(redis.call('HGET', KEYS[1], 'open') or '0')
 if not isLive(ARGV[3]) then open = redis.call('HINCRBY', KEYS[1], 'open', -1) end
-local out = {1, seq, open}
-if open <= 0 and ARGV[5] == '1' then
-  local all = redis.call('HGETALL', KEYS[1])
+local out = {1, seq, open, 0}
+if open > 0 then return out end
+local all = redis.call('HGETALL', KEYS[1])
+if ARGV[6] ~= '' then
+  local run = redis.call('HGET', KEYS[1], 'status')
+  local clean = run == 'RUNNING' or run == 'PENDING'
+  for i = 1, #all, 2 do
+    if clean and string.sub(all[i], 1, 5) == 'step:' then
+      local s = stepStatus(all[i + 1])
+      if s ~= 'COMPLETED' and s ~= 'SKIPPED' then clean = false end
+    end
+  end
+  if clean then
+    redis.call('HSET', KEYS[1], 'meta', ARGV[6], 'status', 'COMPLETED')
+    redis.call('ZADD', KEYS[3], ARGV[7], ARGV[8])
+    redis.call('ZREM', KEYS[4], ARGV[8])
+    out[4] = 1
+    return out
+  end
+end
+if ARGV[5] == '1' then
   for i = 1, #all, 2 do
     if all[i] ~= 'def' then
       out[#out + 1] = all[i]
@@ -172,7 +241,9 @@ export type BeginResult =
   | { kind: 'state'; status: string }
   | { kind: 'busy' };
 
-export type EndAttemptResult = { moved: true; seq: number; open: number; fields?: Record<string, string> } | { moved: false; seq: number; current: string };
+export type EndAttemptResult =
+  | { moved: true; seq: number; open: number; runEnded: boolean; fields?: Record<string, string> }
+  | { moved: false; seq: number; current: string };
 
 /** A step state as stored: "status" first, which the scripts rely on. */
 export function stepJson(state: StepState): string {
@@ -187,7 +258,8 @@ type Scripts = {
   tpStep(key: string, field: string, allowed: string, json: string, status: string): Promise<[number, number | string]>;
   tpSetMeta(key: string, outbox: string, deadlines: string, allowed: string, json: string, status: string, now: number, end: string, id: string): Promise<number | string>;
   tpBegin(...args: Array<string | number>): Promise<Array<string | null>>;
-  tpEndAttempt(key: string, slots: string, field: string, json: string, status: string, member: string, whole: string): Promise<Array<string | number>>;
+  tpEndRunSettling(...args: Array<string | number>): Promise<Array<string | number>>;
+  tpEndAttempt(...args: Array<string | number>): Promise<Array<string | number>>;
   tpClaim(outbox: string, now: number, until: number, limit: number): Promise<string[]>;
 };
 
@@ -218,7 +290,8 @@ export class RunStore implements OnApplicationShutdown {
     this.redis.defineCommand('tpStep', { numberOfKeys: 1, lua: STEP_TRANSITION_LUA });
     this.redis.defineCommand('tpSetMeta', { numberOfKeys: 3, lua: SET_META_LUA });
     this.redis.defineCommand('tpBegin', { numberOfKeys: 2, lua: BEGIN_STEP_LUA });
-    this.redis.defineCommand('tpEndAttempt', { numberOfKeys: 2, lua: END_ATTEMPT_LUA });
+    this.redis.defineCommand('tpEndRunSettling', { numberOfKeys: 3, lua: END_RUN_SETTLING_LUA });
+    this.redis.defineCommand('tpEndAttempt', { numberOfKeys: 4, lua: END_ATTEMPT_LUA });
     this.redis.defineCommand('tpClaim', { numberOfKeys: 1, lua: CLAIM_LUA });
     this.scripts = this.redis as unknown as Scripts;
   }
@@ -326,6 +399,42 @@ export class RunStore implements OnApplicationShutdown {
     return (await this.scripts.tpSetMeta(this.runKey(id), this.outboxKey, this.deadlinesKey, from.join(','), JSON.stringify(meta), meta.status, Date.now(), '1', id)) === 1;
   }
 
+  /**
+   * Ends the run and cancels its live steps atomically (END_RUN_SETTLING_LUA). `run` is the state
+   * the caller read (for the steps' durations). Returns the steps cancelled, or null if the run
+   * was no longer in one of `from`.
+   */
+  async endRunSettling(
+    run: RunSnapshot,
+    from: readonly string[],
+    meta: RunMeta,
+    reason: string,
+  ): Promise<Array<{ stepId: string; previous: string; state: StepState }> | null> {
+    const now = Date.now();
+    const pairs: Array<string | number> = [];
+    for (const s of run.definition.steps) {
+      const startedAt = run.steps[s.id]?.startedAt;
+      pairs.push(s.id, startedAt ? Math.max(0, now - Date.parse(startedAt)) : '');
+    }
+    const r = await this.scripts.tpEndRunSettling(
+      this.runKey(meta.id),
+      this.outboxKey,
+      this.deadlinesKey,
+      from.join(','),
+      JSON.stringify(meta),
+      meta.status,
+      now,
+      meta.id,
+      new Date(now).toISOString(),
+      reason,
+      ...pairs,
+    );
+    if (Number(r[0]) !== 1) return null;
+    const settled: Array<{ stepId: string; previous: string; state: StepState }> = [];
+    for (let i = 1; i < r.length; i += 3) settled.push({ stepId: String(r[i]), previous: String(r[i + 1]), state: JSON.parse(String(r[i + 2])) as StepState });
+    return settled;
+  }
+
   async beginStep(
     id: string,
     stepId: string,
@@ -368,13 +477,38 @@ export class RunStore implements OnApplicationShutdown {
     }
   }
 
-  async endAttempt(id: string, stepId: string, tenantId: string, member: string, state: StepState, wantRunWhenDone: boolean): Promise<EndAttemptResult> {
-    const r = await this.scripts.tpEndAttempt(this.runKey(id), this.slotsKey(tenantId), `step:${stepId}`, stepJson(state), state.status, member, wantRunWhenDone ? '1' : '0');
+  /**
+   * Ends an attempt (see END_ATTEMPT_LUA). `completedMeta`: the run's meta as it would be if this
+   * attempt completed it; the run ends with it when no step is left open and none failed.
+   */
+  async endAttempt(
+    id: string,
+    stepId: string,
+    tenantId: string,
+    member: string,
+    state: StepState,
+    wantRunWhenDone: boolean,
+    completedMeta?: RunMeta,
+  ): Promise<EndAttemptResult> {
+    const r = await this.scripts.tpEndAttempt(
+      this.runKey(id),
+      this.slotsKey(tenantId),
+      this.outboxKey,
+      this.deadlinesKey,
+      `step:${stepId}`,
+      stepJson(state),
+      state.status,
+      member,
+      wantRunWhenDone ? '1' : '0',
+      completedMeta ? JSON.stringify(completedMeta) : '',
+      Date.now(),
+      id,
+    );
     if (Number(r[0]) !== 1) return { moved: false, seq: Number(r[1]), current: String(r[2]) };
-    const out: EndAttemptResult = { moved: true, seq: Number(r[1]), open: Number(r[2]) };
-    if (r.length > 3) {
+    const out: EndAttemptResult = { moved: true, seq: Number(r[1]), open: Number(r[2]), runEnded: Number(r[3]) === 1 };
+    if (r.length > 4) {
       const fields: Record<string, string> = {};
-      for (let i = 3; i < r.length; i += 2) fields[String(r[i])] = String(r[i + 1]);
+      for (let i = 4; i < r.length; i += 2) fields[String(r[i])] = String(r[i + 1]);
       out.fields = fields;
     }
     return out;
@@ -408,9 +542,14 @@ export class RunStore implements OnApplicationShutdown {
    * fast), and it leaves the outbox, the deadline list and the tenant's live list.
    */
   async retire(id: string, tenantId: string | undefined, ttlS: number): Promise<void> {
-    const multi = this.redis.multi().expire(this.runKey(id), ttlS).zrem(this.outboxKey, id).zrem(this.deadlinesKey, id);
-    if (tenantId !== undefined) multi.zrem(this.liveKey(tenantId), id);
-    await multi.exec();
+    // Plain commands, not a transaction: each is idempotent, and the auto-pipeline sends those of
+    // every run finalized in the same tick in one write.
+    await Promise.all([
+      this.redis.expire(this.runKey(id), ttlS),
+      this.redis.zrem(this.outboxKey, id),
+      this.redis.zrem(this.deadlinesKey, id),
+      tenantId !== undefined ? this.redis.zrem(this.liveKey(tenantId), id) : 0,
+    ]);
   }
 
   /** Runs whose deadline has passed (live or not yet retired). */

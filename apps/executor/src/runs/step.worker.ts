@@ -14,7 +14,7 @@ import { ExecutorQueues, STEP_BACKOFF, stepJobId, type StepJobData } from './exe
 import { RunAborts } from './run-aborts';
 import { RunPlans, type RunPlan } from './run-plans';
 import { RunScheduler, templateContext } from './run-scheduler.service';
-import { pendingStep, type RunSnapshot, type StepState } from './run-state';
+import { pendingStep, type RunMeta, type RunSnapshot, type StepState } from './run-state';
 import { RunStore, snapshotOf } from './run-store';
 
 /**
@@ -111,9 +111,9 @@ export class StepWorker extends WorkerHost implements OnApplicationBootstrap {
       await job.moveToDelayed(Date.now() + 50 + Math.floor(Math.random() * 100), token);
       throw new DelayedError();
     }
-    const steps: Record<string, StepState> = {};
-    for (const s of plan.definition.steps) steps[s.id] = begun.steps[s.id] ?? pendingStep();
-    steps[stepId] = begun.state;
+    // Only the steps this one may read (and itself): a wide run costs O(1) per step, not O(steps).
+    const steps: Record<string, StepState> = { ...begun.steps, [stepId]: begun.state };
+    for (const s of plan.reads.get(stepId) ?? []) steps[s] ??= pendingStep();
     const run: RunSnapshot = { meta: begun.meta, definition: plan.definition, steps };
     this.scheduler.publishStep(run, stepId);
     let ended = false;
@@ -187,7 +187,9 @@ export class StepWorker extends WorkerHost implements OnApplicationBootstrap {
       }
       // One round trip: the slot freed, the event's sequence number, the step's new state, and,
       // when no step is left open, the run's state for the scheduler.
-      const done = await this.store.endAttempt(executionId, stepId, run.meta.tenantId, slot, next, true);
+      // A completed step may be the run's last: the script then ends the run too (if nothing failed).
+      const completedMeta: RunMeta | undefined = outcome === 'completed' ? { ...run.meta, status: 'COMPLETED', endedAt: new Date(endedAt).toISOString() } : undefined;
+      const done = await this.store.endAttempt(executionId, stepId, run.meta.tenantId, slot, next, true, completedMeta);
       slotReleased();
       this.events.toolCall({
         tenantId: run.meta.tenantId,
@@ -209,7 +211,9 @@ export class StepWorker extends WorkerHost implements OnApplicationBootstrap {
         this.scheduler.publishStep(run, stepId);
       }
       if (outcome === 'retried') throw new RetryableStepError(error!.message);
-      if (!done.moved) {
+      if (done.moved && done.runEnded) {
+        this.scheduler.ended(completedMeta!);
+      } else if (!done.moved) {
         // Settled meanwhile (cancel, timeout, abort): whoever settled it moves the run on.
         if (done.current === 'GONE') return error?.message;
         await this.scheduler.advance(executionId);
