@@ -38,14 +38,31 @@ const STOP_WORDS = new Set(
   ),
 );
 
-function processTerm(term: string): string | null {
-  const t = term.toLowerCase();
-  return t.length === 0 || STOP_WORDS.has(t) ? null : t;
+/**
+ * Lower case, stop words out, and a light suffix stripping (reviews, reviewed, reviewing → review)
+ * applied alike to indexed intents and queries: exact term lookups stay fast (no fuzzy or prefix
+ * expansion over the whole vocabulary) while word forms still meet.
+ */
+export function processTerm(term: string): string | null {
+  let t = term.toLowerCase();
+  if (t.length === 0 || STOP_WORDS.has(t)) return null;
+  if (t.length > 5 && t.endsWith('ing')) t = t.slice(0, -3);
+  else if (t.length > 4 && t.endsWith('ed')) t = t.slice(0, -2);
+  else if (t.length > 3 && t.endsWith('s') && !t.endsWith('ss')) t = t.slice(0, -1);
+  if (t.length > 4 && t.endsWith('e')) t = t.slice(0, -1);
+  return t;
 }
 
 /** Weights of the intent match and the tool match when both are given. */
 const INTENT_WEIGHT = 0.6;
 const TOOLS_WEIGHT = 0.4;
+/**
+ * BM25 hits of learned workflows scored per query at most (times the limit, at least 200): the
+ * confidence weighting can at most halve a score, so a hit ranked that far down does not reach
+ * the answer. Catalog hits are always scored (they rank first).
+ */
+const HITS_PER_RESULT = 20;
+const MIN_HITS = 200;
 
 /**
  * A tenant's suggestion index: BM25 (minisearch) over the intents behind each workflow, and the
@@ -62,8 +79,7 @@ export class SuggestionIndex {
       idField: 'key',
       fields: ['text'],
       processTerm,
-      // Prefix and fuzzy matching only on words long enough for them to mean something.
-      searchOptions: { prefix: (term) => term.length >= 4, fuzzy: (term) => (term.length >= 5 ? 0.2 : false), combineWith: 'OR' },
+      searchOptions: { combineWith: 'OR' },
     });
     this.search.addAll(docs.map((d) => ({ key: d.key, text: d.text })));
     for (const d of docs) {
@@ -86,52 +102,60 @@ export class SuggestionIndex {
     if (intent) {
       const hits = this.search.search(intent);
       const top = hits[0]?.score ?? 0;
-      for (const h of hits) bm25.set(String(h.id), { score: top > 0 ? h.score / top : 0, terms: h.terms });
+      const keep = Math.max(MIN_HITS, HITS_PER_RESULT * q.limit);
+      let learned = 0;
+      for (const h of hits) {
+        const key = String(h.id);
+        if (key.startsWith('p:') && ++learned > keep) continue;
+        bm25.set(key, { score: top > 0 ? h.score / top : 0, terms: h.terms });
+      }
     }
     const toolMatch = q.tools.length > 0 ? this.matchTools(q.tools) : new Map<string, number>();
-    const candidates = new Set<string>([...bm25.keys(), ...toolMatch.keys()]);
-    const out: Array<Suggestion & { group: number; support: number }> = [];
-    for (const key of candidates) {
+    // Scores first (numbers only); the suggestion objects and their reasons only for the few returned.
+    const ranked: Array<{ d: SuggestDoc; score: number; k: number; group: number }> = [];
+    const consider = (key: string) => {
       const d = this.docs.get(key)!;
-      if (d.kind === 'pattern' && !narrowedIn(d, q)) continue;
-      const b = bm25.get(key);
+      if (d.kind === 'pattern' && !narrowedIn(d, q)) return;
+      const b = bm25.get(key)?.score ?? 0;
       const k = toolMatch.get(key) ?? 0;
       const toolFrac = k > 0 ? k / Math.min(q.tools.length, d.tools.length) : 0;
-      const relevance = intent && q.tools.length > 0 ? INTENT_WEIGHT * (b?.score ?? 0) + TOOLS_WEIGHT * toolFrac : intent ? (b?.score ?? 0) : toolFrac;
-      if (relevance <= 0) continue;
+      const relevance = intent && q.tools.length > 0 ? INTENT_WEIGHT * b + TOOLS_WEIGHT * toolFrac : intent ? b : toolFrac;
+      if (relevance <= 0) return;
       const score = d.kind === 'pattern' ? relevance * (0.5 + 0.5 * (d.confidence ?? 0)) : relevance;
-      const reasons: string[] = [];
-      if (d.source === 'user') reasons.push(`a workflow from your catalog ("${d.name}")`);
-      else if (d.kind === 'catalog') reasons.push(`a ${d.source} workflow from your catalog ("${d.name}")`);
-      if (d.kind === 'pattern') {
-        reasons.push(
-          `learned from ${d.support} sessions: success rate ${pct(d.successRate ?? 0)}, confidence ${(d.confidence ?? 0).toFixed(2)}`,
-        );
-        if (d.workflowId) reasons.push(`promoted to the catalog as ${d.workflowId}`);
-      }
-      if (b && b.score > 0) reasons.push(`intent matches ${b.terms.map((t) => `"${t}"`).join(', ')}${d.topIntent ? ` (sessions behind it: "${d.topIntent}")` : ''}`);
-      const nextTool = k > 0 && k < d.tools.length ? d.tools[k] : undefined;
-      if (k > 0) reasons.push(`continues your last ${k === 1 ? 'call' : `${k} calls`} (${d.tools.slice(0, k).join(', ')})${nextTool ? ` with ${nextTool}` : ''}`);
-      out.push({
-        ...(d.workflowId ? { workflowId: d.workflowId } : {}),
-        ...(d.patternId ? { patternId: d.patternId } : {}),
-        source: d.source,
-        name: d.name,
-        ...(d.description ? { description: d.description } : {}),
-        score: Math.round(score * 10_000) / 10_000,
-        confidence: d.confidence,
-        tools: d.tools,
-        matchedSteps: k,
-        ...(nextTool ? { nextTool } : {}),
-        reasons,
-        workflow: d.workflow,
-        // User-submitted workflows come before learned ones, whatever their scores.
-        group: d.source === 'learned' ? 1 : 0,
-        support: d.support,
-      });
+      // User-submitted workflows come before learned ones, whatever their scores.
+      ranked.push({ d, score, k, group: d.source === 'learned' ? 1 : 0 });
+    };
+    for (const key of bm25.keys()) consider(key);
+    for (const key of toolMatch.keys()) if (!bm25.has(key)) consider(key);
+    ranked.sort((a, b) => a.group - b.group || b.score - a.score || b.d.support - a.d.support || (a.d.name < b.d.name ? -1 : 1));
+    return ranked.slice(0, q.limit).map(({ d, score, k }) => this.suggestion(d, score, k, bm25.get(d.key)));
+  }
+
+  private suggestion(d: SuggestDoc, score: number, k: number, b: { score: number; terms: string[] } | undefined): Suggestion {
+    const reasons: string[] = [];
+    if (d.source === 'user') reasons.push(`a workflow from your catalog ("${d.name}")`);
+    else if (d.kind === 'catalog') reasons.push(`a ${d.source} workflow from your catalog ("${d.name}")`);
+    if (d.kind === 'pattern') {
+      reasons.push(`learned from ${d.support} sessions: success rate ${pct(d.successRate ?? 0)}, confidence ${(d.confidence ?? 0).toFixed(2)}`);
+      if (d.workflowId) reasons.push(`promoted to the catalog as ${d.workflowId}`);
     }
-    out.sort((a, b) => a.group - b.group || b.score - a.score || b.support - a.support || (a.name < b.name ? -1 : 1));
-    return out.slice(0, q.limit).map(({ group: _g, support: _s, ...s }) => s);
+    if (b && b.score > 0) reasons.push(`intent matches ${b.terms.map((t) => `"${t}"`).join(', ')}${d.topIntent ? ` (sessions behind it: "${d.topIntent}")` : ''}`);
+    const nextTool = k > 0 && k < d.tools.length ? d.tools[k] : undefined;
+    if (k > 0) reasons.push(`continues your last ${k === 1 ? 'call' : `${k} calls`} (${d.tools.slice(0, k).join(', ')})${nextTool ? ` with ${nextTool}` : ''}`);
+    return {
+      ...(d.workflowId ? { workflowId: d.workflowId } : {}),
+      ...(d.patternId ? { patternId: d.patternId } : {}),
+      source: d.source,
+      name: d.name,
+      ...(d.description ? { description: d.description } : {}),
+      score: Math.round(score * 10_000) / 10_000,
+      confidence: d.confidence,
+      tools: d.tools,
+      matchedSteps: k,
+      ...(nextTool ? { nextTool } : {}),
+      reasons,
+      workflow: d.workflow,
+    };
   }
 
   /**
