@@ -155,4 +155,6 @@ export interface PatternCounterStats {
   /** Counting inner-loop visits so far (the tokens of the Map-increment comparison). */
   visits: number;
   promotions: number;
+  /** Patterns waiting for promotion (deferred by the work budget; see PatternCounter.flushPromotions). */
+  queuedPromotions: number;
 }

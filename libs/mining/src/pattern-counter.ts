@@ -12,8 +12,6 @@ export interface PatternCounterOptions extends Partial<MiningOptions> {
   tenantId?: string;
 }
 
-/** Tool ids live below 2^22 so that (node, tool) packs into one exact double: node × 2^22 + tool. */
-const TOOL_SPACE = 2 ** 22;
 const MAX_NODES = 2 ** 31 - 1;
 
 const STATE_CANDIDATE = 0;
@@ -52,8 +50,15 @@ export class PatternCounter {
   private state = new Growable(Uint8Array, 4096);
   private firstChild = new Growable(Int32Array, 4096);
   private nextSibling = new Growable(Int32Array, 4096);
-  private readonly children = new Map<number, number>();
-  private candidates: (number[] | undefined)[] = [];
+  /** Tool id -> child node, for frequent nodes only (only they are extended): small-integer keys. */
+  private children: (Map<number, number> | undefined)[] = [];
+  /**
+   * Sessions each candidate was seen in, as linked lists in one pool (newest first): no
+   * per-node array for the many nodes that never become frequent.
+   */
+  private candHead = new Growable(Int32Array, 4096);
+  private poolValue = new Growable(Int32Array, 4096);
+  private poolNext = new Growable(Int32Array, 4096);
   private patternStats: (PatternStats | undefined)[] = [];
   /** Pattern id -> node, for frequent nodes of at least minSteps steps. */
   private readonly byId = new Map<string, number>();
@@ -63,10 +68,25 @@ export class PatternCounter {
 
   private queue: number[] = [];
   private threshold = 0;
+  /** recountStoredSessions only: receives every key the counting loop looks up. */
+  private captured: number[] | undefined;
+  /** Added to the session index to make the per-session stamp (changed only by recountStoredSessions). */
+  private stampBase = 0;
   private budget = 0;
+  private promotionBudget = 0;
   private truncatedNow = false;
-  private readonly levelEnds: number[][] = [];
-  private readonly levelPreds: number[][] = [];
+  /**
+   * Scratch per depth d (no allocation while counting): the occurrence ends of the node being
+   * extended at depth d (levelEnds/levelPreds/levelLen; preds index level d - 1), and the
+   * (child, end, pred) triples of its frequent children (triples/tripleLen).
+   */
+  private levelEnds: Int32Array[] = [];
+  private levelPreds: Int32Array[] = [];
+  private readonly levelLen: number[] = [];
+  private triples: Int32Array[] = [];
+  /** Per node: the extend call that last grouped it (to take each frequent child once). */
+  private groupMark = new Growable(Int32Array, 4096);
+  private callId = 0;
 
   private counters = { visits: 0, truncatedSessions: 0, clippedSessions: 0, promotions: 0 };
 
@@ -77,6 +97,7 @@ export class PatternCounter {
     this.store = new SessionStore(this.o.payloadWindowSessions, this.o.maxSessionSteps);
     this.newNode(-1, -1, 0);
     this.state.data[0] = STATE_FREQUENT;
+    this.children[0] = new Map();
   }
 
   get options(): Readonly<MiningOptions> {
@@ -129,128 +150,178 @@ export class PatternCounter {
     this.state.push(STATE_CANDIDATE);
     this.firstChild.push(-1);
     this.nextSibling.push(-1);
-    this.candidates.push(undefined);
+    this.candHead.push(-1);
+    this.groupMark.push(0);
+    this.children.push(undefined);
     this.patternStats.push(undefined);
     this.nodeId.push(undefined);
     if (parent >= 0) {
       this.nextSibling.data[id] = this.firstChild.data[parent];
       this.firstChild.data[parent] = id;
-      this.children.set(parent * TOOL_SPACE + tool, id);
+      (this.children[parent] as Map<number, number>).set(tool, id);
     }
     return id;
   }
 
   private countLive(s: number): void {
-    const t = this.store.toolsOf(s);
     this.budget = this.o.maxWorkPerSession;
-    const ends: number[] = [];
-    const preds: number[] = [];
-    for (let i = 0; i < t.length; i++) {
-      ends.push(i);
-      preds.push(-1);
+    this.extend(0, 0, s, this.store.toolsOf(s));
+    // What is left of the session's budget gates promotions (see drainPromotions).
+    this.promotionBudget = Math.max(this.budget, 0);
+  }
+
+  /** Room for `size` ends at depth d (and `size` triples at depth d - 1, whose children they are). */
+  private ensureLevel(d: number, size: number): void {
+    for (let i = this.levelEnds.length; i <= d; i++) {
+      this.levelEnds.push(new Int32Array(64));
+      this.levelPreds.push(new Int32Array(64));
+      this.levelLen.push(0);
+      this.triples.push(new Int32Array(192));
     }
-    // The root's "occurrence ends" are virtual: every position starts a pattern.
-    this.extend(0, 0, s, t, ends, preds, true);
+    if (this.levelEnds[d].length < size) {
+      const n = Math.max(size, this.levelEnds[d].length * 2);
+      const ends = new Int32Array(n);
+      const preds = new Int32Array(n);
+      ends.set(this.levelEnds[d]);
+      preds.set(this.levelPreds[d]);
+      this.levelEnds[d] = ends;
+      this.levelPreds[d] = preds;
+    }
+    if (d > 0 && this.triples[d - 1].length < 3 * size) this.triples[d - 1] = new Int32Array(Math.max(3 * size, this.triples[d - 1].length * 2));
   }
 
   /**
-   * Visits every position that can extend `node` (depth d, whose occurrence ends in this session
-   * are `ends`), counts each child once per session, and recurses into frequent children with
-   * their own ends. Positions are visited in increasing order, so a child's first visit is its
-   * leftmost occurrence.
+   * Visits every position that can extend `node` (depth d; at d = 0 the root, extended by every
+   * position; else by the positions at most maxGap after one of its ends in levelEnds[d]),
+   * counts each child once per session, and recurses into frequent children with their own
+   * ends. Positions are visited in increasing order, so a child's first visit is its leftmost
+   * occurrence. Allocation-free: this is the counting inner loop.
    */
-  private extend(node: number, d: number, s: number, t: Int32Array, ends: number[], preds: number[], root = false): void {
+  private extend(node: number, d: number, s: number, t: Int32Array): void {
     if (d >= this.o.maxSteps) return;
     if (this.budget <= 0) {
       this.truncatedNow = true;
       return;
     }
-    this.levelEnds[d] = ends;
-    this.levelPreds[d] = preds;
     const L = t.length;
-    const gap = root ? 0 : this.o.maxGap;
-    const base = node * TOOL_SPACE;
-    const children = this.children;
+    const root = d === 0;
+    const gap = this.o.maxGap;
+    const E = root ? L : this.levelLen[d];
+    this.ensureLevel(d + 1, root ? L : Math.min(L, E * (gap + 1)));
+    const ends = this.levelEnds[d];
+    const tb = this.triples[d];
+    const children = this.children[node] as Map<number, number>;
+    const mark = s + this.stampBase;
+    // Statistics are kept for patterns that can be listed; shorter ones only need counts.
+    const withStats = d + 1 >= this.o.minSteps;
     let count = this.count.data;
     let stamp = this.stamp.data;
     let state = this.state.data;
-    let groups: Map<number, { ends: number[]; preds: number[] }> | undefined;
+    let tn = 0;
     let covered = -1;
     let visited = 0;
-    for (let p = 0; p < ends.length; p++) {
-      const e = root ? ends[p] - 1 : ends[p];
-      const from = e + 1 > covered ? e + 1 : covered + 1;
-      const to = e + 1 + gap < L - 1 ? e + 1 + gap : L - 1;
+    for (let p = 0; p < E; p++) {
+      let from: number;
+      let to: number;
+      if (root) {
+        from = p;
+        to = p;
+      } else {
+        const e = ends[p];
+        from = e + 1 > covered ? e + 1 : covered + 1;
+        to = e + 1 + gap < L - 1 ? e + 1 + gap : L - 1;
+      }
       for (let j = from; j <= to; j++) {
         const x = t[j];
-        let c = children.get(base + x);
+        let c = children.get(x);
         if (c === undefined) {
           c = this.newNode(node, x, d + 1);
           count = this.count.data;
           stamp = this.stamp.data;
           state = this.state.data;
         }
-        if (stamp[c] !== s) {
-          stamp[c] = s;
+        if (stamp[c] !== mark) {
+          stamp[c] = mark;
           count[c]++;
-          this.firstSeen(c, d + 1, s, j, root ? -1 : p);
+          if (state[c] !== STATE_FREQUENT) this.candidateSeen(c, s);
+          else if (withStats) this.record(c, d + 1, s, j, root ? -1 : p);
         }
         if (state[c] === STATE_FREQUENT) {
-          groups ??= new Map();
-          let g = groups.get(c);
-          if (!g) groups.set(c, (g = { ends: [], preds: [] }));
-          g.ends.push(j);
-          g.preds.push(root ? -1 : p);
+          tb[tn] = c;
+          tb[tn + 1] = j;
+          tb[tn + 2] = root ? -1 : p;
+          tn += 3;
         }
       }
-      if (to >= from) visited += to - from + 1;
+      if (to >= from) {
+        visited += to - from + 1;
+        if (this.captured) for (let j = from; j <= to; j++) this.captured.push(node, t[j], s);
+      }
       if (to > covered) covered = to;
     }
     this.counters.visits += visited;
     this.budget -= visited;
-    if (!groups) return;
-    for (const [c, g] of groups) this.extend(c, d + 1, s, t, g.ends, g.preds);
+    if (tn === 0) return;
+    // Each frequent child once, in order of first visit, with its ends gathered from the triples.
+    const call = this.nextCallId();
+    const gm = this.groupMark.data;
+    for (let a = 0; a < tn; a += 3) {
+      const c = tb[a];
+      if (gm[c] === call) continue;
+      gm[c] = call;
+      const childEnds = this.levelEnds[d + 1];
+      const childPreds = this.levelPreds[d + 1];
+      let m = 0;
+      for (let b = a; b < tn; b += 3) {
+        if (tb[b] !== c) continue;
+        childEnds[m] = tb[b + 1];
+        childPreds[m] = tb[b + 2];
+        m++;
+      }
+      this.levelLen[d + 1] = m;
+      this.extend(c, d + 1, s, t);
+    }
   }
 
-  /** First (leftmost) occurrence of node c (depth d) in session s, ending at position j. */
-  private firstSeen(c: number, d: number, s: number, j: number, p: number): void {
-    const st = this.state.data[c];
-    if (st === STATE_FREQUENT) {
-      this.record(c, s, this.positions(d, j, p));
-      return;
+  private nextCallId(): number {
+    if (this.callId >= 0x7ffffff0) {
+      this.callId = 0;
+      this.groupMark.data.fill(0);
     }
-    let list = this.candidates[c];
-    if (!list) this.candidates[c] = list = [];
-    list.push(s);
-    if (st === STATE_CANDIDATE && this.count.data[c] >= this.threshold) {
+    return ++this.callId;
+  }
+
+  /** A candidate seen for the first time in session s: remember the session; queue it once frequent. */
+  private candidateSeen(c: number, s: number): void {
+    const entry = this.poolValue.push(s);
+    this.poolNext.push(this.candHead.data[c]);
+    this.candHead.data[c] = entry;
+    if (this.state.data[c] === STATE_CANDIDATE && this.count.data[c] >= this.threshold) {
       this.state.data[c] = STATE_QUEUED;
       this.queue.push(c);
     }
   }
 
-  /** The matched positions of the occurrence ending at j (pred index p into level d-1). */
-  private positions(d: number, j: number, p: number): number[] {
-    const out = new Array<number>(d);
-    out[d - 1] = j;
-    for (let level = d - 1; level >= 1; level--) {
-      out[level - 1] = this.levelEnds[level][p];
-      p = this.levelPreds[level][p];
-    }
-    return out;
-  }
-
-  private record(c: number, s: number, positions: number[]): void {
+  /**
+   * Statistics of frequent node c (depth d) for its leftmost occurrence in session s, which
+   * ends at position j; p indexes the previous step's end in levelEnds[d - 1].
+   */
+  private record(c: number, d: number, s: number, j: number, p: number): void {
     const st = this.patternStats[c] as PatternStats;
     const store = this.store;
     const off = store.stepOffset(s);
     const codes = store.stepCodes.data;
-    let dur = 0;
-    for (const pos of positions) {
-      const code = codes[off + pos];
-      if (isSuccessCode(code)) st.okSteps++;
+    let code = codes[off + j];
+    let ok = isSuccessCode(code) ? 1 : 0;
+    let dur = decodeDuration(code);
+    for (let level = d - 1; level >= 1; level--) {
+      code = codes[off + this.levelEnds[level][p]];
+      if (isSuccessCode(code)) ok++;
       dur += decodeDuration(code);
+      p = this.levelPreds[level][p];
     }
-    st.steps += positions.length;
+    st.okSteps += ok;
+    st.steps += d;
     st.durationSum += dur;
     st.durations.add(dur);
     const ended = store.sessionEnded.data[s];
@@ -268,75 +339,104 @@ export class PatternCounter {
     const end = store.sessionEnd.data[s];
     if (start < st.firstSeenAt) st.firstSeenAt = start;
     if (end > st.lastSeenAt) st.lastSeenAt = end;
-    const payload = store.payloads.get(s);
-    if (payload) st.addExample({ session: s, positions, steps: payload }, this.o.examplesPerPattern);
+    if (this.o.examplesPerPattern > 0 && store.retain(s)) store.release(st.addExample(s, this.o.examplesPerPattern));
   }
 
+  /**
+   * Promotes queued nodes while the session's work budget lasts; the rest wait for the next
+   * session (their candidate lists keep growing meanwhile, so the late backfill is still exact).
+   * This bounds the cascade a burst of new patterns could set off in one session.
+   */
   private drainPromotions(): void {
-    while (this.queue.length > 0) {
-      const c = this.queue.shift() as number;
-      this.promote(c);
-    }
+    let head = 0;
+    while (head < this.queue.length && this.promotionBudget > 0) this.promote(this.queue[head++]);
+    this.queue = head === this.queue.length ? [] : this.queue.slice(head);
+  }
+
+  /**
+   * Promotes everything still queued, whatever it costs. Only needed after sessions that hit
+   * maxWorkPerSession (queued promotions otherwise run within the next sessions' budgets).
+   */
+  flushPromotions(): void {
+    const saved = this.promotionBudget;
+    this.promotionBudget = Infinity;
+    this.drainPromotions();
+    this.promotionBudget = saved;
   }
 
   /** c reached the threshold: it becomes frequent, and the sessions it was seen in are scanned for its extensions. */
   private promote(c: number): void {
     this.counters.promotions++;
     this.state.data[c] = STATE_FREQUENT;
-    this.patternStats[c] = new PatternStats(this.o.topK);
-    const sessions = this.candidates[c] ?? [];
-    this.candidates[c] = undefined;
+    this.children[c] = new Map();
+    const sessions = this.candidateSessions(c);
+    this.candHead.data[c] = -1;
     const path = this.toolPath(c);
     const d = path.length;
-    if (d >= this.o.minSteps) this.register(c, path);
+    const withStats = d >= this.o.minSteps;
+    if (withStats) {
+      this.patternStats[c] = new PatternStats(this.o.topK);
+      this.register(c, path);
+    }
     for (const s of sessions) {
       const t = this.store.toolsOf(s);
       this.budget = this.o.maxWorkPerSession;
+      this.promotionBudget -= t.length * d;
       this.truncatedNow = false;
       if (!this.embed(path, t)) continue;
-      const ends = this.levelEnds[d];
-      const preds = this.levelPreds[d];
-      this.record(c, s, this.positions(d, ends[0], preds[0]));
-      this.extend(c, d, s, t, ends.slice(), preds.slice());
+      if (withStats) this.record(c, d, s, this.levelEnds[d][0], this.levelPreds[d][0]);
+      const before = this.budget;
+      this.extend(c, d, s, t);
+      this.promotionBudget -= before - this.budget;
     }
   }
 
-  /** Fills levelEnds/levelPreds 1..path.length with every occurrence end of the path in t; false if none. */
+  /** Fills levelEnds/levelPreds/levelLen 1..path.length with every occurrence end of the path in t; false if none. */
   private embed(path: number[], t: Int32Array): boolean {
     const gap = this.o.maxGap;
-    let ends: number[] = [];
-    let preds: number[] = [];
+    for (let k = 1; k <= path.length; k++) this.ensureLevel(k, t.length);
+    let ends = this.levelEnds[1];
+    let preds = this.levelPreds[1];
+    let n = 0;
     for (let i = 0; i < t.length; i++) {
       if (t[i] === path[0]) {
-        ends.push(i);
-        preds.push(-1);
+        ends[n] = i;
+        preds[n] = -1;
+        n++;
       }
     }
-    this.levelEnds[1] = ends;
-    this.levelPreds[1] = preds;
-    for (let k = 1; k < path.length; k++) {
-      const next: number[] = [];
-      const nextPreds: number[] = [];
+    this.levelLen[1] = n;
+    for (let k = 1; k < path.length && n > 0; k++) {
+      const next = this.levelEnds[k + 1];
+      const nextPreds = this.levelPreds[k + 1];
+      let m = 0;
       let covered = -1;
-      for (let p = 0; p < ends.length; p++) {
+      for (let p = 0; p < n; p++) {
         const e = ends[p];
         const from = Math.max(e + 1, covered + 1);
         const to = Math.min(e + 1 + gap, t.length - 1);
         for (let j = from; j <= to; j++) {
           if (t[j] === path[k]) {
-            next.push(j);
-            nextPreds.push(p);
+            next[m] = j;
+            nextPreds[m] = p;
+            m++;
           }
         }
         if (to > covered) covered = to;
       }
-      if (next.length === 0) return false;
       ends = next;
       preds = nextPreds;
-      this.levelEnds[k + 1] = ends;
-      this.levelPreds[k + 1] = preds;
+      n = m;
+      this.levelLen[k + 1] = m;
     }
-    return ends.length > 0;
+    return n > 0;
+  }
+
+  /** Sessions a candidate was seen in, oldest first. */
+  private candidateSessions(node: number): number[] {
+    const out: number[] = [];
+    for (let e = this.candHead.data[node]; e >= 0; e = this.poolNext.data[e]) out.push(this.poolValue.data[e]);
+    return out.reverse();
   }
 
   private toolPath(node: number): number[] {
@@ -353,6 +453,52 @@ export class PatternCounter {
     const list = this.variantsByKey.get(key);
     if (list) list.push(node);
     else this.variantsByKey.set(key, [node]);
+  }
+
+  /**
+   * For benchmarks only: runs the counting loop again over stored sessions [from, to), as if
+   * they were new, without promotions (so counts change: use a throwaway copy, e.g. from a
+   * snapshot). With `keys`, the (node, tool, session) triple of every lookup is appended to it.
+   * every (node, tool) key the loop looks up is appended to it, for a bare Map comparison.
+   */
+  recountStoredSessions(from: number, to: number, keys?: number[]): { visits: number } {
+    const before = this.counters.visits;
+    this.captured = keys;
+    this.stampBase = 2 ** 30;
+    try {
+      for (let s = Math.max(0, from); s < Math.min(to, this.store.sessionCount); s++) {
+        // No promotions: the counts are doubled here, and promotion is not the inner loop.
+        this.threshold = Infinity;
+        this.countLive(s);
+      }
+    } finally {
+      this.stampBase = 0;
+      this.captured = undefined;
+    }
+    return { visits: this.counters.visits - before };
+  }
+
+  /**
+   * For benchmarks only: the counting step of the inner loop (child lookup by tool id, the
+   * once-per-session check, the support increment) over tokens captured by
+   * recountStoredSessions, as (node, tool, session) triples. Returns the supports incremented.
+   */
+  countCapturedTokens(tokens: Int32Array): number {
+    const count = this.count.data;
+    const stamp = this.stamp.data;
+    const children = this.children;
+    let bumped = 0;
+    for (let i = 0; i < tokens.length; i += 3) {
+      const c = (children[tokens[i]] as Map<number, number>).get(tokens[i + 1]);
+      if (c === undefined) continue;
+      const mark = tokens[i + 2] + 0x20000000;
+      if (stamp[c] !== mark) {
+        stamp[c] = mark;
+        count[c]++;
+        bumped++;
+      }
+    }
+    return bumped;
   }
 
   // ---- reading -----------------------------------------------------------------------------
@@ -410,9 +556,28 @@ export class PatternCounter {
       const st = this.patternStats[n];
       if (!st) continue;
       const pid = this.nodeId[n] as string;
-      for (const e of st.orderedExamples()) {
-        out.push({ sessionId: this.store.sessionIds[e.session], patternId: pid, steps: e.positions.map((p) => e.steps[p]).filter((x) => x !== undefined) });
+      const path = this.toolPath(n);
+      for (const session of st.orderedExamples()) {
+        const payload = this.store.payloads.get(session);
+        const positions = payload ? this.leftmostOccurrence(path, session) : undefined;
+        if (!payload || !positions) continue;
+        out.push({ sessionId: this.store.sessionIds[session], patternId: pid, steps: positions.map((p) => payload[p]) });
       }
+    }
+    return out;
+  }
+
+  /** Positions of the leftmost occurrence of a tool path in a stored session (the one statistics used). */
+  private leftmostOccurrence(path: number[], session: number): number[] | undefined {
+    if (!this.embed(path, this.store.toolsOf(session))) return undefined;
+    const d = path.length;
+    const out = new Array<number>(d);
+    let p = 0;
+    out[d - 1] = this.levelEnds[d][0];
+    p = this.levelPreds[d][0];
+    for (let level = d - 1; level >= 1; level--) {
+      out[level - 1] = this.levelEnds[level][p];
+      p = this.levelPreds[level][p];
     }
     return out;
   }
@@ -435,7 +600,7 @@ export class PatternCounter {
       let node = 0;
       for (let i = ids.length - len; i < ids.length && node >= 0; i++) {
         const x = ids[i];
-        node = x === undefined ? -1 : (this.children.get(node * TOOL_SPACE + x) ?? -1);
+        node = x === undefined ? -1 : (this.children[node]?.get(x) ?? -1);
       }
       if (node <= 0 || this.state.data[node] !== STATE_FREQUENT) continue;
       return { context: called.slice(called.length - len), contextSupport: this.count.data[node], next: this.childCounts(node) };
@@ -481,8 +646,8 @@ export class PatternCounter {
       intents: st.intents.top().map(([k, count]) => ({ text: store.intents.names[k], count })),
       supportByUser: named(st.users, store.users.names),
       supportByAgent: named(st.agents, store.agents.names),
-      exampleSessionIds: st.orderedExamples().map((e) => store.sessionIds[e.session]),
-      variantIds: variantNodes.map((n) => this.nodeId[n] as string),
+      exampleSessionIds: st.orderedExamples().map((e) => store.sessionIds[e]),
+      variantIds: variantNodes.map((n) => this.nodeId[n] as string).sort(),
       firstSeenAt: Number.isFinite(st.firstSeenAt) ? st.firstSeenAt : 0,
       lastSeenAt: Number.isFinite(st.lastSeenAt) ? st.lastSeenAt : 0,
     };
@@ -500,6 +665,7 @@ export class PatternCounter {
       frequentNodes: frequent,
       countingThreshold: this.countingThreshold(),
       ...this.counters,
+      queuedPromotions: this.queue.length,
     };
   }
 
@@ -519,7 +685,7 @@ export class PatternCounter {
         count: this.count.toArray(),
         state: this.state.toArray(),
       },
-      candidates: this.candidates,
+      candidates: Array.from({ length: this.parent.length }, (_, i) => (this.candHead.data[i] >= 0 ? this.candidateSessions(i) : undefined)),
       stats: this.patternStats,
     };
     return encodeSnapshot(state);
@@ -540,17 +706,27 @@ export class PatternCounter {
     c.state = new Growable(Uint8Array, 16);
     c.firstChild = new Growable(Int32Array, 16);
     c.nextSibling = new Growable(Int32Array, 16);
-    c.candidates = [];
+    c.candHead = new Growable(Int32Array, 16);
+    c.poolValue = new Growable(Int32Array, 16);
+    c.poolNext = new Growable(Int32Array, 16);
+    c.children = [];
     c.patternStats = [];
     c.nodeId = [];
-    c.children.clear();
     for (let i = 0; i < n; i++) {
       c.newNode(s.trie.parent[i], s.trie.tool[i], s.trie.depth[i]);
       c.count.data[i] = s.trie.count[i];
       c.state.data[i] = s.trie.state[i];
+      if (c.state.data[i] === STATE_FREQUENT) c.children[i] = new Map();
     }
-    c.candidates = s.candidates;
+    for (let i = 0; i < n; i++) {
+      for (const session of s.candidates[i] ?? []) {
+        const entry = c.poolValue.push(session);
+        c.poolNext.push(c.candHead.data[i]);
+        c.candHead.data[i] = entry;
+      }
+    }
     c.patternStats = s.stats;
+    for (let i = 0; i < n; i++) if (c.state.data[i] === STATE_QUEUED) c.queue.push(i);
     for (let i = 1; i < n; i++) {
       if (c.state.data[i] === STATE_FREQUENT && c.depth.data[i] >= c.o.minSteps) c.register(i, c.toolPath(i));
     }

@@ -1,13 +1,5 @@
 import { DurationSketch } from './duration-sketch';
-import type { SessionStep } from './mining-types';
 import { TopK } from './top-k';
-
-/** One kept occurrence: the session, the matched step positions, and that session's payload. */
-export interface KeptExample {
-  session: number;
-  positions: number[];
-  steps: SessionStep[];
-}
 
 /** Statistics of one tracked (frequent) pattern, over the leftmost occurrence in each supporting session. */
 export class PatternStats {
@@ -22,8 +14,8 @@ export class PatternStats {
   agents: TopK;
   firstSeenAt = Infinity;
   lastSeenAt = -Infinity;
-  /** Ring of the most recent examples; `next` is where the next one goes once full. */
-  examples: KeptExample[] = [];
+  /** Ring of the sessions of the most recent examples; `next` is where the next one goes once full. */
+  examples: number[] = [];
   next = 0;
 
   constructor(topK: number) {
@@ -32,18 +24,21 @@ export class PatternStats {
     this.agents = new TopK(topK);
   }
 
-  addExample(e: KeptExample, max: number): void {
-    if (max <= 0) return;
+  /** Keeps session s as an example; returns the session it replaced (to release its payload), or -1. */
+  addExample(s: number, max: number): number {
+    if (max <= 0) return -1;
     if (this.examples.length < max) {
-      this.examples.push(e);
-      return;
+      this.examples.push(s);
+      return -1;
     }
-    this.examples[this.next] = e;
+    const old = this.examples[this.next];
+    this.examples[this.next] = s;
     this.next = (this.next + 1) % max;
+    return old;
   }
 
-  /** Examples oldest first. */
-  orderedExamples(): KeptExample[] {
+  /** Example sessions oldest first. */
+  orderedExamples(): number[] {
     return [...this.examples.slice(this.next), ...this.examples.slice(0, this.next)];
   }
 
@@ -60,11 +55,11 @@ export class PatternStats {
       this.agents.toJSON(),
       Number.isFinite(this.firstSeenAt) ? this.firstSeenAt : null,
       Number.isFinite(this.lastSeenAt) ? this.lastSeenAt : null,
-      this.orderedExamples().map((e) => [e.session, ...e.positions]),
+      this.orderedExamples(),
     ];
   }
 
-  static fromJSON(a: unknown[], topK: number, payloadOf: (session: number) => SessionStep[] | undefined): PatternStats {
+  static fromJSON(a: unknown[], topK: number): PatternStats {
     const s = new PatternStats(topK);
     s.okSteps = a[0] as number;
     s.steps = a[1] as number;
@@ -79,10 +74,7 @@ export class PatternStats {
     s.agents = TopK.fromJSON(topK, a[8] as number[]);
     s.firstSeenAt = (a[9] as number | null) ?? Infinity;
     s.lastSeenAt = (a[10] as number | null) ?? -Infinity;
-    for (const [session, ...positions] of a[11] as number[][]) {
-      const steps = payloadOf(session);
-      if (steps) s.examples.push({ session, positions, steps });
-    }
+    s.examples = (a[11] as number[]).slice();
     return s;
   }
 }

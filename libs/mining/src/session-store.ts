@@ -38,9 +38,11 @@ export function encodeDuration(ms: number): number {
   return Math.min(MAX_CODE, 1 + Math.round(Math.log(ms + 1) / LOG_BASE));
 }
 
+const DECODED = new Float64Array(MAX_CODE + 1);
+for (let c = 1; c <= MAX_CODE; c++) DECODED[c] = Math.max(0, Math.exp((c - 1) * LOG_BASE) - 1);
+
 export function decodeDuration(code: number): number {
-  const c = code & MAX_CODE;
-  return c === 0 ? 0 : Math.max(0, Math.exp((c - 1) * LOG_BASE) - 1);
+  return DECODED[code & MAX_CODE];
 }
 
 export const isSuccessCode = (code: number): boolean => (code & SUCCESS_BIT) !== 0;
@@ -79,8 +81,12 @@ export class SessionStore {
   sessionStart = new Growable(Float64Array, 1024);
   sessionEnd = new Growable(Float64Array, 1024);
   sessionIds: string[] = [];
-  /** Recent sessions' bounded step payloads, oldest first. */
+  /**
+   * Bounded step payloads of the last `payloadWindow` sessions, and of older sessions still
+   * kept as a pattern's example (counted in payloadRefs).
+   */
   readonly payloads = new Map<number, SessionStep[]>();
+  payloadRefs = new Growable(Int32Array, 1024);
 
   constructor(
     private readonly payloadWindow: number,
@@ -115,11 +121,25 @@ export class SessionStore {
     this.sessionEnded.push(s.ended || s.success !== undefined ? (s.success ? ENDED_OK : ENDED_FAILED) : ENDED_NONE);
     this.sessionStart.push(Number.isFinite(s.startedAt) ? s.startedAt : 0);
     this.sessionEnd.push(Number.isFinite(s.endedAt) ? s.endedAt : 0);
+    this.payloadRefs.push(0);
     if (this.payloadWindow > 0) {
       this.payloads.set(index, steps.map(compactStep));
-      if (this.payloads.size > this.payloadWindow) this.payloads.delete(this.payloads.keys().next().value as number);
+      const leaving = index - this.payloadWindow;
+      if (leaving >= 0 && this.payloadRefs.data[leaving] === 0) this.payloads.delete(leaving);
     }
     return { index, clipped: steps.length < s.steps.length };
+  }
+
+  /** A pattern keeps session i as an example: its payload stays after it leaves the window. */
+  retain(i: number): boolean {
+    if (!this.payloads.has(i)) return false;
+    this.payloadRefs.data[i]++;
+    return true;
+  }
+
+  release(i: number): void {
+    if (i < 0 || --this.payloadRefs.data[i] > 0) return;
+    if (i < this.sessionCount - this.payloadWindow) this.payloads.delete(i);
   }
 
   /** The tool ids of session i (a view: valid until the next append). */

@@ -70,20 +70,11 @@ export function encodeSnapshot(s: CounterState): Buffer {
   sections.push(['candLengths', 'i32', candLengths], ['candValues', 'i32', candValues]);
 
   const stats: unknown[] = [];
-  const payloadSessions = new Set<number>(st.payloads.keys());
   for (let i = 0; i < n; i++) {
     const p = s.stats[i];
-    if (!p) continue;
-    stats.push([i, ...p.toJSON()]);
-    for (const e of p.examples) payloadSessions.add(e.session);
+    if (p) stats.push([i, ...p.toJSON()]);
   }
-  const examplePayload = new Map<number, SessionStep[]>();
-  for (const p of s.stats) for (const e of p?.examples ?? []) examplePayload.set(e.session, e.steps);
-  const payloads: Array<[number, SessionStep[]]> = [];
-  for (const i of [...payloadSessions].sort((x, y) => x - y)) {
-    const steps = st.payloads.get(i) ?? examplePayload.get(i);
-    if (steps) payloads.push([i, steps]);
-  }
+  const payloads: Array<[number, SessionStep[]]> = [...st.payloads].sort((x, y) => x[0] - y[0]);
 
   const header = {
     format: FORMAT,
@@ -95,7 +86,6 @@ export function encodeSnapshot(s: CounterState): Buffer {
     agents: st.agents.names,
     intents: st.intents.names,
     sessionIds: st.sessionIds,
-    window: [...st.payloads.keys()],
     payloads,
     stats,
     sections: sections.map(([name, type, a]): SectionHeader => ({ name, type, length: a.length })),
@@ -140,7 +130,6 @@ export function decodeSnapshot(buf: Buffer): DecodedState {
     agents: string[];
     intents: string[];
     sessionIds: string[];
-    window: number[];
     payloads: Array<[number, SessionStep[]]>;
     stats: unknown[][];
     sections: SectionHeader[];
@@ -179,11 +168,8 @@ export function decodeSnapshot(buf: Buffer): DecodedState {
   store.sessionEnded = Growable.from(Uint8Array, get<Uint8Array>('sessionEnded'));
   store.sessionStart = Growable.from(Float64Array, get<Float64Array>('sessionStart'));
   store.sessionEnd = Growable.from(Float64Array, get<Float64Array>('sessionEnd'));
-  const payloadBySession = new Map<number, SessionStep[]>(header.payloads);
-  for (const i of header.window) {
-    const p = payloadBySession.get(i);
-    if (p) store.payloads.set(i, p);
-  }
+  for (const [i, p] of header.payloads) store.payloads.set(i, p);
+  store.payloadRefs = Growable.from(Int32Array, new Int32Array(header.sessionIds.length));
 
   const parent = get<Int32Array>('parent');
   const n = parent.length;
@@ -199,7 +185,9 @@ export function decodeSnapshot(buf: Buffer): DecodedState {
   }
   const stats: (PatternStats | undefined)[] = new Array(n).fill(undefined);
   for (const [node, ...rest] of header.stats) {
-    stats[node as number] = PatternStats.fromJSON(rest, options.topK, (s) => payloadBySession.get(s));
+    const p = PatternStats.fromJSON(rest, options.topK);
+    stats[node as number] = p;
+    for (const e of p.examples) store.payloadRefs.data[e]++;
   }
   return {
     options,
