@@ -37,6 +37,8 @@ export const generatorConfigSchema = z.object({
   GENERATOR_PROMPT_TOOLS: z.coerce.number().int().min(0).max(1000).default(150),
   /** How long a tenant's catalog snapshot (and the tool registry) is used before a background refresh. */
   GENERATOR_CATALOG_TTL_MS: env.positiveInt.default(30_000),
+  /** How long a tenant's first request waits for its catalog snapshot before drafting without it. */
+  GENERATOR_CATALOG_WAIT_MS: env.positiveInt.default(3_000),
   /** Most workflows of one tenant held in the search index. */
   GENERATOR_CATALOG_MAX_WORKFLOWS: env.positiveInt.default(50_000),
 });

@@ -4,18 +4,29 @@ import type { GeneratorConfig } from '../generator.config';
 import { TextIndex, type TextHit } from '../search/text-index';
 import { CatalogRepository, type CatalogEntry } from './catalog.repository';
 
+/** Proven workflows kept per snapshot: more than any prompt shows. */
+const PROVEN_KEPT = 200;
+
 /** One tenant's catalog as of `loadedAt`, with a BM25 index over names, descriptions, tags and tools. */
 export class CatalogSnapshot {
   readonly byId: ReadonlyMap<string, CatalogEntry>;
+  /** Workflows with a known success rate, best first (computed once per snapshot, not per request). */
+  readonly proven: CatalogEntry[];
   private readonly index = new TextIndex<CatalogEntry>(['name', 'description', 'tags', 'category', 'tools'], { name: 2, tools: 1.5, tags: 1.5 });
 
   constructor(
     readonly entries: CatalogEntry[],
     readonly loadedAt: number,
     readonly truncated: boolean,
+    /** True for the empty stand-in used while a tenant's first load takes longer than GENERATOR_CATALOG_WAIT_MS. */
+    readonly loading = false,
   ) {
     this.byId = new Map(entries.map((e) => [e.id, e]));
     this.index.addAll(entries);
+    this.proven = entries
+      .filter((e) => e.successRate !== null)
+      .sort((a, b) => (b.successRate ?? 0) - (a.successRate ?? 0) || b.runs - a.runs)
+      .slice(0, PROVEN_KEPT);
   }
 
   search(text: string, limit: number, filter?: (e: CatalogEntry) => boolean): Array<TextHit & { entry: CatalogEntry }> {
@@ -54,7 +65,19 @@ export class CatalogSnapshots {
       }
       return current;
     }
-    return this.load(tenantId);
+    // A tenant's first load scans its whole catalog; a request waits for it only so long, then
+    // drafts without the catalog (and says so) while the load goes on.
+    const load = this.load(tenantId);
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<CatalogSnapshot>((resolve) => {
+      timer = setTimeout(() => resolve(new CatalogSnapshot([], Date.now(), false, true)), this.config.GENERATOR_CATALOG_WAIT_MS);
+    });
+    load.catch((err: unknown) => this.log.warn(`catalog load of ${tenantId} failed: ${(err as Error).message}`));
+    try {
+      return await Promise.race([load, waited]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Drops a tenant's snapshot (after the catalog changed under a test or an apply). */

@@ -17,20 +17,24 @@ export interface CatalogEntry {
   /** Share of finished runs that completed (or the learned pattern's rate before any run); null when unknown. */
   successRate: number | null;
   runs: number;
+  /**
+   * The stored definition, kept with the snapshot so that an offline draft copies it without a
+   * database read (FerretDB answers even an `_id` read in tens of ms under load).
+   */
+  definition: WorkflowDefinition;
 }
 
 interface CatalogRowProjection {
   id: string;
   tools?: string[];
-  definition?: { name?: string; description?: string; category?: string; tags?: string[]; source?: string };
+  definition?: WorkflowDefinition;
 }
 
 /**
  * Read-only access to what other services own: the gateway's catalog (`workflows`), the
  * executor's runs (`executions`, for success rates) and the analyzer's patterns (the success
- * rate of a learned workflow that has not run yet). Reads are whole-tenant scans with
- * projections, made in the background by CatalogSnapshots, never on a request's path;
- * whole definitions are read one `_id` at a time.
+ * rate of a learned workflow that has not run yet). Reads are whole-tenant scans, made by
+ * CatalogSnapshots when a tenant is first seen and in the background afterwards.
  */
 @Injectable()
 export class CatalogRepository {
@@ -45,18 +49,7 @@ export class CatalogRepository {
     const rows = (await this.collection(Collections.workflows)
       .find(
         { tenantId, deletedAt: { $exists: false } },
-        {
-          projection: {
-            _id: 0,
-            id: 1,
-            tools: 1,
-            'definition.name': 1,
-            'definition.description': 1,
-            'definition.category': 1,
-            'definition.tags': 1,
-            'definition.source': 1,
-          },
-        },
+        { projection: { _id: 0, id: 1, tools: 1, definition: 1 } },
       )
       .sort({ createdAt: -1 })
       .limit(limit + 1)
@@ -79,16 +72,10 @@ export class CatalogRepository {
         tools: Array.isArray(row.tools) ? row.tools.filter((t): t is string => typeof t === 'string') : [],
         successRate: finished > 0 ? counts!.completed / finished : (learned.get(row.id) ?? null),
         runs: finished,
+        definition: d,
       });
     }
     return { entries, truncated };
-  }
-
-  /** One workflow's stored definition (an `_id` lookup), or undefined. */
-  async definition(tenantId: string, id: string): Promise<WorkflowDefinition | undefined> {
-    const row = await this.collection(Collections.workflows).findOne({ _id: `${tenantId}:${id}` as never }, { projection: { definition: 1, deletedAt: 1 } });
-    if (!row || row.deletedAt) return undefined;
-    return row.definition as WorkflowDefinition;
   }
 
   /**

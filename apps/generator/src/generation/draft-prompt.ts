@@ -75,8 +75,7 @@ function pickWorkflows(catalog: CatalogSnapshot, prompt: string, max: number): C
   const picked = new Map<string, CatalogEntry>();
   for (const hit of catalog.search(prompt, max)) picked.set(hit.id, hit.entry);
   if (picked.size < max) {
-    const proven = [...catalog.entries].filter((e) => e.successRate !== null).sort((a, b) => (b.successRate ?? 0) - (a.successRate ?? 0) || b.runs - a.runs);
-    for (const e of proven) {
+    for (const e of catalog.proven) {
       if (picked.size >= max) break;
       picked.set(e.id, e);
     }

@@ -121,6 +121,7 @@ export function finalizeDraft(input: DraftInput, ctx: DraftContext): DraftCheck 
     }
     reused.push({ id: e.id, name: e.name, source: e.source, successRate: e.successRate, runs: e.runs });
   }
+  if (ctx.catalog.loading) warnings.push("this tenant's workflows are still being loaded; the draft could not reuse them (try again in a moment)");
   if (ctx.tools.registryError) warnings.push(`the tool registry could not be read (${ctx.tools.registryError}); only built-in tools counted as existing`);
 
   const tags = missing.size > 0 ? [...new Set([...(def.tags ?? []), NEEDS_TOOLS_TAG])].slice(0, 50) : def.tags;

@@ -2,7 +2,6 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { GenerateRequest, GenerationView, GeneratorReply, TokenUsage } from '@toolpath/contracts';
 import { APP_CONFIG, MetricsService } from '@toolpath/platform';
 import { TemplateLibrary } from '@toolpath/templates';
-import { CatalogRepository } from '../catalog/catalog.repository';
 import { CatalogSnapshots } from '../catalog/catalog-snapshots';
 import type { GeneratorConfig } from '../generator.config';
 import { LlmError, type LlmErrorKind } from '../llm/llm-errors';
@@ -53,7 +52,6 @@ export class GenerateWorkflowService {
     private readonly llm: LlmClient,
     private readonly tools: ToolCatalog,
     private readonly snapshots: CatalogSnapshots,
-    private readonly catalog: CatalogRepository,
     private readonly repo: GenerationRepository,
     metrics: MetricsService,
   ) {
@@ -88,14 +86,7 @@ export class GenerateWorkflowService {
 
     let outcome: { draft: FinalDraft; rounds: GenerationRound[]; usage: TokenUsage | null; llmMs: number; systemPromptChars: number } | { failure: Failure; rounds: GenerationRound[]; usage: TokenUsage | null; llmMs: number; systemPromptChars: number };
     if (offline) {
-      const plan = await planOffline({
-        prompt,
-        ...(req.constraints ? { constraints: req.constraints } : {}),
-        tools,
-        catalog: snapshot,
-        templates: this.templates,
-        loadDefinition: (wid) => this.catalog.definition(req.tenantId, wid),
-      });
+      const plan = planOffline({ prompt, ...(req.constraints ? { constraints: req.constraints } : {}), tools, catalog: snapshot, templates: this.templates });
       const checked = plan.ok ? finalizeDraft(plan.draft, ctx) : undefined;
       outcome = !plan.ok
         ? { failure: { status: 422, code: 'no_match', message: `offline planner: ${plan.reason}`, details: { field: 'prompt' } }, rounds: [], usage: null, llmMs: 0, systemPromptChars: 0 }

@@ -18,8 +18,6 @@ export interface OfflinePlanInputs {
   tools: ToolSet;
   catalog: CatalogSnapshot;
   templates: TemplateIndex;
-  /** Reads a catalog workflow's full definition (one `_id` lookup). */
-  loadDefinition: (id: string) => Promise<WorkflowDefinition | undefined>;
 }
 
 export type OfflinePlan = { ok: true; draft: DraftInput } | { ok: false; reason: string };
@@ -64,9 +62,9 @@ interface Candidate {
  * 2. otherwise a chain of the tools whose names and descriptions match, in the order the prompt
  *    mentions them, each required input bound to a run variable;
  * 3. otherwise no draft, with the reason.
- * Everything it reads is in memory except the chosen catalog workflow's definition.
+ * Everything it reads is in memory (the tenant's snapshot, the registry, the templates).
  */
-export async function planOffline(inputs: OfflinePlanInputs): Promise<OfflinePlan> {
+export function planOffline(inputs: OfflinePlanInputs): OfflinePlan {
   const terms = queryTermsOf(inputs.prompt);
   if (terms.length === 0) return { ok: false, reason: 'the prompt has no words to match against tools or workflows' };
   const allowed = inputs.constraints?.tools ? new Set(inputs.constraints.tools) : undefined;
@@ -86,7 +84,7 @@ export async function planOffline(inputs: OfflinePlanInputs): Promise<OfflinePla
   candidates.sort((a, b) => b.rank - a.rank);
   for (const c of candidates) {
     if (c.coverage < MIN_REUSE_COVERAGE && c.matched < 2) break;
-    const draft = c.kind === 'catalog' ? await fromCatalog(c, inputs) : fromTemplate(inputs.templates.byId.get(c.id)!);
+    const draft = c.kind === 'catalog' ? fromCatalog(c.entry!) : fromTemplate(inputs.templates.byId.get(c.id)!);
     if (draft && (maxSteps === undefined || countSteps(draft) <= maxSteps)) return { ok: true, draft };
   }
 
@@ -103,13 +101,11 @@ function countSteps(d: DraftInput): number {
   return (d.workflow as WorkflowDefinition).steps.length;
 }
 
-async function fromCatalog(c: Candidate, inputs: OfflinePlanInputs): Promise<DraftInput | undefined> {
-  const def = await inputs.loadDefinition(c.id);
-  if (!def) return undefined;
-  const e = c.entry!;
+function fromCatalog(e: CatalogEntry): DraftInput {
+  const def = e.definition;
   const rate = e.successRate === null ? 'no finished runs yet' : `${Math.round(e.successRate * 100)}% of ${e.runs} finished runs completed`;
   return {
-    workflow: { ...def, name: def.name, source: 'generated' },
+    workflow: { ...def, source: 'generated' },
     explanation: `Offline draft: reuses the ${e.source} workflow "${e.name}" (${e.id}; ${rate}), the closest match to the request among the tenant's workflows.`,
     missingTools: [],
     reusedWorkflowIds: [e.id],
