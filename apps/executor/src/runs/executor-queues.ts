@@ -53,10 +53,10 @@ export class ExecutorQueues {
 
   /**
    * Adds step jobs in one transaction (MULTI/EXEC) after the commands `before` puts into it on
-   * the queue's own connection: one round trip, and all or nothing. Returns the reply of the
-   * first command `before` queued.
+   * the queue's own connection: one round trip, and all or nothing. Returns the replies of the
+   * `count` commands `before` queued.
    */
-  async addStepsAfter(before: (tx: ChainableCommander) => void, jobs: Array<StepJobData & { maxAttempts: number }>): Promise<unknown> {
+  async addStepsAfter(before: (tx: ChainableCommander) => void, count: number, jobs: Array<StepJobData & { maxAttempts: number }>): Promise<unknown[]> {
     const client = (await this.steps.client) as unknown as Redis;
     const tx = client.multi();
     before(tx);
@@ -68,7 +68,7 @@ export class ExecutorQueues {
     if (!results) throw new Error('the transaction was discarded');
     const failed = results.find(([err]) => err);
     if (failed) throw failed[0]!;
-    return results[0]?.[1];
+    return results.slice(0, count).map(([, reply]) => reply);
   }
 
   /** Removes a step's job if it is waiting or delayed (an active one is aborted instead). */

@@ -27,7 +27,7 @@ import { ExecutorQueues } from './executor-queues';
 import { toExecutionView } from './execution-view';
 import { RunPlans, type RunPlan } from './run-plans';
 import { pendingStep, type RunMeta, type RunSnapshot, type StepState } from './run-state';
-import { RunStore, createdOf, isLiveStep } from './run-store';
+import { RunStore, createdOf, isLiveStep, transitionOf } from './run-store';
 
 const LIVE: ExecutionStatus[] = ['PENDING', 'RUNNING'];
 const IDEMPOTENCY_TTL_S = 24 * 3600;
@@ -222,7 +222,7 @@ export class RunScheduler implements OnApplicationShutdown {
     let created: Awaited<ReturnType<RunStore['create']>>;
     if (req.idempotencyKey === undefined) {
       // The run and its first jobs in one transaction: one round trip, and no run without its jobs.
-      created = createdOf(await this.queues.addStepsAfter((tx) => this.store.createIn(tx, run, open), jobs));
+      created = createdOf((await this.queues.addStepsAfter((tx) => this.store.createIn(tx, run, open), 1, jobs))[0]);
     } else {
       created = await this.store.create(run, open, { key: req.idempotencyKey, ttlS: IDEMPOTENCY_TTL_S });
       if (created.created) await this.queues.addSteps(jobs);
@@ -257,20 +257,40 @@ export class RunScheduler implements OnApplicationShutdown {
       if (!run || isTerminalRun(run.meta.status)) return;
       plan ??= this.plans.remember(executionId, run.definition);
       const r = decideRound(run, plan);
-      const outcomes = await Promise.all(r.moves.map((m) => this.moveStep(run, m.stepId, m.from, m.next)));
+      // A step becomes QUEUED and gets its job in one transaction; other moves go one script each
+      // (auto-pipelined together). A job added for a step another executor moved first is a
+      // no-op (same job id) or, if that step has already ended, finds it ended and does nothing.
+      const toQueue = r.moves.filter((m) => m.next.status === 'QUEUED');
+      const others = r.moves.filter((m) => m.next.status !== 'QUEUED');
+      const [queueOutcomes, otherOutcomes] = await Promise.all([
+        toQueue.length === 0
+          ? Promise.resolve([] as boolean[])
+          : this.queues
+              .addStepsAfter(
+                (tx) => toQueue.forEach((m) => this.store.setStepIn(tx, executionId, m.stepId, m.from, m.next)),
+                toQueue.length,
+                this.jobsFor(run, plan, toQueue.map((m) => m.stepId)),
+              )
+              .then((answers) => answers.map((a, i) => this.moved(run, toQueue[i].stepId, transitionOf(a).ok, toQueue[i].next))),
+        Promise.all(others.map((m) => this.moveStep(run, m.stepId, m.from, m.next))),
+      ]);
+      const outcomeOf = new Map<Move, boolean>();
+      toQueue.forEach((m, i) => outcomeOf.set(m, queueOutcomes[i]));
+      others.forEach((m, i) => outcomeOf.set(m, otherOutcomes[i]));
+      const outcomes = r.moves.map((m) => outcomeOf.get(m)!);
       const queued: string[] = [];
       const removed: string[] = [];
       let again = false;
       let stopped: string | undefined;
       r.moves.forEach((m, i) => {
         if (!outcomes[i]) return;
-        if (m.next.status === 'QUEUED') queued.push(m.stepId);
         if (m.next.status === 'CANCELLED') removed.push(m.stepId);
         if (m.from.includes('RUNNING') && m.next.status === 'CANCELLED') stopped = m.next.reason;
         again ||= m.again === true;
       });
       if (opts.repair && round === 0) {
-        for (const s of run.definition.steps) if (run.steps[s.id].status === 'QUEUED' && !queued.includes(s.id)) queued.push(s.id);
+        const justQueued = new Set(toQueue.map((m) => m.stepId));
+        for (const s of run.definition.steps) if (run.steps[s.id].status === 'QUEUED' && !justQueued.has(s.id)) queued.push(s.id);
       }
       await Promise.all([this.queues.addSteps(this.jobsFor(run, plan, queued)), ...removed.map((s) => this.queues.removeStep(executionId, s))]);
       if (stopped !== undefined) await this.abortRunning(executionId, stopped);
@@ -296,8 +316,11 @@ export class RunScheduler implements OnApplicationShutdown {
 
   /** Moves a step if its status is one of `from`; publishes the change. */
   async moveStep(run: RunSnapshot, stepId: string, from: readonly StepStatus[], next: StepState): Promise<boolean> {
-    const moved = await this.store.setStep(run.meta.id, stepId, from, next);
-    if (!moved.ok) return false;
+    return this.moved(run, stepId, (await this.store.setStep(run.meta.id, stepId, from, next)).ok, next);
+  }
+
+  private moved(run: RunSnapshot, stepId: string, ok: boolean, next: StepState): boolean {
+    if (!ok) return false;
     run.steps[stepId] = next;
     this.publishStep(run, stepId);
     return true;

@@ -170,10 +170,11 @@ return out
  * Ends an attempt: frees the tenant slot, takes the tool call's sequence number, and moves the
  * step from RUNNING to its new state. When that leaves no step open and every step COMPLETED or
  * SKIPPED (so the run cannot have failed), it also ends the run with the meta given (as
- * SET_META_LUA does: status, outbox, deadline), saving the scheduler a round trip; otherwise,
- * with no step open, it returns the run's fields (what the scheduler reads next).
- * KEYS: hash, slots, outbox, deadlines. ARGV: field, JSON, new status, slot member, '1' to return
- * the run when done, completed-run meta JSON ('' for none), now ms, run id.
+ * SET_META_LUA does: status, outbox, deadline), saving the scheduler a round trip; otherwise it
+ * returns the run's fields (what the scheduler reads next) when asked: ARGV[5] '1' when no step
+ * is left open, '2' always, '0' never.
+ * KEYS: hash, slots, outbox, deadlines. ARGV: field, JSON, new status, slot member, when to return
+ * the run, completed-run meta JSON ('' for none), now ms, run id.
  * Returns {1, seq, open, ended (1|0), fields...} or {0, seq, current status}.
  */
 const END_ATTEMPT_LUA = `${STEP_STATUS_OF}
@@ -186,9 +187,9 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 local open = tonumber(redis.call('HGET', KEYS[1], 'open') or '0')
 if not isLive(ARGV[3]) then open = redis.call('HINCRBY', KEYS[1], 'open', -1) end
 local out = {1, seq, open, 0}
-if open > 0 then return out end
+if open > 0 and ARGV[5] ~= '2' then return out end
 local all = redis.call('HGETALL', KEYS[1])
-if ARGV[6] ~= '' then
+if open <= 0 and ARGV[6] ~= '' then
   local run = redis.call('HGET', KEYS[1], 'status')
   local clean = run == 'RUNNING' or run == 'PENDING'
   for i = 1, #all, 2 do
@@ -205,7 +206,7 @@ if ARGV[6] ~= '' then
     return out
   end
 end
-if ARGV[5] == '1' then
+if ARGV[5] ~= '0' then
   for i = 1, #all, 2 do
     if all[i] ~= 'def' then
       out[#out + 1] = all[i]
@@ -230,6 +231,12 @@ return ids
 export function createdOf(answer: unknown): { created: true } | { created: false; existing: string } {
   const a = answer as [number, string?];
   return a[0] === 1 ? { created: true } : { created: false, existing: String(a[1]) };
+}
+
+/** The answer of the step transition script. */
+export function transitionOf(answer: unknown): TransitionResult {
+  const [ok, v] = answer as [number, number | string];
+  return ok === 1 ? { ok: true, open: Number(v) } : { ok: false, current: String(v) };
 }
 
 export type TransitionResult = { ok: true; open: number } | { ok: false; current: string };
@@ -385,8 +392,12 @@ export class RunStore implements OnApplicationShutdown {
   }
 
   async setStep(id: string, stepId: string, from: readonly string[], state: StepState): Promise<TransitionResult> {
-    const [ok, v] = await this.scripts.tpStep(this.runKey(id), `step:${stepId}`, from.join(','), stepJson(state), state.status);
-    return ok === 1 ? { ok: true, open: Number(v) } : { ok: false, current: String(v) };
+    return transitionOf(await this.scripts.tpStep(this.runKey(id), `step:${stepId}`, from.join(','), stepJson(state), state.status));
+  }
+
+  /** `setStep` queued into another client's transaction (see `createIn`); read its reply with `transitionOf`. */
+  setStepIn(tx: ChainableCommander, id: string, stepId: string, from: readonly string[], state: StepState): void {
+    tx.eval(STEP_TRANSITION_LUA, 1, this.runKey(id), `step:${stepId}`, from.join(','), stepJson(state), state.status);
   }
 
   /** Changes the run's meta (status included) if its status is one of `from`. */
@@ -487,7 +498,7 @@ export class RunStore implements OnApplicationShutdown {
     tenantId: string,
     member: string,
     state: StepState,
-    wantRunWhenDone: boolean,
+    returnRun: 'never' | 'when-done' | 'always',
     completedMeta?: RunMeta,
   ): Promise<EndAttemptResult> {
     const r = await this.scripts.tpEndAttempt(
@@ -499,7 +510,7 @@ export class RunStore implements OnApplicationShutdown {
       stepJson(state),
       state.status,
       member,
-      wantRunWhenDone ? '1' : '0',
+      returnRun === 'always' ? '2' : returnRun === 'when-done' ? '1' : '0',
       completedMeta ? JSON.stringify(completedMeta) : '',
       Date.now(),
       id,

@@ -189,7 +189,9 @@ export class StepWorker extends WorkerHost implements OnApplicationBootstrap {
       // when no step is left open, the run's state for the scheduler.
       // A completed step may be the run's last: the script then ends the run too (if nothing failed).
       const completedMeta: RunMeta | undefined = outcome === 'completed' ? { ...run.meta, status: 'COMPLETED', endedAt: new Date(endedAt).toISOString() } : undefined;
-      const done = await this.store.endAttempt(executionId, stepId, run.meta.tenantId, slot, next, true, completedMeta);
+      // A step others wait for needs the run read afterwards: the same script returns it.
+      const returnRun = outcome === 'retried' ? 'never' : outcome === 'completed' && plan.leaf.has(stepId) ? 'when-done' : 'always';
+      const done = await this.store.endAttempt(executionId, stepId, run.meta.tenantId, slot, next, returnRun, completedMeta);
       slotReleased();
       this.events.toolCall({
         tenantId: run.meta.tenantId,
