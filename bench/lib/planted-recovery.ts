@@ -81,7 +81,7 @@ export function scoreRecovery(
   return {
     listed: listed.length,
     truePositives,
-    precision: ratio(truePositives, listed.length),
+    precision: listed.length === 0 ? 0 : truePositives / listed.length,
     plantedFound: matchedBy.size,
     recall: ratio(matchedBy.size, planted.length),
     bindingsPlanted,
