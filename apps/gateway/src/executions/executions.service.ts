@@ -7,7 +7,7 @@ import { WorkflowRepository } from '../workflows/workflow.repository';
 import { notFound, requireValidDefinition } from '../workflows/workflows.service';
 import { ExecutorClient, type ExecutionList } from './executor.client';
 import { StartInlineRunBody, StartWorkflowRunBody, type ListRunsQuery } from './executions.schemas';
-import { checkRunInput } from './run-input';
+import { checkRunInput, withVariableDefaults } from './run-input';
 
 export interface RunAccepted {
   executionId: string;
@@ -58,7 +58,7 @@ export class ExecutionsService {
     idempotencyKey: string | undefined,
     origin: { workflowId?: string; version?: number },
   ): Promise<RunAccepted> {
-    const runInput = input ?? {};
+    const runInput = withVariableDefaults(input ?? {}, definition.variables);
     const issues = checkRunInput(runInput, definition.variables);
     if (issues.length > 0) throw new ApiError(400, issues.map((i) => `${i.field}: ${i.message}`).join('; '), issues);
     const started = await this.executor.start({

@@ -27,6 +27,20 @@ function typeMatches(value: unknown, type: JsonType): boolean {
 const KNOWN_TYPES = new Set<string>(['string', 'number', 'integer', 'boolean', 'object', 'array', 'null']);
 
 /**
+ * The run's input with each declared property's `default` filled in where the caller gave no
+ * value, so a workflow (say, an instantiated template) whose variables carry defaults runs with
+ * `{}`. Defaults are copied, never shared between runs; the caller's object is not changed.
+ */
+export function withVariableDefaults(input: Record<string, unknown>, variables: WorkflowVariables | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...input };
+  for (const [key, schema] of Object.entries(variables?.properties ?? {})) {
+    if (out[key] !== undefined || schema === null || typeof schema !== 'object' || !Object.hasOwn(schema, 'default')) continue;
+    out[key] = structuredClone(schema.default);
+  }
+  return out;
+}
+
+/**
  * A small check of a run's input against the workflow's `variables` schema: required keys and
  * each declared property's top-level `type` (and `enum`). Not a full JSON Schema validator, on
  * purpose: it catches the mistakes callers make, and the templates report a missing value anyway.
