@@ -32,6 +32,10 @@ export const analyzerConfigSchema = z.object({
   /** Distinct sessions a sequence needs to be listed. */
   ANALYZER_MIN_SUPPORT: env.positiveInt.default(3),
   ANALYZER_MIN_SUCCESS_RATE: ratio.default(0),
+  /** Listed patterns appear in at least this share of the tenant's sessions as well (0.01 = 1 %). */
+  ANALYZER_MIN_SUPPORT_SHARE: ratio.default(0.01),
+  /** A sub-pattern whose support is within this share of a longer pattern's is not listed separately (0 = strictly closed). */
+  ANALYZER_CLOSED_TOLERANCE: z.coerce.number().min(0).max(10).default(0.1),
   /** Occurrences kept per pattern (for inference and the examples of `GET /patterns/:id`). */
   ANALYZER_EXAMPLES_PER_PATTERN: env.positiveInt.max(200).default(20),
   /** Results larger than this (JSON bytes) are left out of mining; data-flow inference cannot use them. */

@@ -121,7 +121,12 @@ export class TenantStates {
   private entry(state: TenantLearning): TenantEntry {
     return {
       state,
-      views: new TenantPatternViews(state, { minSupport: this.config.ANALYZER_MIN_SUPPORT, minSuccessRate: this.config.ANALYZER_MIN_SUCCESS_RATE }),
+      views: new TenantPatternViews(state, {
+        minSupport: this.config.ANALYZER_MIN_SUPPORT,
+        minSuccessRate: this.config.ANALYZER_MIN_SUCCESS_RATE,
+        minShare: this.config.ANALYZER_MIN_SUPPORT_SHARE,
+        closedTolerance: this.config.ANALYZER_CLOSED_TOLERANCE,
+      }),
       checkedAt: Date.now(),
     };
   }
