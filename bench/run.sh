@@ -21,6 +21,12 @@ Needs NATS (JetStream) and a MongoDB-compatible server on 127.0.0.1 (scripts/inf
 Each bench uses its own stream, subject prefix and database and removes them afterwards.
 Every bench runs on its own too: node bench/dist/<name>.bench.js --help
 EOF
+  # The benches this script does not run (executor, learning, ...) are listed so they are found.
+  local others
+  others=$(cd "$(dirname "${BASH_SOURCE[0]}")" && ls -- *.bench.ts 2>/dev/null | sed 's/\.bench\.ts$//' |
+    grep -vx -e publish -e ingest -e latency -e recorder-memory | tr '\n' ' ' || true)
+  [[ -n $others ]] && echo "Not run by this script, only on their own: ${others% }"
+  return 0
 }
 
 FULL=0
