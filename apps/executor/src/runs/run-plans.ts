@@ -18,7 +18,8 @@ export interface RunPlan {
   leaf: ReadonlySet<string>;
 }
 
-const MAX_PLANS = 10_000;
+/** Definitions are at most 256 KiB (usually a few): this bounds the cache's memory. */
+const MAX_PLANS = 2_000;
 
 export function planOf(definition: WorkflowDefinition): RunPlan {
   const graph = stepGraphOf(definition);

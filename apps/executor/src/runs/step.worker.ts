@@ -100,7 +100,10 @@ export class StepWorker extends WorkerHost implements OnApplicationBootstrap {
       false,
       plan.reads.get(stepId) ?? [],
     );
-    if (begun.kind === 'gone' || begun.kind === 'ended') return;
+    if (begun.kind === 'gone' || begun.kind === 'ended') {
+      this.plans.forget(executionId);
+      return;
+    }
     if (begun.kind === 'state') {
       // A redelivered job whose step has moved on (its executor died after the step's end):
       // the run may not have been advanced, or a step marked QUEUED may lack its job.
