@@ -84,7 +84,7 @@ export class UpstreamChatClient {
         resolve(res);
       });
       const timer = setTimeout(() => fail(new UpstreamTimeoutError(this.opts.headersTimeoutMs, 'did not answer')), this.opts.headersTimeoutMs);
-      req.on('error', (err) => fail(new UpstreamUnavailableError(`the upstream LLM at ${this.url.origin} is unreachable: ${describe(err)}`, { cause: err })));
+      req.on('error', (err) => fail(new UpstreamUnavailableError(`the upstream LLM at ${this.url.origin} (OPENAI_BASE_URL) is unreachable: ${describe(err)}`, { cause: err })));
       if (signal) {
         if (signal.aborted) fail(new UpstreamUnavailableError('the client closed the request'));
         else signal.addEventListener('abort', () => fail(new UpstreamUnavailableError('the client closed the request')), { once: true });
