@@ -59,7 +59,9 @@ cleanup() {
     bash scripts/infra.sh stop "${started_infra[@]}" || true
   fi
 }
-trap cleanup INT TERM EXIT
+# Ctrl-C / SIGTERM: stop everything and exit quietly (not through the "an app stopped" path below).
+trap 'cleanup; exit 0' INT TERM
+trap cleanup EXIT
 
 for app in "${APPS[@]}"; do
   # Each app's output, line by line, behind its name.
