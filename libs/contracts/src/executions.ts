@@ -14,7 +14,10 @@ export const EXECUTOR_QUEUE_GROUP = 'executor';
 export const TOOL_PROVIDER_QUEUE_GROUP = 'toolpath-tools';
 /** BullMQ queue of step jobs (its Redis prefix is `{<TOOLPATH_QUEUE_PREFIX>}`, a Cluster hash tag). */
 export const STEP_QUEUE = 'steps';
-/** BullMQ queue of run-level jobs: start, run timeout, compensation. */
+/**
+ * Former BullMQ queue of run-level jobs. Unused since run deadlines and finalization moved to Redis
+ * structures of the executor (docs/EXECUTOR.md); the name stays reserved (see the warning above).
+ */
 export const RUN_QUEUE = 'runs';
 
 export const executorSubjects = (prefix: string) => ({

@@ -5,7 +5,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import IORedis from 'ioredis';
-import { RUN_QUEUE, STEP_QUEUE } from '@toolpath/contracts';
+import { STEP_QUEUE } from '@toolpath/contracts';
 import { toErrorBody, ApiError } from '@toolpath/platform';
 import type { GatewayConfig } from '../gateway.config';
 import { QueuesAuth, QUEUES_COOKIE } from './queues-auth';
@@ -14,7 +14,7 @@ import { QueuesAuth, QUEUES_COOKIE } from './queues-auth';
 export const QUEUES_PATH = '/queues';
 
 /**
- * The executor's `steps` and `runs` queues in bull-board, at /queues, behind the API keys.
+ * The executor's `steps` queue in bull-board, at /queues, behind the API keys.
  *
  * A browser cannot send `Authorization`, so besides `Bearer <key>` the dashboard accepts
  * `/queues?key=<api key>` once: it answers with a redirect to /queues and an HttpOnly,
@@ -24,10 +24,10 @@ export const QUEUES_PATH = '/queues';
  */
 export async function setupQueuesDashboard(app: NestFastifyApplication, config: GatewayConfig): Promise<void> {
   const prefix = `{${config.TOOLPATH_QUEUE_PREFIX}}`;
-  // One lazy connection shared by both queues; BullMQ wants no per-request retry limit.
+  // One lazy connection shared by the queues; BullMQ wants no per-request retry limit.
   const redis = new IORedis(config.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: true, connectTimeout: config.DEPENDENCY_TIMEOUT_MS });
   redis.on('error', () => undefined);
-  const queues = [STEP_QUEUE, RUN_QUEUE].map((name) => new Queue(name, { connection: redis, prefix }));
+  const queues = [STEP_QUEUE].map((name) => new Queue(name, { connection: redis, prefix }));
   // Redis being down must not crash the gateway: the dashboard's own requests fail instead.
   for (const q of queues) q.on('error', () => undefined);
 
