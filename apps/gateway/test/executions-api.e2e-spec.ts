@@ -410,7 +410,7 @@ describe('queue dashboard', () => {
     const jar = cookie.split(';')[0];
     const api = await call('GET', '/queues/api/queues', { key: null, headers: { cookie: jar } });
     expect(api.status).toBe(200);
-    expect(api.body.queues.map((q: any) => q.name).sort()).toEqual(['runs', 'steps']);
+    expect(api.body.queues.map((q: any) => q.name).sort()).toEqual(['steps']);
     expect((await call('GET', `/queues?key=nope`, { key: null })).status).toBe(401);
     // ?key= opens /queues only, never the API.
     expect((await call('GET', `/api/v1/workflows?key=${KEY_A}`, { key: null })).status).toBe(401);
