@@ -54,6 +54,9 @@ export class PlatformModule implements OnModuleInit {
           transport: config.LOG_FORMAT === 'pretty' ? { target: 'pino-pretty', options: { singleLine: true } } : undefined,
           redact: ['req.headers.authorization'],
         },
+        // nestjs-pino's default route '*' is legacy syntax for Nest 11's router: under the gateway's
+        // global prefix it logs an "Unsupported route path" warning at every start.
+        forRoutes: [{ method: RequestMethod.ALL, path: '{*path}' }],
         // Probes and scrapes every few seconds would drown the request log.
         exclude: [
           { method: RequestMethod.ALL, path: 'health' },
