@@ -124,7 +124,17 @@ export class TenantPatternViews {
 
   detail(p: MinedPattern, examples: number): PatternDetail {
     const inferred = this.inferred(p);
-    const occurrences = examples > 0 ? this.state.counter.occurrences(p.id).slice(-examples).reverse() : [];
+    // Occurrences include the pattern's order variants, and one session can hold both orders:
+    // an example is a session, shown once (the most recent first).
+    const seen = new Set<string>();
+    const occurrences =
+      examples > 0
+        ? this.state.counter
+            .occurrences(p.id)
+            .reverse()
+            .filter((o) => !seen.has(o.sessionId) && seen.add(o.sessionId))
+            .slice(0, examples)
+        : [];
     return {
       ...this.view(p),
       workflow: inferred.definition as unknown as Record<string, unknown>,
