@@ -9,7 +9,8 @@ export const BUILTIN_TOOLS: readonly ToolDefinition[] = [
   {
     name: 'http.request',
     description:
-      'Calls an HTTP(S) URL and returns { status, headers, body } (JSON bodies parsed). Only hosts on the ' +
+      'Calls an http or https URL (fetch a page, call a web API: GET, POST, PUT, PATCH, DELETE) and returns ' +
+      '{ status, headers, body } (JSON bodies parsed). Only hosts on the ' +
       "executor's allow list are reached; redirects are not followed; 5xx and 429 are retryable failures.",
     inputSchema: {
       type: 'object',
@@ -25,7 +26,7 @@ export const BUILTIN_TOOLS: readonly ToolDefinition[] = [
   },
   {
     name: 'core.delay',
-    description: 'Waits the given number of milliseconds and returns { sleptMs }.',
+    description: 'Waits (pauses, sleeps) the given number of milliseconds, e.g. to wait some seconds between two steps, and returns { sleptMs }.',
     inputSchema: { type: 'object', properties: { ms: { type: 'number', minimum: 0 } }, required: ['ms'] },
   },
   {
