@@ -22,14 +22,16 @@ COPY --from=manifests /manifests/ ./
 RUN npm install --no-audit --no-fund
 COPY . .
 # tsc -b emits apps/<app>/dist and libs/<lib>/dist; /out gets what runs: the production
-# node_modules (workspace packages are symlinks into apps/ and libs/) plus manifests and dist.
+# node_modules (workspace packages are symlinks into apps/ and libs/) plus manifests and dist,
+# and the data files read at run time (the built-in workflow templates).
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
  && mkdir -p /out \
  && cp -a package.json node_modules /out/ \
  && for d in apps/* libs/*; do \
       mkdir -p "/out/$d" && cp -a "$d/package.json" "$d/dist" "/out/$d/"; \
-    done
+    done \
+ && cp -a libs/templates/templates /out/libs/templates/
 
 FROM ${NODE_IMAGE} AS runtime
 ARG APP=gateway
