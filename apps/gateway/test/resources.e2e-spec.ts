@@ -70,6 +70,7 @@ describe('GET /api/v1/workflows/resources/tools', () => {
     const byName = new Map<string, any>(r.body.items.map((t: any) => [t.name, t]));
     expect(byName.get('http.request')).toMatchObject({ source: 'builtin', inputSchema: { required: ['url'] } });
     expect(byName.get('github.get_pr')).toMatchObject({ source: 'nats', description: 'Reads a pull request', provider: expect.any(Object) });
+    expect(byName.get('github.get_pr').expiresAt).toBeUndefined(); // a static registration
     expect(byName.get('mcp:test/echo')).toMatchObject({ source: 'mcp', server: 'test', description: 'Returns its text unchanged', inputSchema: { properties: { text: { type: 'string' } } } });
     expect(byName.get('mcp:test/add')).toMatchObject({ outputSchema: { properties: { sum: { type: 'number' } } } });
     expect(r.body.nextCursor).toBeNull();
@@ -81,6 +82,19 @@ describe('GET /api/v1/workflows/resources/tools', () => {
     const bad = await call('GET', '/api/v1/workflows/resources/tools?source=ftp');
     expect(bad.status).toBe(400);
     expect(bad.body.details[0].field).toBe('source');
+  });
+});
+
+describe('GET /api/v1/workflows/resources/tools: registry liveness', () => {
+  it('lists a heartbeating provider with expiresAt and drops it once its entry expires', async () => {
+    const registry = new ToolRegistry(ctx.nc, ctx.names.subjectPrefix);
+    // What serveTool writes on each heartbeat; nobody renews it here, as if the provider died.
+    await registry.announce({ name: 'billing.refund', description: 'Refunds a charge', inputSchema: { type: 'object' } }, { ttlMs: 1500 });
+    const natsTools = async () => (await call('GET', '/api/v1/workflows/resources/tools?source=nats')).body.items as Array<{ name: string; expiresAt?: string }>;
+    const first = (await natsTools()).find((t) => t.name === 'billing.refund');
+    expect(first?.expiresAt).toEqual(expect.any(String));
+    await waitFor(async () => !(await natsTools()).some((t) => t.name === 'billing.refund'), { timeoutMs: 10_000, what: 'the expired tool to drop out' });
+    expect((await registry.describe('billing.refund')).state).toBe('expired');
   });
 });
 

@@ -17,5 +17,13 @@ export {
 export type { DropReason } from './errors';
 export { serveTool, callTool, ToolError, ToolCallError, MAX_TOOL_REPLY_BYTES, MAX_TOOL_ERROR_MESSAGE, DEFAULT_TOOL_CONCURRENCY } from './serve-tool';
 export type { ToolContext, ToolHandler, ServeToolOptions, ToolServer, ToolServerStats, ToolCallErrorCode } from './serve-tool';
-export { ToolRegistry, localProviderInfo, parseToolRegistryEntry, DEFAULT_TOOL_LIST_LIMIT } from './tool-registry';
-export type { ToolRegistryEntry, ToolProviderInfo } from './tool-registry';
+export {
+  ToolRegistry,
+  localProviderInfo,
+  parseToolRegistryEntry,
+  isToolEntryLive,
+  DEFAULT_TOOL_LIST_LIMIT,
+  DEFAULT_TOOL_TTL_MS,
+  DEFAULT_TOOL_HEARTBEAT_MS,
+} from './tool-registry';
+export type { ToolRegistryEntry, ToolProviderInfo, ToolRegistration } from './tool-registry';

@@ -12,7 +12,7 @@ import {
 } from '@toolpath/contracts';
 import { ToolpathSdkError } from './errors';
 import { toJsonSafe } from './safe-json';
-import { ToolRegistry } from './tool-registry';
+import { DEFAULT_TOOL_HEARTBEAT_MS, DEFAULT_TOOL_TTL_MS, ToolRegistry } from './tool-registry';
 
 /**
  * Tools over NATS (ARCHITECTURE.md, "Contract: tools over NATS"): `serveTool` is the provider
@@ -57,11 +57,18 @@ export interface ServeToolOptions {
   queueGroup?: string;
   /** Write the definition to the registry (`<prefix>_tools` KV bucket); default true. */
   announce?: boolean;
+  /** How often the definition is announced again while serving; default 10 s. */
+  heartbeatMs?: number;
+  /**
+   * How long the registry treats the entry as live after an announce; default 30 s. Must exceed
+   * `heartbeatMs` (three times it leaves room for two missed beats).
+   */
+  ttlMs?: number;
   /** Handlers run at once; further requests wait in the subscription. Default 64. */
   concurrency?: number;
   /** Cap on an encoded reply, default `MAX_TOOL_REPLY_BYTES`. */
   maxReplyBytes?: number;
-  /** Told about requests that could not be answered normally (bad request, reply failure). */
+  /** Told about requests that could not be answered normally (bad request, reply failure) and failed heartbeats. */
   onError?: (err: unknown) => void;
 }
 
@@ -82,16 +89,19 @@ export interface ToolServer {
   /**
    * Drains the subscription (requests already delivered are still answered), then waits up to
    * `timeoutMs` (default 10 s) for running handlers; those still running are aborted and answered
-   * `{ message: 'tool <name> provider stopped', retryable: true }`. Leaves the registry entry:
-   * other instances may still serve the tool (`ToolRegistry.remove` retires it). Idempotent.
+   * `{ message: 'tool <name> provider stopped', retryable: true }`. Stops the heartbeat but leaves
+   * the registry entry: other instances may still serve the tool and keep it live; if none does,
+   * it expires `ttlMs` after the last announce (`ToolRegistry.remove` retires it now). Idempotent.
    */
   stop(opts?: { timeoutMs?: number }): Promise<void>;
 }
 
 /**
  * Serves `definition.name` on `toolSubject(prefix, name)` in a queue group and (by default)
- * announces it in the registry once the subscription is live. Rejects if the definition is
- * invalid or the announce fails (the subscription is then removed).
+ * announces it in the registry once the subscription is live, then again every `heartbeatMs`
+ * until `stop()` or the connection closes, so the entry expires when the provider dies. Rejects
+ * if the definition or the timings are invalid, or the first announce fails (the subscription is
+ * then removed); a failed heartbeat goes to `onError` and the next one tries again.
  */
 export async function serveTool<P = Record<string, unknown>, R = unknown>(
   nc: NatsConnection,
@@ -102,6 +112,11 @@ export async function serveTool<P = Record<string, unknown>, R = unknown>(
   const def = ToolDefinitionSchema.safeParse(definition);
   if (!def.success) {
     throw new ToolpathSdkError(`invalid tool definition: ${def.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  const heartbeatMs = opts.heartbeatMs ?? DEFAULT_TOOL_HEARTBEAT_MS;
+  const ttlMs = opts.ttlMs ?? DEFAULT_TOOL_TTL_MS;
+  if (!(Number.isFinite(heartbeatMs) && heartbeatMs > 0) || !(Number.isFinite(ttlMs) && ttlMs > heartbeatMs)) {
+    throw new ToolpathSdkError(`invalid liveness timings: heartbeatMs (${heartbeatMs}) must be positive and ttlMs (${ttlMs}) larger`);
   }
   const prefix = opts.prefix ?? DEFAULT_SUBJECT_PREFIX;
   const queueGroup = opts.queueGroup ?? TOOL_PROVIDER_QUEUE_GROUP;
@@ -202,16 +217,39 @@ export async function serveTool<P = Record<string, unknown>, R = unknown>(
     }
   })().catch(report);
 
+  const registry = new ToolRegistry(nc, prefix);
   try {
     // The subscription is live on the server before serveTool resolves (and before the registry
     // points callers at it), so a caller right after never misses this provider.
     await nc.flush();
-    if (opts.announce ?? true) await new ToolRegistry(nc, prefix).announce(def.data);
+    if (opts.announce ?? true) await registry.announce(def.data, { ttlMs });
   } catch (err) {
     sub.unsubscribe();
     await loop;
     throw err;
   }
+
+  // Heartbeat: re-announce on a chained timer (never two writes at once). Every instance writes
+  // the same key, so the entry stays live while any of them runs. Unref'd: the subscription,
+  // not the heartbeat, is what keeps a provider process alive.
+  let beating = opts.announce ?? true;
+  let beatTimer: NodeJS.Timeout | undefined;
+  let beat: Promise<void> = Promise.resolve();
+  const scheduleBeat = () => {
+    if (!beating) return;
+    beatTimer = setTimeout(() => {
+      if (!beating || nc.isClosed() || sub.isClosed()) return;
+      beat = registry
+        .announce(def.data, { ttlMs })
+        .then(
+          () => undefined,
+          (err: unknown) => report(new ToolpathSdkError(`tool ${def.data.name}: heartbeat failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err })),
+        )
+        .finally(scheduleBeat);
+    }, heartbeatMs);
+    beatTimer.unref();
+  };
+  scheduleBeat();
 
   let stopping: Promise<void> | undefined;
   return {
@@ -220,6 +258,9 @@ export async function serveTool<P = Record<string, unknown>, R = unknown>(
     stats: () => ({ ...counts, inFlight: running.size }),
     stop: ({ timeoutMs = 10_000 } = {}) => {
       stopping ??= (async () => {
+        beating = false;
+        clearTimeout(beatTimer);
+        await beat; // a heartbeat already on the wire lands before stop() resolves, never after
         try {
           if (!sub.isClosed()) await sub.drain();
         } catch {

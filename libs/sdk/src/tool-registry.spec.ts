@@ -1,7 +1,7 @@
 import type { NatsConnection } from 'nats';
 import { toolRegistryBucket } from '@toolpath/contracts';
 import { connectTestNats, testNames } from '@toolpath/testing';
-import { parseToolRegistryEntry, ToolRegistry } from './tool-registry';
+import { isToolEntryLive, parseToolRegistryEntry, ToolRegistry } from './tool-registry';
 
 describe('ToolRegistry against NATS', () => {
   let nc: NatsConnection;
@@ -66,5 +66,16 @@ describe('ToolRegistry against NATS', () => {
   it('parseToolRegistryEntry refuses non-entries', () => {
     expect(parseToolRegistryEntry('[]')).toBeNull();
     expect(parseToolRegistryEntry('{"name":"a","description":"d","inputSchema":{}}')).toBeNull();
+  });
+
+  it('reads expiresAt: absent never expires, past or malformed is expired', () => {
+    const base = { name: 'a', description: 'd', inputSchema: {}, updatedAt: '2026-01-01T00:00:00Z' };
+    const at = (expiresAt?: unknown) => parseToolRegistryEntry(JSON.stringify({ ...base, ...(expiresAt === undefined ? {} : { expiresAt }) }))!;
+    const now = Date.parse('2026-01-01T00:00:10Z');
+    expect(isToolEntryLive(at(), now)).toBe(true);
+    expect(isToolEntryLive(at('2026-01-01T00:00:30Z'), now)).toBe(true);
+    expect(isToolEntryLive(at('2026-01-01T00:00:05Z'), now)).toBe(false);
+    expect(isToolEntryLive(at('soon'), now)).toBe(false);
+    expect(at('2026-01-01T00:00:30Z').expiresAt).toBe('2026-01-01T00:00:30Z');
   });
 });

@@ -15,13 +15,38 @@ export interface ToolProviderInfo {
 
 /** One registry value: the announced definition, when it was announced and by whom. */
 export interface ToolRegistryEntry extends ToolDefinition {
-  /** ISO-8601 time of the last announce. */
+  /** ISO-8601 time of the last announce (for a served tool: the last heartbeat). */
   updatedAt: string;
+  /**
+   * ISO-8601 time after which the entry is stale unless announced again (`updatedAt` + the
+   * provider's TTL, by the provider's clock). Absent: a static registration (`announce` without
+   * `ttlMs`, or an entry written by an older SDK or by hand), which never expires.
+   */
+  expiresAt?: string;
   provider: ToolProviderInfo;
 }
 
+/** What the registry knows about one tool name (`ToolRegistry.describe`). */
+export type ToolRegistration =
+  | { name: string; state: 'live'; entry: ToolRegistryEntry; message: string }
+  /** The entry is there but no provider re-announced it before `entry.expiresAt`. */
+  | { name: string; state: 'expired'; entry: ToolRegistryEntry; message: string }
+  /** Never announced, removed, or unreadable. */
+  | { name: string; state: 'absent'; message: string };
+
 /** Most entries `list()` returns unless told otherwise. */
 export const DEFAULT_TOOL_LIST_LIMIT = 1000;
+/** How long a served tool's entry stays live after a heartbeat unless told otherwise. */
+export const DEFAULT_TOOL_TTL_MS = 30_000;
+/** How often `serveTool` re-announces unless told otherwise (a third of the TTL). */
+export const DEFAULT_TOOL_HEARTBEAT_MS = 10_000;
+
+/** Whether `entry` is live at `now` (entries without `expiresAt` never expire). */
+export function isToolEntryLive(entry: ToolRegistryEntry, now: number = Date.now()): boolean {
+  if (entry.expiresAt === undefined) return true;
+  const t = Date.parse(entry.expiresAt);
+  return Number.isFinite(t) && t > now;
+}
 
 const PROCESS_PROVIDER_ID = randomUUID();
 
@@ -33,11 +58,16 @@ export function localProviderInfo(): ToolProviderInfo {
 /**
  * The tool registry: a NATS KV bucket `toolRegistryBucket(prefix)` (`<prefix>_tools`, history 1,
  * created on first use) whose keys are tool names and whose values are JSON
- * `{ name, description, inputSchema, outputSchema?, updatedAt, provider }`.
+ * `{ name, description, inputSchema, outputSchema?, updatedAt, expiresAt?, provider }`.
  *
- * Several instances of one provider announce the same key; the last announce wins, which is
- * fine because they serve the same definition. Nothing expires on its own: `remove()` when a tool
- * is retired for good (not when one instance stops: others may still serve it).
+ * Liveness: `serveTool` re-announces every `heartbeatMs` with `expiresAt = now + ttlMs`; readers
+ * (`get`, `list`) return only entries whose `expiresAt` is still ahead, so a provider that died
+ * drops out within the TTL, and `describe` says it expired. Several instances of one provider
+ * write the same key (the last write wins; they serve the same definition), so the entry lives
+ * while any of them heartbeats; an instance that stops just stops writing, never deletes.
+ * Entries without `expiresAt` (static registrations, older SDKs) never expire. The bucket itself
+ * is unchanged (no `max_age`): buckets created before liveness existed work as they are.
+ * `remove()` retires a tool for good, once no provider of it runs (a live one re-announces).
  */
 export class ToolRegistry {
   readonly bucket: string;
@@ -51,48 +81,70 @@ export class ToolRegistry {
     this.bucket = toolRegistryBucket(prefix);
   }
 
-  /** Validates `def` against `ToolDefinitionSchema` and writes it; returns the stored entry. */
-  async announce(def: ToolDefinition): Promise<ToolRegistryEntry> {
+  /**
+   * Validates `def` against `ToolDefinitionSchema` and writes it; returns the stored entry. With
+   * `ttlMs` the entry expires that long after this write unless announced again (what
+   * `serveTool`'s heartbeat does); without it the registration is static and never expires.
+   */
+  async announce(def: ToolDefinition, opts: { ttlMs?: number } = {}): Promise<ToolRegistryEntry> {
     const parsed = ToolDefinitionSchema.safeParse(def);
     if (!parsed.success) {
       throw new Error(`invalid tool definition: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
     }
-    const entry: ToolRegistryEntry = { ...parsed.data, updatedAt: new Date().toISOString(), provider: this.provider };
+    if (opts.ttlMs !== undefined && !(Number.isFinite(opts.ttlMs) && opts.ttlMs > 0)) {
+      throw new Error(`invalid ttlMs ${opts.ttlMs}: must be a positive number of milliseconds`);
+    }
+    const now = Date.now();
+    const entry: ToolRegistryEntry = {
+      ...parsed.data,
+      updatedAt: new Date(now).toISOString(),
+      ...(opts.ttlMs !== undefined ? { expiresAt: new Date(now + opts.ttlMs).toISOString() } : {}),
+      provider: this.provider,
+    };
     const kv = await this.kv();
     await kv.put(parsed.data.name, JSON.stringify(entry));
     return entry;
   }
 
-  /** The entry for `name`, or `null` when absent, deleted or unreadable. */
+  /** The live entry for `name`, or `null` when absent, expired, deleted or unreadable. */
   async get(name: string): Promise<ToolRegistryEntry | null> {
-    if (!ToolDefinitionSchema.shape.name.safeParse(name).success) return null;
-    const kv = await this.kv();
-    const e = await kv.get(name);
-    if (!e || e.operation !== 'PUT' || e.value.length === 0) return null;
-    return parseToolRegistryEntry(e.string());
+    const entry = await this.read(name);
+    return entry && isToolEntryLive(entry) ? entry : null;
+  }
+
+  /** Whether `name` is live, expired (with the stale entry) or absent, with a sentence saying so. */
+  async describe(name: string): Promise<ToolRegistration> {
+    const entry = await this.read(name);
+    if (!entry) return { name, state: 'absent', message: `tool ${name} is not in the registry` };
+    if (isToolEntryLive(entry)) {
+      const until = entry.expiresAt ? `, live until ${entry.expiresAt} unless announced again` : ', a static registration';
+      return { name, state: 'live', entry, message: `tool ${name} was announced at ${entry.updatedAt}${until}` };
+    }
+    return {
+      name,
+      state: 'expired',
+      entry,
+      message: `tool ${name} expired at ${entry.expiresAt}: no provider has announced it since ${entry.updatedAt}`,
+    };
   }
 
   /**
-   * Up to `limit` (default 1000) entries, sorted by name. Unreadable values are skipped, so one
-   * foreign writer cannot break the listing.
+   * Up to `limit` (default 1000) live entries (with `includeExpired`, expired ones too), sorted
+   * by name. Unreadable values are skipped, so one foreign writer cannot break the listing.
    */
-  async list(limit = DEFAULT_TOOL_LIST_LIMIT): Promise<ToolRegistryEntry[]> {
-    const kv = await this.kv();
-    const names: string[] = [];
-    if (limit > 0) {
-      const keys = await kv.keys();
-      for await (const key of keys) {
-        names.push(key);
-        if (names.length >= limit) {
-          keys.stop();
-          break;
-        }
-      }
-    }
+  async list(limit = DEFAULT_TOOL_LIST_LIMIT, opts: { includeExpired?: boolean } = {}): Promise<ToolRegistryEntry[]> {
     const out: ToolRegistryEntry[] = [];
+    if (limit <= 0) return out;
+    const kv = await this.kv();
+    // Every key is read, not just the first `limit`: expired entries stay in the bucket and
+    // must not crowd live ones out of the listing.
+    const names: string[] = [];
+    for await (const key of await kv.keys()) names.push(key);
+    const now = Date.now();
     for (const name of names.sort()) {
-      const entry = await this.get(name);
-      if (entry) out.push(entry);
+      const entry = await this.read(name);
+      if (entry && (opts.includeExpired || isToolEntryLive(entry, now))) out.push(entry);
+      if (out.length >= limit) break;
     }
     return out;
   }
@@ -102,6 +154,15 @@ export class ToolRegistry {
     if (!ToolDefinitionSchema.shape.name.safeParse(name).success) return;
     const kv = await this.kv();
     await kv.delete(name);
+  }
+
+  /** The stored entry for `name`, live or not; `null` when absent, deleted or unreadable. */
+  private async read(name: string): Promise<ToolRegistryEntry | null> {
+    if (!ToolDefinitionSchema.shape.name.safeParse(name).success) return null;
+    const kv = await this.kv();
+    const e = await kv.get(name);
+    if (!e || e.operation !== 'PUT' || e.value.length === 0) return null;
+    return parseToolRegistryEntry(e.string());
   }
 
   private kv(): Promise<KV> {
@@ -137,5 +198,8 @@ export function parseToolRegistryEntry(text: string): ToolRegistryEntry | null {
     p && typeof p === 'object' && typeof p.id === 'string' && typeof p.sdk === 'string'
       ? { id: p.id, sdk: p.sdk, ...(typeof p.host === 'string' ? { host: p.host } : {}), ...(typeof p.pid === 'number' ? { pid: p.pid } : {}) }
       : { id: 'unknown', sdk: 'unknown' };
-  return { ...def.data, updatedAt: obj.updatedAt, provider };
+  // A malformed expiresAt reads as already expired (isToolEntryLive): a writer that meant to
+  // expire must not become permanent by a typo.
+  const expiresAt = obj.expiresAt === undefined || obj.expiresAt === null ? undefined : String(obj.expiresAt);
+  return { ...def.data, updatedAt: obj.updatedAt, ...(expiresAt !== undefined ? { expiresAt } : {}), provider };
 }

@@ -22,6 +22,8 @@ export interface ToolResource {
   /** Who announced it, and when (source nats). */
   provider?: unknown;
   updatedAt?: string;
+  /** When the registry entry lapses unless its provider heartbeats again; absent = static (source nats). */
+  expiresAt?: string;
 }
 
 export interface ToolListing {
@@ -47,7 +49,8 @@ export interface McpResource extends McpServerStatus {
 
 /**
  * ListResources: what a workflow author (or the generator) can build with. Built-ins come from
- * the contracts, NATS providers from the tool registry, MCP tools from the configured servers;
+ * the contracts, NATS providers from the tool registry (live entries only: a provider that
+ * stopped heartbeating drops out), MCP tools from the configured servers;
  * agents from the tenant's events.
  */
 @Injectable()
@@ -150,6 +153,7 @@ export class ResourcesService implements OnApplicationShutdown {
         ...(e.outputSchema ? { outputSchema: e.outputSchema as Record<string, unknown> } : {}),
         provider: e.provider,
         updatedAt: e.updatedAt,
+        ...(e.expiresAt ? { expiresAt: e.expiresAt } : {}),
       }));
     } catch (err) {
       warnings.push({ source: 'nats', message: (err as Error).message });

@@ -29,6 +29,8 @@ from .events import (
 from .session import Session, Step
 from .sync_client import Toolpath
 from .tools import (
+    DEFAULT_TOOL_HEARTBEAT,
+    DEFAULT_TOOL_TTL,
     MAX_TOOL_REPLY_BYTES,
     TOOL_PROVIDER_QUEUE_GROUP,
     SyncToolServer,
@@ -63,6 +65,8 @@ __all__ = [
     "session_end_event",
     "tool_call_event",
     "validate_event",
+    "DEFAULT_TOOL_HEARTBEAT",
+    "DEFAULT_TOOL_TTL",
     "MAX_TOOL_REPLY_BYTES",
     "TOOL_PROVIDER_QUEUE_GROUP",
     "SyncToolServer",

@@ -19,13 +19,16 @@ Error policy (the same as the TypeScript SDK):
   ``{"message": "result too large", "retryable": false}``.
 
 The registry is the NATS KV bucket ``<prefix>_tools`` (history 1): key = tool name, value = JSON
-``{name, description, inputSchema, outputSchema?, updatedAt, provider}``.
+``{name, description, inputSchema, outputSchema?, updatedAt, expiresAt?, provider}``. A served
+tool is announced again every ``heartbeat`` seconds with ``expiresAt`` = now + ``ttl``; readers
+list only entries whose ``expiresAt`` is ahead (entries without it never expire).
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import datetime as _dt
 import functools
 import inspect
 import json
@@ -57,6 +60,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_TOOL_CONCURRENCY",
+    "DEFAULT_TOOL_HEARTBEAT",
+    "DEFAULT_TOOL_TTL",
     "MAX_TOOL_ERROR_MESSAGE",
     "MAX_TOOL_REPLY_BYTES",
     "TOOL_PROVIDER_QUEUE_GROUP",
@@ -85,6 +90,10 @@ MAX_TOOL_ERROR_MESSAGE = 4096
 DEFAULT_TOOL_CONCURRENCY = 64
 #: Most entries :meth:`ToolRegistry.list` returns unless told otherwise.
 DEFAULT_TOOL_LIST_LIMIT = 1000
+#: Seconds a served tool's entry stays live after a heartbeat unless told otherwise.
+DEFAULT_TOOL_TTL = 30.0
+#: Seconds between a served tool's announces unless told otherwise (a third of the TTL).
+DEFAULT_TOOL_HEARTBEAT = 10.0
 
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
 _PROCESS_PROVIDER_ID = str(uuid.uuid4())
@@ -232,6 +241,9 @@ def _parse_entry(data: Optional[bytes]) -> Optional[Dict[str, Any]]:
     except ValueError:
         return None
     entry["updatedAt"] = raw["updatedAt"]
+    if raw.get("expiresAt") is not None:
+        # kept as written; a malformed one reads as expired (see _is_live)
+        entry["expiresAt"] = str(raw["expiresAt"])
     p = raw.get("provider")
     if isinstance(p, dict) and isinstance(p.get("id"), str) and isinstance(p.get("sdk"), str):
         entry["provider"] = {k: p[k] for k in ("id", "host", "pid", "sdk") if k in p}
@@ -240,11 +252,37 @@ def _parse_entry(data: Optional[bytes]) -> Optional[Dict[str, Any]]:
     return entry
 
 
+def _parse_time(text: str) -> Optional[float]:
+    """Epoch seconds of an ISO-8601 time (``Z`` or an offset), or ``None`` if it is not one."""
+    try:
+        t = _dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=_dt.timezone.utc)
+    return t.timestamp()
+
+
+def _is_live(entry: Mapping[str, Any], now: Optional[float] = None) -> bool:
+    """Whether ``entry`` is live at ``now`` (epoch seconds); no ``expiresAt`` never expires."""
+    expires = entry.get("expiresAt")
+    if expires is None:
+        return True
+    t = _parse_time(str(expires))
+    return t is not None and t > (time.time() if now is None else now)
+
+
 class ToolRegistry:
     """The tool registry bucket ``<prefix>_tools`` (created with history 1 if missing).
 
-    Several instances of a provider announce the same key; the last announce wins. Nothing
-    expires: :meth:`remove` retires a tool for good (stopping one instance does not).
+    Liveness: :func:`serve_tool` announces again every ``heartbeat`` seconds with ``expiresAt``
+    = now + ``ttl``; :meth:`get` and :meth:`list` return only live entries, so a provider that
+    died drops out within the TTL, and :meth:`describe` says it expired. Several instances of a
+    provider write the same key (the last write wins), so the entry lives while any of them
+    heartbeats; a stopping instance never deletes it. Entries without ``expiresAt`` (static
+    registrations, older SDKs) never expire. The bucket's configuration is not changed (no
+    ``max_age``), so buckets created before liveness existed work as they are. :meth:`remove`
+    retires a tool for good once no provider of it runs (a live one announces it again).
     """
 
     def __init__(self, nc: NATS, prefix: str = "toolpath") -> None:
@@ -267,17 +305,44 @@ class ToolRegistry:
         self._kv = kv
         return kv
 
-    async def announce(self, definition: Mapping[str, Any]) -> Dict[str, Any]:
-        """Validates and writes ``definition``; returns the stored entry."""
+    async def announce(self, definition: Mapping[str, Any], *, ttl: Optional[float] = None) -> Dict[str, Any]:
+        """Validates and writes ``definition``; returns the stored entry. With ``ttl`` (seconds)
+        the entry expires that long after this write unless announced again (what the
+        :func:`serve_tool` heartbeat does); without it the registration is static."""
         entry = _validate_definition(definition)
-        entry["updatedAt"] = format_timestamp()
+        if ttl is not None and not (_is_number(ttl) and ttl > 0):
+            raise ValueError(f"invalid ttl {ttl!r}: must be a positive number of seconds")
+        now = time.time()
+        entry["updatedAt"] = format_timestamp(now)
+        if ttl is not None:
+            entry["expiresAt"] = format_timestamp(now + ttl)
         entry["provider"] = _provider_info()
         kv = await self._bucket()
         await kv.put(entry["name"], json.dumps(entry, separators=(",", ":")).encode())
         return entry
 
     async def get(self, name: str) -> Optional[Dict[str, Any]]:
-        """The entry for ``name``, or ``None`` when absent, deleted or unreadable."""
+        """The live entry for ``name``, or ``None`` when absent, expired, deleted or unreadable."""
+        entry = await self._read(name)
+        return entry if entry is not None and _is_live(entry) else None
+
+    async def describe(self, name: str) -> Dict[str, Any]:
+        """``{"name", "state": "live" | "expired" | "absent", "entry"?, "message"}``: whether
+        ``name`` is live, expired (with the stale entry) or absent, with a sentence saying so."""
+        entry = await self._read(name)
+        if entry is None:
+            return {"name": name, "state": "absent", "message": f"tool {name} is not in the registry"}
+        if _is_live(entry):
+            until = (f", live until {entry['expiresAt']} unless announced again" if "expiresAt" in entry
+                     else ", a static registration")
+            return {"name": name, "state": "live", "entry": entry,
+                    "message": f"tool {name} was announced at {entry['updatedAt']}{until}"}
+        return {"name": name, "state": "expired", "entry": entry,
+                "message": f"tool {name} expired at {entry['expiresAt']}: "
+                           f"no provider has announced it since {entry['updatedAt']}"}
+
+    async def _read(self, name: str) -> Optional[Dict[str, Any]]:
+        """The stored entry, live or not; ``None`` when absent, deleted or unreadable."""
         if not isinstance(name, str) or not _TOOL_NAME.match(name):
             return None
         kv = await self._bucket()
@@ -287,18 +352,26 @@ class ToolRegistry:
             return None
         return _parse_entry(e.value)
 
-    async def list(self, limit: int = DEFAULT_TOOL_LIST_LIMIT) -> List[Dict[str, Any]]:
-        """Up to ``limit`` entries sorted by name; unreadable values are skipped."""
+    async def list(self, limit: int = DEFAULT_TOOL_LIST_LIMIT, *,
+                   include_expired: bool = False) -> List[Dict[str, Any]]:
+        """Up to ``limit`` live entries (with ``include_expired``, expired ones too) sorted by
+        name; unreadable values are skipped."""
+        out: List[Dict[str, Any]] = []
+        if limit <= 0:
+            return out
         kv = await self._bucket()
         try:
             keys = await kv.keys()
         except nats.js.errors.NoKeysError:
             return []
-        out: List[Dict[str, Any]] = []
-        for name in sorted(keys)[: max(0, limit)]:
-            entry = await self.get(name)
-            if entry is not None:
+        now = time.time()
+        # Every key is read: expired entries stay in the bucket and must not crowd live ones out.
+        for name in sorted(keys):
+            entry = await self._read(name)
+            if entry is not None and (include_expired or _is_live(entry, now)):
                 out.append(entry)
+                if len(out) >= limit:
+                    break
         return out
 
     async def remove(self, name: str) -> None:
@@ -345,6 +418,8 @@ class ToolServer:
         self._aborts: Set["asyncio.Future[BaseException]"] = set()
         self._sub: Optional[Subscription] = None
         self._stopping: Optional["asyncio.Task[None]"] = None
+        self._beat: Optional["asyncio.Task[None]"] = None
+        self._stop_beat = asyncio.Event()
         self._counts = {"received": 0, "ok": 0, "failed": 0, "bad_requests": 0, "timed_out": 0, "too_large": 0}
 
     @property
@@ -355,6 +430,26 @@ class ToolServer:
 
     async def _start(self) -> None:
         self._sub = await self._nc.subscribe(self.subject, queue=self.queue_group, cb=self._on_msg)
+
+    def _start_heartbeat(self, registry: "ToolRegistry", interval: float, ttl: float) -> None:
+        self._beat = asyncio.get_running_loop().create_task(self._heartbeat(registry, interval, ttl))
+
+    async def _heartbeat(self, registry: "ToolRegistry", interval: float, ttl: float) -> None:
+        # Every instance writes the same key, so the entry stays live while any of them runs.
+        # One write at a time; stop() waits for a write on the wire instead of cancelling it, so
+        # no announce lands after stop() returns.
+        while not self._stop_beat.is_set():
+            try:
+                await asyncio.wait_for(self._stop_beat.wait(), interval)
+                return
+            except asyncio.TimeoutError:
+                pass
+            if self._nc.is_closed:
+                return
+            try:
+                await registry.announce(self.definition, ttl=ttl)
+            except Exception as exc:
+                logger.warning("toolpath: tool %s heartbeat failed: %s", self.name, exc)
 
     async def _on_msg(self, msg: Msg) -> None:
         if not msg.reply:
@@ -447,12 +542,17 @@ class ToolServer:
     async def stop(self, timeout: float = 10.0) -> None:
         """Drains the subscription (delivered requests are still answered), waits up to
         ``timeout`` seconds for running handlers, then cancels the rest (their callers get
-        ``"tool <name> provider stopped"``, retryable). Leaves the registry entry. Idempotent."""
+        ``"tool <name> provider stopped"``, retryable). Stops the heartbeat but leaves the
+        registry entry: other instances may still serve the tool and keep it live; if none
+        does, it expires ``ttl`` after the last announce. Idempotent."""
         if self._stopping is None:
             self._stopping = asyncio.get_running_loop().create_task(self._stop(timeout))
         await asyncio.shield(self._stopping)
 
     async def _stop(self, timeout: float) -> None:
+        self._stop_beat.set()
+        if self._beat is not None:
+            await asyncio.wait({self._beat}, timeout=10.0)
         sub = self._sub
         if sub is not None:
             try:
@@ -492,6 +592,8 @@ async def serve_tool(
     concurrency: int = DEFAULT_TOOL_CONCURRENCY,
     max_reply_bytes: int = MAX_TOOL_REPLY_BYTES,
     connect_timeout: float = 5.0,
+    heartbeat: float = DEFAULT_TOOL_HEARTBEAT,
+    ttl: float = DEFAULT_TOOL_TTL,
 ) -> ToolServer:
     """Serves ``definition["name"]`` on ``<prefix>.tools.<name>`` in ``queue_group`` and (by
     default) announces it in the registry once the subscription is live.
@@ -499,10 +601,17 @@ async def serve_tool(
     ``client_or_nc`` is an :class:`AsyncToolpath` (its connection is used; ``prefix`` defaults
     to its ``subject_prefix``) or a connected ``nats.aio.client.Client`` (``prefix`` defaults to
     ``toolpath``). ``handler(parameters, context)`` may be ``async`` (cancelled at the deadline)
-    or sync (run on a worker thread). Raises ``ValueError`` for an invalid definition and
-    re-raises a failed announce (the subscription is removed first).
+    or sync (run on a worker thread). While serving it announces again every ``heartbeat``
+    seconds, and the registry treats the entry as gone ``ttl`` seconds after the last announce
+    (``ttl`` must exceed ``heartbeat``; three times it leaves room for two missed beats); a failed
+    heartbeat is logged and the next one tries again. Raises ``ValueError`` for an invalid
+    definition or timings and re-raises a failed first announce (the subscription is removed
+    first).
     """
     defn = _validate_definition(definition)
+    if not (_is_number(heartbeat) and heartbeat > 0 and _is_number(ttl) and ttl > heartbeat):
+        raise ValueError(f"invalid liveness timings: heartbeat ({heartbeat!r}) must be positive "
+                         f"and ttl ({ttl!r}) larger")
     if prefix is None:
         prefix = "toolpath" if isinstance(client_or_nc, NATS) else client_or_nc.subject_prefix
     nc = await _resolve_nc(client_or_nc, connect_timeout)
@@ -513,11 +622,14 @@ async def serve_tool(
         # The subscription is live on the server before serve_tool returns (and before the
         # registry points callers at it), so a caller right after never misses this provider.
         await nc.flush()
+        registry = ToolRegistry(nc, prefix)
         if announce:
-            await ToolRegistry(nc, prefix).announce(defn)
+            await registry.announce(defn, ttl=ttl)
     except BaseException:
         await server.stop(0)
         raise
+    if announce:
+        server._start_heartbeat(registry, heartbeat, ttl)
     return server
 
 
