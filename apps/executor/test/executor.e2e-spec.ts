@@ -359,3 +359,51 @@ describe('executor (in-process, over NATS request/reply)', () => {
     expect(other.ok).toBe(false);
   });
 });
+
+describe('executor request API (a handler outcome never ends a subscription)', () => {
+  const h = new ExecutorHarness();
+
+  beforeAll(async () => {
+    await h.setup();
+  });
+  afterAll(async () => {
+    await h.teardown();
+  });
+
+  it('answers the moment init() has returned, survives failing handlers and oversized replies, and /health names a subscription that ended', async () => {
+    const app = await h.startExecutor();
+    // No wait: the server knows the subscriptions once init() has returned.
+    const first = await h.list();
+    expect(first.ok).toBe(true);
+
+    const { RunScheduler } = await import('../src/runs/run-scheduler.service');
+    const { ExecutorApi } = await import('../src/api/executor-api.service');
+    const { HealthRegistry } = await import('@toolpath/platform');
+    const scheduler = app.get(RunScheduler);
+    const ref = { tenantId: TENANT, executionId: 'x' };
+    jest.spyOn(scheduler, 'get').mockRejectedValueOnce(new Error('redis went away'));
+    const rejected = await h.request(h.subjects.get, ref);
+    expect(rejected).toMatchObject({ ok: false, error: { status: 503, code: 'unavailable', message: expect.stringContaining('redis went away') } });
+    jest.spyOn(scheduler, 'start').mockImplementationOnce(() => {
+      throw new Error('thrown, not rejected');
+    });
+    const thrown = await h.start({ definition: workflow([delayStep('a', 1)]) });
+    expect(thrown).toMatchObject({ ok: false, error: { code: 'unavailable', message: expect.stringContaining('thrown, not rejected') } });
+    // A reply NATS refuses to carry is answered with an error instead of leaving the caller to time out.
+    jest.spyOn(scheduler, 'get').mockResolvedValueOnce({ ok: true, value: { blob: 'x'.repeat(2 * 1024 * 1024) } } as never);
+    const huge = await h.request(h.subjects.get, ref, 5000);
+    expect(huge).toMatchObject({ ok: false, error: { status: 500, code: 'reply_too_large' } });
+    const bad = await h.nc.request(h.subjects.get, new TextEncoder().encode('{not json'), { timeout: 5000 });
+    expect(JSON.parse(new TextDecoder().decode(bad.data))).toMatchObject({ ok: false, error: { code: 'invalid_json' } });
+
+    // Still serving after all of that.
+    const id = await h.startOk({ definition: workflow([delayStep('a', 1)]) });
+    expect((await h.finished(id)).status).toBe('COMPLETED');
+
+    const apiCheck = () => app.get(HealthRegistry).entries().find(([name]) => name === 'api')![1]();
+    await expect(apiCheck()).resolves.toBeUndefined();
+    const getSub = app.get(ExecutorApi)['subs'].find((sub) => sub.getSubject() === h.subjects.get)!;
+    getSub.unsubscribe();
+    await expect(apiCheck()).rejects.toThrow(`not subscribed to ${h.subjects.get}`);
+  });
+});

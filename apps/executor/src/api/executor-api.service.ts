@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import type { Msg, Subscription } from 'nats';
+import { ErrorCode, type Msg, type Subscription } from 'nats';
 import {
   EXECUTOR_QUEUE_GROUP,
   ExecutionRefSchema,
@@ -12,7 +12,7 @@ import {
   type ExecutionView,
   type ListExecutionsReply,
 } from '@toolpath/contracts';
-import { APP_CONFIG, NatsClient } from '@toolpath/platform';
+import { APP_CONFIG, HealthRegistry, NatsClient } from '@toolpath/platform';
 import type { ExecutorConfig } from '../executor.config';
 import { ExecutionRepository, toView } from '../runs/execution.repository';
 import { toExecutionView } from '../runs/execution-view';
@@ -30,11 +30,16 @@ const decoder = new TextDecoder();
 /**
  * The executor's NATS request/reply API (start, get, list, cancel; queue group `executor`) and
  * the abort broadcast every executor listens to.
+ *
+ * A subscription serves until the executor shuts down: no handler outcome (a throw, a rejected
+ * promise, a reply NATS refuses) escapes its callback, because an exception thrown there would
+ * stop nats.js reading the connection. Should one end anyway, `/health` reports `api` down.
  */
 @Injectable()
 export class ExecutorApi implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger('ExecutorApi');
   private readonly subs: Subscription[] = [];
+  private stopping = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: ExecutorConfig,
@@ -43,6 +48,7 @@ export class ExecutorApi implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly store: RunStore,
     private readonly repo: ExecutionRepository,
     private readonly aborts: RunAborts,
+    private readonly health: HealthRegistry,
     tools: ToolInvoker,
   ) {
     tools.register(new SubWorkflowTool(scheduler, store, repo, () => this.nats.nc, config.TOOLPATH_SUBJECT_PREFIX));
@@ -54,7 +60,7 @@ export class ExecutorApi implements OnApplicationBootstrap, OnApplicationShutdow
     const subjects = executorSubjects(prefix);
     await this.nats.ensureEventsStream();
     void this.repo.ensureIndexes();
-    this.subs.push(
+    this.track(
       nc.subscribe(executorAbortSubject(prefix), {
         callback: (err, msg) => {
           if (err) return;
@@ -73,12 +79,12 @@ export class ExecutorApi implements OnApplicationBootstrap, OnApplicationShutdow
       nc.publish(executorAbortSubject(prefix), encoder.encode(JSON.stringify(m)));
     });
     const serve = (subject: string, handle: (body: unknown) => Promise<ExecutorReply<unknown>>) => {
-      this.subs.push(
+      this.track(
         nc.subscribe(subject, {
           queue: EXECUTOR_QUEUE_GROUP,
           callback: (err, msg) => {
             if (err) return;
-            void this.answer(msg, handle);
+            this.answer(msg, handle).catch((e: unknown) => this.log.error(`request on ${msg.subject} not answered: ${describe(e)}`));
           },
         }),
       );
@@ -95,6 +101,41 @@ export class ExecutorApi implements OnApplicationBootstrap, OnApplicationShutdow
       return this.scheduler.cancel(ref.data.tenantId, ref.data.executionId);
     });
     serve(subjects.list, (body) => this.list(body));
+    // SUB only reaches the server with the connection's next write, and the server handles each
+    // connection on its own: a request another client sends the moment this executor reports
+    // started could find no responder (503). A round trip after the SUBs means the server has
+    // them; only then is the API up.
+    await this.confirmSubscriptions();
+    this.health.register('api', async () => {
+      const closed = this.subs.filter((sub) => sub.isClosed()).map((sub) => sub.getSubject());
+      if (closed.length > 0) throw new Error(`not subscribed to ${closed.join(', ')}`);
+    });
+  }
+
+  private track(sub: Subscription): void {
+    this.subs.push(sub);
+    void sub.closed.then(() => {
+      if (!this.stopping) this.log.error(`subscription to ${sub.getSubject()} ended: this executor no longer answers it`);
+    });
+  }
+
+  private async confirmSubscriptions(): Promise<void> {
+    const ms = this.config.DEPENDENCY_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.nats.nc.flush(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`NATS did not confirm the subscriptions within ${ms} ms`)), ms);
+        }),
+      ]);
+    } catch (err) {
+      // NATS is unreachable: nats.js sends the subscriptions again when it reconnects, and /health
+      // reports nats down meanwhile.
+      this.log.warn(`${describe(err)}; serving once NATS is back`);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async list(body: unknown): Promise<ExecutorReply<ListExecutionsReply>> {
@@ -142,19 +183,36 @@ export class ExecutorApi implements OnApplicationBootstrap, OnApplicationShutdow
       try {
         body = JSON.parse(decoder.decode(msg.data));
       } catch {
-        reply = fail(400, 'invalid_json', 'request body is not JSON');
-        msg.respond(encoder.encode(JSON.stringify(reply)));
+        this.respond(msg, fail(400, 'invalid_json', 'request body is not JSON'));
         return;
       }
       reply = await handle(body);
     } catch (err) {
-      this.log.error(`request on ${msg.subject} failed: ${(err as Error).message}`);
-      reply = fail(503, 'unavailable', `executor could not answer: ${(err as Error).message}`);
+      this.log.error(`request on ${msg.subject} failed: ${describe(err)}`);
+      reply = fail(503, 'unavailable', `executor could not answer: ${describe(err)}`);
     }
-    msg.respond(encoder.encode(JSON.stringify(reply)));
+    this.respond(msg, reply);
+  }
+
+  /** Sends a reply; one NATS refuses (larger than the server's max payload) becomes an error reply. */
+  private respond(msg: Msg, reply: ExecutorReply<unknown>): void {
+    const data = encoder.encode(JSON.stringify(reply));
+    try {
+      msg.respond(data);
+    } catch (err) {
+      if ((err as { code?: string }).code !== ErrorCode.MaxPayloadExceeded) throw err;
+      const max = this.nats.nc.info?.max_payload;
+      this.log.error(`reply on ${msg.subject} is ${data.length} bytes, over the NATS max payload (${max ?? '?'} bytes)`);
+      msg.respond(encoder.encode(JSON.stringify(fail(500, 'reply_too_large', `the reply is ${data.length} bytes, more than NATS carries (max_payload ${max ?? '?'} bytes)`))));
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
     await Promise.allSettled(this.subs.map((s) => s.drain()));
   }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
