@@ -272,11 +272,20 @@ export class RunScheduler implements OnApplicationShutdown {
                 this.jobsFor(run, plan, toQueue.map((m) => m.stepId)),
               )
               .then((answers) => answers.map((a, i) => this.moved(run, toQueue[i].stepId, transitionOf(a).ok, toQueue[i].next))),
-        Promise.all(others.map((m) => this.moveStep(run, m.stepId, m.from, m.next))),
+        Promise.all(
+          others.map(async (m) => {
+            const t = await this.store.setStep(executionId, m.stepId, m.from, m.next);
+            return { moved: this.moved(run, m.stepId, t.ok, m.next), open: t.ok ? t.open : undefined };
+          }),
+        ),
       ]);
       const outcomeOf = new Map<Move, boolean>();
       toQueue.forEach((m, i) => outcomeOf.set(m, queueOutcomes[i]));
-      others.forEach((m, i) => outcomeOf.set(m, otherOutcomes[i]));
+      others.forEach((m, i) => outcomeOf.set(m, otherOutcomes[i].moved));
+      // This round's snapshot may be older than a step that has ended meanwhile (its attempt saw
+      // our step still open, so it left the run to us): the move that closes the last open step
+      // obliges its maker to look again and end the run.
+      const closedLast = otherOutcomes.some((o) => o.open === 0);
       const outcomes = r.moves.map((m) => outcomeOf.get(m)!);
       const queued: string[] = [];
       const removed: string[] = [];
@@ -294,7 +303,7 @@ export class RunScheduler implements OnApplicationShutdown {
       }
       await Promise.all([this.queues.addSteps(this.jobsFor(run, plan, queued)), ...removed.map((s) => this.queues.removeStep(executionId, s))]);
       if (stopped !== undefined) await this.abortRunning(executionId, stopped);
-      if (again) continue;
+      if (again || (closedLast && !r.finished)) continue;
       if (r.finished) await this.finishWith(run, r.finished);
       else this.scheduleSnapshot(executionId);
       return;
