@@ -98,6 +98,38 @@ describe('executor (in-process, over NATS request/reply)', () => {
     expect(seen[2] - seen[1]).toBeGreaterThanOrEqual(140);
   });
 
+  it('does not run a step again when its job lock lapses while the attempt is still running here', async () => {
+    const { ExecutorQueues, stepJobId } = await import('../src/runs/executor-queues');
+    const { StepWorker } = await import('../src/runs/step.worker');
+    const queue = h.apps[0].get(ExecutorQueues).steps;
+    const redis = await queue.client;
+    const worker = h.apps[0].get(StepWorker).worker;
+    const deliveries: string[] = [];
+    const onActive = (job: { id?: string }) => deliveries.push(String(job.id));
+    worker.on('active', onActive);
+    const calls: number[] = [];
+    h.serveTool('slow.once', async (req) => {
+      calls.push(req.context.attempt);
+      const jobId = stepJobId(req.context.runId, req.context.stepId);
+      // As if this executor had been too slow to renew the lock: the stalled check hands the job
+      // out again (to this same worker) while the first attempt still runs.
+      await redis.del(`${queue.toKey(jobId)}:lock`);
+      await waitFor(() => deliveries.filter((d) => d === jobId).length >= 2, { timeoutMs: 15_000, what: 'the job to be delivered again' });
+      await new Promise((r) => setTimeout(r, 500));
+      return { ok: true, result: 'once' };
+    });
+    try {
+      const id = await h.startOk({ definition: workflow([{ id: 's', tool: 'slow.once', parameters: {}, timeoutMs: 30_000 }]) });
+      const run = await h.finished(id, 30_000);
+      expect(run.status).toBe('COMPLETED');
+      expect(run.steps[0]).toMatchObject({ status: 'COMPLETED', attempts: 1, result: 'once' });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(calls).toEqual([1]);
+    } finally {
+      worker.off('active', onActive);
+    }
+  });
+
   it('does not retry a non-retryable error', async () => {
     let calls = 0;
     h.serveTool('broken.forever', () => {

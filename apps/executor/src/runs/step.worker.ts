@@ -38,6 +38,8 @@ class RetryableStepError extends Error {}
 export class StepWorker extends WorkerHost implements OnApplicationBootstrap {
   private readonly log = new Logger('StepWorker');
   private stopped = false;
+  /** Deliveries being processed here, by job id: what each ended with (undefined: success). */
+  private readonly inFlight = new Map<string, Promise<unknown>>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: ExecutorConfig,
@@ -79,7 +81,36 @@ export class StepWorker extends WorkerHost implements OnApplicationBootstrap {
     this.metrics.registerQueueDepth(() => this.queues.counts());
   }
 
+  /**
+   * A job comes back while this process still runs it when its lock lapsed (the process was too
+   * slow to renew it in time: the stalled check does not know who holds a job, only that its lock
+   * is gone). Running the attempt again would call the tool twice, concurrently; instead the new
+   * delivery waits for the running one and ends the job as it would have (done, retry or failed)
+   * under the lock it now holds. An attempt that stopped before its outcome was written (a busy
+   * tenant, a Redis error) is processed again as usual.
+   */
   async process(job: Job<StepJobData>, token?: string): Promise<void> {
+    const key = job.id ?? stepJobId(job.data.executionId, job.data.stepId);
+    for (let earlier = this.inFlight.get(key); earlier; earlier = this.inFlight.get(key)) {
+      const outcome = await earlier;
+      if (this.inFlight.get(key) === earlier) this.inFlight.delete(key);
+      if (outcome === undefined) return;
+      if (outcome instanceof RetryableStepError || outcome instanceof UnrecoverableError) throw outcome;
+    }
+    const delivery = this.processDelivery(job, token);
+    const outcome = delivery.then(
+      () => undefined,
+      (err: unknown) => err ?? new Error('step attempt failed'),
+    );
+    this.inFlight.set(key, outcome);
+    try {
+      await delivery;
+    } finally {
+      if (this.inFlight.get(key) === outcome) this.inFlight.delete(key);
+    }
+  }
+
+  private async processDelivery(job: Job<StepJobData>, token?: string): Promise<void> {
     const { executionId, stepId, tenantId } = job.data;
     let plan = this.plans.get(executionId);
     if (!plan) {
