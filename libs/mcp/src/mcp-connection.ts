@@ -35,6 +35,8 @@ export interface McpConnectionDefaults {
   connectTimeoutMs: number;
   callTimeoutMs: number;
   toolsTtlMs: number;
+  /** The clock the restart backoff reads (tests step it instead of waiting). Default Date.now. */
+  now?: () => number;
 }
 
 export interface McpCallOptions {
@@ -66,11 +68,14 @@ export class McpConnection {
   private toolsAt = 0;
   private stderrTail = '';
   private closed = false;
+  private readonly now: () => number;
 
   constructor(
     readonly config: McpServerConfig,
     private readonly defaults: McpConnectionDefaults,
-  ) {}
+  ) {
+    this.now = defaults.now ?? Date.now;
+  }
 
   get name(): string {
     return this.config.name;
@@ -125,7 +130,7 @@ export class McpConnection {
    */
   async callTool(tool: string, args: Record<string, unknown>, opts: McpCallOptions = {}): Promise<unknown> {
     if (opts.signal?.aborted) throw new McpToolError('aborted', `call to "${tool}" on MCP server "${this.name}" was aborted before it started`, false);
-    const client = await this.ensure();
+    const client = await this.ready(tool, opts);
     const budget = this.config.callTimeoutMs ?? this.defaults.callTimeoutMs;
     const timeout = Math.max(1, Math.min(budget, opts.deadline !== undefined ? opts.deadline - Date.now() : budget));
     let result: CallToolResult;
@@ -152,11 +157,40 @@ export class McpConnection {
     if (pending) await pending.then((c) => c.close()).catch(() => undefined);
   }
 
+  /**
+   * The connection, waited for no longer than the call's deadline or abort signal: a server still
+   * starting must not hold a step past its timeout. The start goes on for the calls after it.
+   */
+  private async ready(tool: string, opts: McpCallOptions): Promise<Client> {
+    const pending = this.ensure();
+    if (this.client || (opts.deadline === undefined && !opts.signal)) return pending;
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    try {
+      return await Promise.race([
+        pending,
+        new Promise<never>((_, reject) => {
+          if (opts.deadline !== undefined) {
+            const ms = Math.max(0, opts.deadline - Date.now());
+            timer = setTimeout(() => reject(new McpToolError('timeout', `MCP server "${this.name}" was still starting when tool "${tool}" ran out of time (${ms} ms)`, true)), ms);
+          }
+          if (opts.signal) {
+            onAbort = () => reject(new McpToolError('aborted', `call to "${tool}" on MCP server "${this.name}" was aborted while the server was starting`, false));
+            opts.signal.addEventListener('abort', onAbort, { once: true });
+          }
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) opts.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
   private async ensure(): Promise<Client> {
     if (this.client) return this.client;
     if (this.closed) throw new McpToolError('unavailable', `MCP server "${this.name}" is closed`, false);
     if (!this.connecting) {
-      const wait = this.retryAt - Date.now();
+      const wait = this.retryAt - this.now();
       if (wait > 0) {
         throw new McpToolError('unavailable', `MCP server "${this.name}" is unavailable (${this.lastError ?? 'failed'}); next attempt in ${wait} ms`, true);
       }
@@ -198,7 +232,7 @@ export class McpConnection {
     } catch (err) {
       await client.close().catch(() => undefined);
       this.failures++;
-      this.retryAt = Date.now() + Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (this.failures - 1));
+      this.retryAt = this.now() + Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (this.failures - 1));
       this.state = 'failed';
       this.lastError = `${describe(err)}${this.stderrSuffix()}`;
       throw new McpToolError('unavailable', `MCP server "${this.name}" could not be ${this.config.transport === 'stdio' ? 'started' : 'reached'}: ${this.lastError}`, true, { cause: err });

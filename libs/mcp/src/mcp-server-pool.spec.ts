@@ -100,6 +100,7 @@ describe('a stdio MCP server', () => {
 
   it('times a slow call out by the deadline, and aborts on a signal, keeping the server usable', async () => {
     pool = new McpServerPool(testServer(), defaults);
+    await pool.listTools(); // started: the deadline below is the call's own
     const started = Date.now();
     await expect(pool.call('mcp:test/slow', { ms: 5000 }, { deadline: Date.now() + 300 })).rejects.toMatchObject({ code: 'timeout', retryable: true });
     expect(Date.now() - started).toBeLessThan(2000);
@@ -107,6 +108,17 @@ describe('a stdio MCP server', () => {
     setTimeout(() => abort.abort(), 100);
     await expect(pool.call('mcp:test/slow', { ms: 5000 }, { signal: abort.signal })).rejects.toMatchObject({ code: 'aborted', retryable: false });
     expect(await pool.call('mcp:test/echo', { text: 'still here' })).toBe('still here');
+  });
+
+  it('bounds the wait for a server still starting by the call deadline and signal; the start goes on', async () => {
+    pool = new McpServerPool(testServer(), defaults);
+    await expect(pool.call('mcp:test/echo', { text: 'x' }, { deadline: Date.now() + 1 })).rejects.toMatchObject({ code: 'timeout', retryable: true, message: expect.stringMatching(/still starting/) });
+    const abort = new AbortController();
+    const aborted = pool.call('mcp:test/echo', { text: 'x' }, { signal: abort.signal });
+    abort.abort();
+    await expect(aborted).rejects.toMatchObject({ code: 'aborted', retryable: false });
+    expect(await pool.call('mcp:test/echo', { text: 'started meanwhile' })).toBe('started meanwhile');
+    expect(pool.status()[0]).toMatchObject({ state: 'connected', failures: 0 });
   });
 
   it('turns a crash mid-call into a clear retryable error, then reconnects to a new process', async () => {
@@ -129,15 +141,25 @@ describe('a stdio MCP server', () => {
       ...parseMcpServers(JSON.stringify([{ name: 'broken', transport: 'stdio', command: process.execPath, args: ['-e', 'process.stderr.write("no config\\n"); process.exit(2)'] }])),
       ...parseMcpServers(JSON.stringify([{ name: 'missing', transport: 'stdio', command: '/nonexistent/mcp-server' }])),
     ];
-    pool = new McpServerPool(servers, { ...defaults, connectTimeoutMs: 3000 });
+    // The backoff reads this clock: how long the listing takes (the test server's start under
+    // load) cannot end the backoff before the test looks at it.
+    let now = Date.now();
+    pool = new McpServerPool(servers, { ...defaults, connectTimeoutMs: 3000, now: () => now });
     const listing = await pool.listTools();
     expect(listing.tools.every((t) => t.server === 'test')).toBe(true);
     expect(listing.errors.map((e) => e.server).sort()).toEqual(['broken', 'missing']);
     expect(listing.errors.find((e) => e.server === 'broken')!.message).toMatch(/could not be started/);
     expect(listing.errors.find((e) => e.server === 'missing')!.message).toMatch(/ENOENT/);
-    // Straight away again: refused without another start while it backs off.
-    await expect(pool.call('mcp:broken/x', {})).rejects.toMatchObject({ code: 'unavailable', retryable: true, message: expect.stringMatching(/next attempt in \d+ ms/) });
+    // Again while it backs off: refused without another start.
+    await expect(pool.call('mcp:broken/x', {})).rejects.toMatchObject({ code: 'unavailable', retryable: true, message: expect.stringMatching(/; next attempt in 1000 ms$/) });
+    now += 999;
+    await expect(pool.call('mcp:broken/x', {})).rejects.toMatchObject({ message: expect.stringMatching(/next attempt in 1 ms/) });
     expect(pool.status().find((s) => s.name === 'broken')).toMatchObject({ state: 'failed', failures: 1 });
+    // Once the backoff is over, the next call starts it again; a second failure doubles the wait.
+    now += 1;
+    await expect(pool.call('mcp:broken/x', {})).rejects.toMatchObject({ code: 'unavailable', message: expect.stringMatching(/could not be started/) });
+    expect(pool.status().find((s) => s.name === 'broken')).toMatchObject({ state: 'failed', failures: 2 });
+    await expect(pool.call('mcp:broken/x', {})).rejects.toMatchObject({ message: expect.stringMatching(/next attempt in 2000 ms/) });
   });
 
   it('times out a server that never answers initialize', async () => {

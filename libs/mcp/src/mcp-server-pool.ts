@@ -1,5 +1,5 @@
 import type { McpServerConfig, McpSettings } from './mcp-config';
-import { McpConnection, type McpCallOptions, type McpServerStatus, type McpToolInfo } from './mcp-connection';
+import { McpConnection, type McpCallOptions, type McpConnectionDefaults, type McpServerStatus, type McpToolInfo } from './mcp-connection';
 import { McpToolError } from './mcp-errors';
 import { parseMcpToolName } from './mcp-tool-name';
 
@@ -16,7 +16,7 @@ export interface McpToolListing {
 export class McpServerPool {
   private readonly connections = new Map<string, McpConnection>();
 
-  constructor(servers: McpServerConfig[], defaults: { connectTimeoutMs: number; callTimeoutMs: number; toolsTtlMs: number }) {
+  constructor(servers: McpServerConfig[], defaults: McpConnectionDefaults) {
     for (const s of servers) this.connections.set(s.name, new McpConnection(s, defaults));
   }
 
