@@ -13,9 +13,18 @@ Quick set (a few minutes):
   ingest           100,000 events (2 alternating rounds): raw insertMany vs end to end,
                    and a naive recorder (10,000 events)
   latency          publish -> stored latency at half the measured maximum throughput
+  suggestions      suggestion lookup p95 with 10,000 learned workflows vs bare minisearch
+  learning         planted-workflow precision/recall, bindings and parallel steps per noise level
+  mining           200,000 events through assembly and counting (in process), inner loop
+  proxy            chat-completions proxy overhead, 500 samples per path and mode
 --full adds, at the sizes of the issue:
   ingest           200,000 events in 4 rounds (naive recorder: 20,000) instead of the above
   recorder-memory  1,000,000 events through one recorder, its RSS sampled every second
+  mining           1,000,000 events instead of 200,000
+  proxy            1,500 samples per path and mode instead of 500
+  generator        workflow generation through gateway + generator, 10,000-workflow catalog
+  analyzer-incremental  the analyzer process: 1,000,000 events, then 10,000 new ones per
+                   incremental run (3 rounds) vs a bare JetStream read of them
 
 Needs NATS (JetStream) and a MongoDB-compatible server on 127.0.0.1 (scripts/infra.sh start).
 Each bench uses its own stream, subject prefix and database and removes them afterwards.
@@ -24,7 +33,8 @@ EOF
   # The benches this script does not run (executor, learning, ...) are listed so they are found.
   local others
   others=$(cd "$(dirname "${BASH_SOURCE[0]}")" && ls -- *.bench.ts 2>/dev/null | sed 's/\.bench\.ts$//' |
-    grep -vx -e publish -e ingest -e latency -e recorder-memory | tr '\n' ' ' || true)
+    grep -vx -e publish -e ingest -e latency -e recorder-memory -e suggestions -e learning -e mining -e proxy -e generator \
+      -e analyzer-incremental | tr '\n' ' ' || true)
   [[ -n $others ]] && echo "Not run by this script, only on their own: ${others% }"
   return 0
 }
@@ -81,6 +91,17 @@ fi
 run latency
 if ((FULL)); then
   run recorder-memory --events 1000000
+fi
+run suggestions
+run learning
+if ((FULL)); then
+  run mining --events 1000000
+  run proxy
+  run generator
+  run analyzer-incremental --events 1000000 --new 10000 --rounds 3
+else
+  run mining --events 200000
+  run proxy --samples 500 --warmup 100
 fi
 
 mode=quick

@@ -50,6 +50,8 @@ export class AnalyzerRunService implements OnApplicationShutdown {
   private readonly runs: RunRepository;
   private readonly patternRows: PatternRepository;
   private active?: Promise<RunRecord>;
+  /** Settles when the active run's record is final (before the compaction that may follow it). */
+  private activeEnded?: Promise<unknown>;
   private stopping = false;
   private lastPrune = 0;
 
@@ -99,11 +101,12 @@ export class AnalyzerRunService implements OnApplicationShutdown {
     const deadline = Date.now() + waitMs;
     const outcome = await this.start(mode, 'request', tenantId, waitMs);
     if (!outcome.started) return outcome;
-    const running = this.active!;
+    // The answer does not wait for the compaction that follows the run (the lock does).
+    const ended = this.activeEnded!;
     const left = Math.max(0, deadline - Date.now());
     let timer: NodeJS.Timeout | undefined;
     const done = await Promise.race([
-      running.then(
+      ended.then(
         () => true,
         () => true,
       ),
@@ -147,17 +150,23 @@ export class AnalyzerRunService implements OnApplicationShutdown {
       alreadyCounted: 0,
       tenants: {},
       warnings: [],
+      phases: {},
     };
     const lock = held;
-    const run = this.execute(record, lock).finally(() => {
+    let markEnded!: () => void;
+    const ended = new Promise<void>((r) => (markEnded = r));
+    const run = this.execute(record, lock, markEnded).finally(() => {
+      markEnded();
       void lock.release();
       if (this.active === run) this.active = undefined;
     });
     this.active = run;
+    this.activeEnded = ended;
     return { started: true, run: record, done: false };
   }
 
-  private async execute(record: RunRecord, lock: HeldLock): Promise<RunRecord> {
+  /** Runs, stores the record, calls `ended`, then compacts what is due (still holding the lock). */
+  private async execute(record: RunRecord, lock: HeldLock, ended: () => void): Promise<RunRecord> {
     const started = performance.now();
     const touched = new Set<string>();
     try {
@@ -165,10 +174,14 @@ export class AnalyzerRunService implements OnApplicationShutdown {
       this.log.log(`run ${record._id} (${record.mode}, ${record.trigger}) started`);
       await this.incremental(record, lock, touched);
       if (record.mode === 'full' && record.tenantId) {
+        const t0 = performance.now();
         await this.rebuild(record, lock, record.tenantId);
+        addPhase(record, 'rebuild', t0);
         touched.add(record.tenantId);
       }
+      const t0 = performance.now();
       await this.afterRun(record, touched);
+      addPhase(record, 'after', t0);
       record.status = 'completed';
     } catch (err) {
       record.status = 'failed';
@@ -182,10 +195,36 @@ export class AnalyzerRunService implements OnApplicationShutdown {
     await this.runs.save(record).catch((err) => this.log.warn(`could not store run ${record._id}: ${(err as Error).message}`));
     this.log.log(
       `run ${record._id} ${record.status} in ${record.durationMs} ms: ${record.eventsRead} events read, ${record.invalidEvents} invalid, ` +
-        `${record.alreadyCounted} already counted, ${Object.keys(record.tenants).length} tenants`,
+        `${record.alreadyCounted} already counted, ${Object.keys(record.tenants).length} tenants; ms by phase ${JSON.stringify(record.phases)}`,
     );
+    ended();
+    await this.compactDue(record, record.status === 'completed' ? touched : new Set(), lock);
     await this.pruneRuns();
     return record;
+  }
+
+  /**
+   * Folds journals that have grown past ANALYZER_COMPACT_RATIO into new snapshots and deletes the
+   * blobs the run superseded. The run's own persists defer both so that a run costs what its new
+   * events cost; they happen here, after the run has answered, still under the lock (the next run
+   * waits for them). Failures only delay them.
+   */
+  private async compactDue(record: RunRecord, touched: Set<string>, lock: HeldLock): Promise<void> {
+    for (const tenantId of touched) {
+      if (lock.lost || this.stopping) break;
+      const entry = this.states.cached(tenantId);
+      if (!entry) continue;
+      const t0 = performance.now();
+      try {
+        if (await this.states.repo.compactIfDue(entry.state)) {
+          this.log.log(`run ${record._id}: compacted ${tenantId}'s journal into a new snapshot in ${Math.round(performance.now() - t0)} ms`);
+        }
+      } catch (err) {
+        this.states.evict(tenantId);
+        this.log.warn(`run ${record._id}: compaction of ${tenantId} failed, retried after the next run: ${(err as Error).message}`);
+      }
+    }
+    await this.states.repo.collectGarbage();
   }
 
   private share(record: RunRecord, tenantId: string): TenantShare {
@@ -195,6 +234,7 @@ export class AnalyzerRunService implements OnApplicationShutdown {
   private async incremental(record: RunRecord, lock: HeldLock, touched: Set<string>): Promise<void> {
     const c = this.config;
     const repo = this.states.repo;
+    const prepareStarted = performance.now();
     let cursor = await repo.readCursor(c.TOOLPATH_EVENTS_STREAM);
     let pos = await this.reader.prepare(cursor.streamWatermark);
     if (cursor.streamCreated !== null && cursor.streamCreated !== pos.created) {
@@ -213,22 +253,28 @@ export class AnalyzerRunService implements OnApplicationShutdown {
       this.metrics.eventsExpired.inc(lost);
       record.warnings.push(`${lost} events aged out of the stream before they were analysed; a full rebuild reads them from the store`);
     }
+    addPhase(record, 'prepare', prepareStarted);
     // Bounded by what was pending at the start, so a busy stream cannot keep one run going forever.
     let budget = pos.pending;
     while (budget > 0 && !this.stopping) {
       if (lock.lost) throw new Error('the run lock was lost (expired or taken); stopping before writing more');
+      const readStarted = performance.now();
       const msgs = await this.reader.take(Math.min(c.ANALYZER_PERSIST_EVERY, budget), c.ANALYZER_FETCH_BATCH);
+      addPhase(record, 'read', readStarted);
       if (msgs.length === 0) break;
       budget -= msgs.length;
       cursor = await this.step(record, msgs, cursor, touched);
       this.log.log(`run ${record._id}: ${record.eventsRead} events read, ${budget > 0 ? `${budget} to go` : 'caught up'}`);
     }
+    const quietStarted = performance.now();
     await this.closeQuietTenants(record, touched);
+    addPhase(record, 'quiet', quietStarted);
   }
 
   /** One persist step: decode, assemble and count, persist every touched tenant, move the cursor, ack. */
   private async step(record: RunRecord, msgs: JsMsg[], cursor: StreamCursor, touched: Set<string>): Promise<StreamCursor> {
     const c = this.config;
+    let t0 = performance.now();
     const byTenant = new Map<string, MiningEvent[]>();
     for (const m of msgs) {
       const d = decodeStreamEvent({ data: m.data, subject: m.subject, streamSeq: m.seq }, c.TOOLPATH_SUBJECT_PREFIX, c.ANALYZER_MAX_RESULT_BYTES);
@@ -241,6 +287,7 @@ export class AnalyzerRunService implements OnApplicationShutdown {
       if (!list) byTenant.set(d.event.tenantId, (list = []));
       list.push(d.event);
     }
+    t0 = addPhase(record, 'decode', t0);
     const now = Date.now();
     const states: TenantLearning[] = [];
     try {
@@ -259,7 +306,9 @@ export class AnalyzerRunService implements OnApplicationShutdown {
         this.metrics.sessionsClosed.inc(closed);
         touched.add(tenantId);
       }
-      for (const state of states) await this.states.repo.persist(state);
+      t0 = addPhase(record, 'count', t0);
+      for (const state of states) await this.states.repo.persist(state, { deferCompaction: true });
+      t0 = addPhase(record, 'persist', t0);
     } catch (err) {
       // In-memory state may now be ahead of the store: reload it from the store next time.
       for (const tenantId of byTenant.keys()) this.states.evict(tenantId);
@@ -268,6 +317,7 @@ export class AnalyzerRunService implements OnApplicationShutdown {
     const last = msgs[msgs.length - 1];
     const next = await this.states.repo.writeCursor(cursor, last.seq, record._id);
     await this.reader.ackThrough(last);
+    addPhase(record, 'ack', t0);
     record.eventsRead += msgs.length;
     this.metrics.eventsRead.inc(msgs.length);
     return next;
@@ -289,7 +339,7 @@ export class AnalyzerRunService implements OnApplicationShutdown {
       if (state.openSessionCount() === 0 || state.lastArrivalAt >= before) continue;
       const closed = state.closeSessions(CLOSE_ALL);
       try {
-        await this.states.repo.persist(state);
+        await this.states.repo.persist(state, { deferCompaction: true });
       } catch (err) {
         this.states.evict(tenantId);
         throw err;
@@ -402,6 +452,14 @@ export class AnalyzerRunService implements OnApplicationShutdown {
     const before = new Date(Date.now() - this.config.ANALYZER_RUNS_RETENTION_HOURS * 3600_000);
     await this.runs.prune(before).catch((err) => this.log.warn(`pruning runs failed: ${(err as Error).message}`));
   }
+}
+
+/** Adds the time since `since` to a phase of the run; returns now (the next phase's start). */
+function addPhase(record: RunRecord, phase: string, since: number): number {
+  const now = performance.now();
+  const phases = (record.phases ??= {});
+  phases[phase] = Math.round(((phases[phase] ?? 0) + (now - since)) * 10) / 10;
+  return now;
 }
 
 function sleep(ms: number): Promise<void> {

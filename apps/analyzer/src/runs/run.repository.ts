@@ -26,6 +26,11 @@ export interface RunRecord {
   tenants: Record<string, TenantShare>;
   warnings: string[];
   error?: string;
+  /**
+   * Where the run's time went, in ms (prepare, read, decode, count, persist, ack, quiet, after):
+   * kept in the row and the closing log line, for benches and slow-run diagnosis.
+   */
+  phases?: Record<string, number>;
 }
 
 const LATEST_ID = '#latest';

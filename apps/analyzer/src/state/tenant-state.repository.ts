@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Collection, Db } from 'mongodb';
 import { Collections } from '@toolpath/contracts';
 import { PatternCounter, type ClosedSession, type OpenSessionState } from '@toolpath/mining';
@@ -47,6 +49,14 @@ export interface StreamCursor {
 const CURSOR_ID = '#cursor';
 /** A journal smaller than this never triggers a snapshot on its own. */
 const MIN_COMPACT_BYTES = 1024 * 1024;
+/**
+ * A persist that defers compaction (a run's steps: the run compacts after it has answered) still
+ * compacts once the journal is this many times past the due point, so a long run (a backlog)
+ * keeps the journal, and the replay when loading, bounded.
+ */
+const DEFERRED_COMPACT_FACTOR = 4;
+/** Superseded blobs waiting for `collectGarbage` at most (beyond, the oldest are forgotten: orphans, never read). */
+const MAX_GARBAGE = 100_000;
 
 /** Another analyzer wrote the same state since it was read: this run must stop and reload. */
 export class StateConflictError extends Error {
@@ -68,6 +78,8 @@ export class TenantStateRepository {
   private readonly heads: Collection<TenantStateRow>;
   private readonly cursors: Collection<CursorRow>;
   readonly blobs: BlobStore;
+  /** Blobs no head points to any more, deleted by `collectGarbage` after the run has answered. */
+  private garbage: BlobRef[] = [];
 
   constructor(
     db: Db,
@@ -108,7 +120,7 @@ export class TenantStateRepository {
     // Entries are read one at a time and replayed in order: the journal is bounded by the
     // compaction ratio, but reading it all at once would double the peak memory.
     for (const ref of meta.journal) {
-      const sessions = JSON.parse((await this.blobs.read(ref)).toString('utf8')) as ClosedSession[];
+      const sessions = decodeJournalEntry(await this.blobs.read(ref));
       for (const s of sessions) state.countSession(s);
     }
     state.promoted = new Map(Object.entries(row.promoted ?? {}));
@@ -121,28 +133,38 @@ export class TenantStateRepository {
    * the open sessions, and (when the journal has grown enough, or `snapshot` is asked) a new
    * snapshot that replaces the journal. Throws StateConflictError when the row moved meanwhile.
    */
-  async persist(state: TenantLearning, opts: { snapshot?: boolean; fullRunId?: string } = {}): Promise<{ compacted: boolean }> {
+  async persist(
+    state: TenantLearning,
+    opts: {
+      snapshot?: boolean;
+      fullRunId?: string;
+      /** A run's step: compact only far past the due point, leave superseded blobs to collectGarbage(). */
+      deferCompaction?: boolean;
+    } = {},
+  ): Promise<{ compacted: boolean }> {
     const t = state.tenantId;
     const prev = state.meta;
     const next = prev.version + 1;
+    // Keys unique per write: a writer that loses the race for `next` never touches the winner's blobs.
+    const tag = `${next}:${randomBytes(4).toString('hex')}`;
     const written: BlobRef[] = [];
     try {
       let journal = prev.journal;
       if (state.unpersisted.length > 0 && !opts.snapshot) {
-        const entry = await this.blobs.write(`${t}:j:${next}`, Buffer.from(JSON.stringify(state.unpersisted)));
+        const entry = await this.blobs.write(`${t}:j:${tag}`, encodeJournalEntry(state.unpersisted));
         written.push(entry);
         journal = [...journal, entry];
       }
       const journalBytes = journal.reduce((n, r) => n + r.bytes, 0);
-      const compact = opts.snapshot === true || journalBytes > this.compactRatio * Math.max(prev.snapshot?.bytes ?? 0, MIN_COMPACT_BYTES);
+      const compact = opts.snapshot === true || journalBytes > this.compactionDueAt(prev) * (opts.deferCompaction ? DEFERRED_COMPACT_FACTOR : 1);
       let snapshot = prev.snapshot;
       if (compact) {
-        snapshot = await this.blobs.write(`${t}:s:${next}`, encodeSnapshot(state.stats.toState(), state.counter.toSnapshot()));
+        snapshot = await this.blobs.write(`${t}:s:${tag}`, encodeSnapshot(state.stats.toState(), state.counter.toSnapshot()));
         written.push(snapshot);
         journal = [];
       }
       const openSessions = state.assembler.openSessions();
-      const open = await this.blobs.write(`${t}:o:${next}`, Buffer.from(JSON.stringify(openSessions)));
+      const open = await this.blobs.write(`${t}:o:${tag}`, Buffer.from(JSON.stringify(openSessions)));
       written.push(open);
       const fields = {
         tenantId: t,
@@ -172,13 +194,51 @@ export class TenantStateRepository {
       state.meta = { version: next, promotedRev: prev.promotedRev, snapshot, journal, open };
       state.unpersisted = [];
       if (opts.fullRunId) state.lastFullRunId = opts.fullRunId;
-      const superseded = [prev.open, ...(compact ? [prev.snapshot, ...prev.journal] : [])];
-      await this.blobs.delete(superseded).catch(() => undefined);
+      const superseded = [prev.open, ...(compact ? [prev.snapshot, ...prev.journal] : [])].filter((r): r is BlobRef => r !== null && r !== undefined);
+      // A delete scans the whole blob collection on FerretDB (hundreds of ms once snapshots are
+      // tens of MB): a run's steps leave it for one batch after the run has answered.
+      if (opts.deferCompaction) this.addGarbage(superseded);
+      else await this.blobs.delete(superseded).catch(() => undefined);
       return { compacted: compact };
     } catch (err) {
       await this.blobs.delete(written).catch(() => undefined);
       throw err;
     }
+  }
+
+  /** Deletes the blobs superseded since the last call, in one operation; best effort (an orphan is never read). */
+  async collectGarbage(): Promise<number> {
+    const refs = this.garbage;
+    if (refs.length === 0) return 0;
+    this.garbage = [];
+    try {
+      await this.blobs.delete(refs);
+    } catch {
+      this.addGarbage(refs);
+      return 0;
+    }
+    return refs.length;
+  }
+
+  private addGarbage(refs: BlobRef[]): void {
+    this.garbage.push(...refs);
+    if (this.garbage.length > MAX_GARBAGE) this.garbage.splice(0, this.garbage.length - MAX_GARBAGE);
+  }
+
+  /** Journal bytes past which the journal is folded into a new snapshot. */
+  private compactionDueAt(meta: PersistedMeta): number {
+    return this.compactRatio * Math.max(meta.snapshot?.bytes ?? 0, MIN_COMPACT_BYTES);
+  }
+
+  /**
+   * Writes a new snapshot when the journal has grown past ANALYZER_COMPACT_RATIO of the snapshot
+   * (what `persist` does at once unless told to defer); true when it did.
+   */
+  async compactIfDue(state: TenantLearning): Promise<boolean> {
+    const journalBytes = state.meta.journal.reduce((n, r) => n + r.bytes, 0);
+    if (journalBytes <= this.compactionDueAt(state.meta)) return false;
+    await this.persist(state, { snapshot: true });
+    return true;
   }
 
   /** Tenants whose open sessions have had no event since `before` (wall clock): due to close. */
@@ -224,6 +284,22 @@ export class TenantStateRepository {
     }
     return next;
   }
+}
+
+const JOURNAL_MAGIC = Buffer.from('TPJ1');
+
+/**
+ * A journal entry: "TPJ1" then the raw-deflated JSON of the sessions (level 1: a few ms per MB,
+ * and 5-10x fewer bytes to store and to weigh against the compressed snapshot). Entries written
+ * before this format are plain JSON and still read.
+ */
+export function encodeJournalEntry(sessions: ClosedSession[]): Buffer {
+  return Buffer.concat([JOURNAL_MAGIC, deflateRawSync(Buffer.from(JSON.stringify(sessions), 'utf8'), { level: 1 })]);
+}
+
+export function decodeJournalEntry(buf: Buffer): ClosedSession[] {
+  const json = buf.subarray(0, 4).equals(JOURNAL_MAGIC) ? inflateRawSync(buf.subarray(4)) : buf;
+  return JSON.parse(json.toString('utf8')) as ClosedSession[];
 }
 
 /** `[u32 header length][header JSON][counter snapshot]`: the counter's own format stays opaque. */
