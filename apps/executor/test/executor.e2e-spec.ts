@@ -438,7 +438,7 @@ describe('executor request API (a handler outcome never ends a subscription)', (
 
     const apiCheck = () => app.get(HealthRegistry).entries().find(([name]) => name === 'api')![1]();
     await expect(apiCheck()).resolves.toBeUndefined();
-    const getSub = app.get(ExecutorApi)['subs'].find((sub) => sub.getSubject() === h.subjects.get)!;
+    const getSub = app.get(ExecutorApi)['server'].subscriptions().find((sub) => sub.getSubject() === h.subjects.get)!;
     getSub.unsubscribe();
     await expect(apiCheck()).rejects.toThrow(`not subscribed to ${h.subjects.get}`);
   });

@@ -123,7 +123,8 @@ class FakeExecutor {
 }
 
 function notFound(id: string): ExecutorReply<never> {
-  return { ok: false, error: { status: 404, code: 'not_found', message: `no execution "${id}"` } };
+  // As the executor answers it: the issue names `id`, like every other 404 of the API.
+  return { ok: false, error: { status: 404, code: 'not_found', message: `no execution "${id}"`, details: [{ field: 'id', message: 'unknown execution' }] } };
 }
 
 interface Ctx {
@@ -280,7 +281,7 @@ describe('starting runs', () => {
     expect(refused.body).toEqual({ statusCode: 422, error: 'Unprocessable Entity', message: 'the executor refused it', details: [{ field: 'definition', message: 'no' }] });
     const missing = await call('GET', '/api/v1/executions/ex_nope');
     expect(missing.status).toBe(404);
-    expect(missing.body).toMatchObject({ statusCode: 404, error: 'Not Found', message: 'no execution "ex_nope"', details: { code: 'not_found' } });
+    expect(missing.body).toMatchObject({ statusCode: 404, error: 'Not Found', message: 'no execution "ex_nope"', details: [{ field: 'id', message: 'unknown execution' }] });
     const id = (await call('POST', '/api/v1/executions', { body: { definition: definition({ variables: undefined }) } })).body.executionId;
     await ctx.executor.publish(id, { kind: 'run', status: 'COMPLETED' });
     const late = await call('POST', `/api/v1/executions/${id}/cancel`);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TENANT_ID_PATTERN } from './events';
+import type { ServiceReply } from './service-reply';
 
 /**
  * Names and messages between the gateway, the executor and tool providers.
@@ -124,7 +125,7 @@ export interface ExecutionUpdate {
 }
 
 /** Executor replies: a value or an error the gateway maps to HTTP. */
-export type ExecutorReply<T> = { ok: true; value: T } | { ok: false; error: { status: number; code: string; message: string; details?: unknown } };
+export type ExecutorReply<T> = ServiceReply<T>;
 
 // --- tools over NATS ---------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TENANT_ID_PATTERN } from './events';
+import type { ServiceReply } from './service-reply';
 
 /**
  * Names and messages between the gateway and the generator.
@@ -109,5 +110,5 @@ export interface GenerationView {
   createdAt: string;
 }
 
-/** Generator replies: a value or an error the gateway maps to HTTP (same shape as the executor's). */
-export type GeneratorReply<T> = { ok: true; value: T } | { ok: false; error: { status: number; code: string; message: string; details?: unknown } };
+/** Generator replies: a value or an error the gateway maps to HTTP. */
+export type GeneratorReply<T> = ServiceReply<T>;

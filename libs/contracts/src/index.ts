@@ -2,6 +2,7 @@ export * from './names';
 export * from './events';
 export * from './validation';
 export * from './errors';
+export * from './service-reply';
 export * from './executions';
 export * from './generator';
 export * from './builtin-tools';

@@ -2,6 +2,7 @@ export * from './config/base-config';
 export * from './config/load-config';
 export * from './config/tokens';
 export * from './nats/nats-client';
+export * from './nats/nats-request-server';
 export * from './redis/redis-client';
 export * from './metrics/metrics.service';
 export * from './health/health-registry';

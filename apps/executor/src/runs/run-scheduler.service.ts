@@ -43,6 +43,11 @@ export function fail(status: number, code: string, message: string, details?: un
   return { ok: false, error: details === undefined ? { status, code, message } : { status, code, message, details } };
 }
 
+/** No run by that id for this tenant; like every other 404 of the API, the issue names `id`. */
+function notFound(executionId: string): ExecutorReply<never> {
+  return fail(404, 'not_found', `execution ${executionId} not found`, [{ field: 'id', message: 'unknown execution' }]);
+}
+
 /**
  * What templates see of a run: the input and the view of each step in `run.steps` (all of them,
  * or, for a step attempt, only the steps its templates may read: see RunPlan.reads). A step
@@ -400,7 +405,7 @@ export class RunScheduler implements OnApplicationShutdown {
     if (!run || run.meta.tenantId !== tenantId) {
       const doc = run ? null : await this.repo.get(tenantId, executionId);
       if (doc) return { ok: true, value: toView(doc) };
-      return fail(404, 'not_found', `execution ${executionId} not found`);
+      return notFound(executionId);
     }
     if (!isTerminalRun(run.meta.status)) {
       const ended: RunMeta = { ...run.meta, status: 'CANCELLED', endedAt: new Date().toISOString(), error: reason };
@@ -454,11 +459,11 @@ export class RunScheduler implements OnApplicationShutdown {
   async get(tenantId: string, executionId: string): Promise<ExecutorReply<ExecutionView>> {
     const run = await this.store.load(executionId);
     if (run) {
-      if (run.meta.tenantId !== tenantId) return fail(404, 'not_found', `execution ${executionId} not found`);
+      if (run.meta.tenantId !== tenantId) return notFound(executionId);
       return { ok: true, value: toExecutionView(run) };
     }
     const doc = await this.repo.get(tenantId, executionId);
-    if (!doc) return fail(404, 'not_found', `execution ${executionId} not found`);
+    if (!doc) return notFound(executionId);
     return { ok: true, value: toView(doc) };
   }
 

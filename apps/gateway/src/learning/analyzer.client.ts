@@ -1,10 +1,8 @@
-import { HttpException, Inject, Injectable } from '@nestjs/common';
-import { ErrorCode, JSONCodec, type NatsError } from 'nats';
+import { Inject, Injectable } from '@nestjs/common';
 import {
   analyzerSubjects,
   type AnalyzerRunRef,
   type AnalyzerRunView,
-  type ExecutorReply,
   type IntentStatsView,
   type LearningHealthView,
   type ListPatternsRequest,
@@ -17,17 +15,9 @@ import {
   type StatsRequest,
   type SuggestionsView,
 } from '@toolpath/contracts';
-import { APP_CONFIG, ApiError, NatsClient } from '@toolpath/platform';
+import { APP_CONFIG, NatsClient } from '@toolpath/platform';
 import type { GatewayConfig } from '../gateway.config';
-
-const codec = JSONCodec<unknown>();
-
-const REASONS: Record<number, string> = {
-  400: 'Bad Request',
-  404: 'Not Found',
-  409: 'Conflict',
-  503: 'Service Unavailable',
-};
+import { NatsServiceClient } from '../nats/nats-service.client';
 
 /** What a caller may ask of `suggest`: the tenant, and any of intent / tools already called / narrowing. */
 export interface SuggestOptions {
@@ -49,12 +39,14 @@ export interface SuggestOptions {
 @Injectable()
 export class AnalyzerClient {
   private readonly subjects: ReturnType<typeof analyzerSubjects>;
+  private readonly service: NatsServiceClient;
 
   constructor(
-    private readonly nats: NatsClient,
+    nats: NatsClient,
     @Inject(APP_CONFIG) private readonly config: GatewayConfig,
   ) {
     this.subjects = analyzerSubjects(config.TOOLPATH_SUBJECT_PREFIX);
+    this.service = new NatsServiceClient(nats, { service: 'analyzer', timeoutMs: config.DEPENDENCY_TIMEOUT_MS });
   }
 
   /**
@@ -65,74 +57,39 @@ export class AnalyzerClient {
    * catch it and carry on.
    */
   suggest(tenantId: string, opts: SuggestOptions = {}): Promise<SuggestionsView> {
-    return this.request<SuggestionsView>(this.subjects.suggest, { tenantId, tools: [], ...opts });
+    return this.service.request<SuggestionsView>(this.subjects.suggest, { tenantId, tools: [], ...opts });
   }
 
   startRun(req: Required<Pick<StartAnalyzerRunRequest, 'tenantId' | 'mode' | 'waitMs'>>): Promise<AnalyzerRunView> {
     // The analyzer answers when the run ends or after waitMs: wait a little longer than that.
-    return this.request<AnalyzerRunView>(this.subjects.run, req, req.waitMs + this.config.DEPENDENCY_TIMEOUT_MS);
+    return this.service.request<AnalyzerRunView>(this.subjects.run, req, req.waitMs + this.config.DEPENDENCY_TIMEOUT_MS);
   }
 
   getRun(ref: AnalyzerRunRef): Promise<AnalyzerRunView> {
-    return this.request<AnalyzerRunView>(this.subjects.getRun, ref);
+    return this.service.request<AnalyzerRunView>(this.subjects.getRun, ref);
   }
 
   listPatterns(req: ListPatternsRequest): Promise<{ items: PatternView[]; nextCursor: string | null }> {
-    return this.request(this.subjects.listPatterns, req);
+    return this.service.request(this.subjects.listPatterns, req);
   }
 
   getPattern(ref: PatternRef): Promise<PatternDetail> {
-    return this.request<PatternDetail>(this.subjects.getPattern, ref);
+    return this.service.request<PatternDetail>(this.subjects.getPattern, ref);
   }
 
   markPromoted(req: MarkPromotedRequest): Promise<{ patternId: string; workflowId: string }> {
-    return this.request(this.subjects.markPromoted, req);
+    return this.service.request(this.subjects.markPromoted, req);
   }
 
   patternStats(req: StatsRequest): Promise<PatternStatsView> {
-    return this.request<PatternStatsView>(this.subjects.patternStats, req);
+    return this.service.request<PatternStatsView>(this.subjects.patternStats, req);
   }
 
   intentStats(req: StatsRequest): Promise<IntentStatsView> {
-    return this.request<IntentStatsView>(this.subjects.intentStats, req);
+    return this.service.request<IntentStatsView>(this.subjects.intentStats, req);
   }
 
   health(req: StatsRequest): Promise<LearningHealthView> {
-    return this.request<LearningHealthView>(this.subjects.health, req);
+    return this.service.request<LearningHealthView>(this.subjects.health, req);
   }
-
-  private async request<T>(subject: string, payload: unknown, timeoutMs = this.config.DEPENDENCY_TIMEOUT_MS): Promise<T> {
-    let reply: unknown;
-    try {
-      const msg = await this.nats.nc.request(subject, codec.encode(payload), { timeout: timeoutMs });
-      reply = codec.decode(msg.data);
-    } catch (err) {
-      throw unavailable(subject, err, timeoutMs);
-    }
-    if (!isReply(reply)) throw new ApiError(502, `the analyzer answered ${subject} with something that is not an analyzer reply`);
-    if (reply.ok) return reply.value as T;
-    const { status, code, message, details } = reply.error;
-    const statusCode = Number.isInteger(status) && status >= 400 && status <= 599 ? status : 502;
-    throw new HttpException({ statusCode, error: REASONS[statusCode] ?? 'Error', message, details: details ?? { code } }, statusCode);
-  }
-}
-
-function unavailable(subject: string, err: unknown, timeoutMs: number): ApiError {
-  const code = (err as NatsError)?.code;
-  const why =
-    code === ErrorCode.NoResponders
-      ? 'no analyzer is listening'
-      : code === ErrorCode.Timeout
-        ? `no answer within ${timeoutMs} ms`
-        : `request failed: ${String((err as Error)?.message ?? err)}`;
-  return new ApiError(503, `the analyzer is unavailable (${why} on ${subject})`, { dependency: 'analyzer', subject });
-}
-
-function isReply(value: unknown): value is ExecutorReply<unknown> {
-  if (typeof value !== 'object' || value === null) return false;
-  const r = value as Record<string, unknown>;
-  if (r.ok === true) return 'value' in r;
-  if (r.ok !== false || typeof r.error !== 'object' || r.error === null) return false;
-  const e = r.error as Record<string, unknown>;
-  return typeof e.status === 'number' && typeof e.message === 'string';
 }

@@ -1,23 +1,8 @@
-import { HttpException, Inject, Injectable } from '@nestjs/common';
-import { ErrorCode, JSONCodec, type NatsError } from 'nats';
-import { generatorSubjects, type GenerateRequest, type GenerationView, type GeneratorReply, type GetGenerationRequest } from '@toolpath/contracts';
-import { APP_CONFIG, ApiError, NatsClient } from '@toolpath/platform';
+import { Inject, Injectable } from '@nestjs/common';
+import { generatorSubjects, type GenerateRequest, type GenerationView, type GetGenerationRequest } from '@toolpath/contracts';
+import { APP_CONFIG, NatsClient } from '@toolpath/platform';
 import type { GatewayConfig } from '../gateway.config';
-
-const codec = JSONCodec<unknown>();
-
-const REASONS: Record<number, string> = {
-  400: 'Bad Request',
-  404: 'Not Found',
-  409: 'Conflict',
-  413: 'Payload Too Large',
-  422: 'Unprocessable Entity',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-};
+import { NatsServiceClient } from '../nats/nats-service.client';
 
 /** A stored generation as the generator returns it (`get`). */
 export type StoredGeneration = GenerationView & { status: 'ok' | 'failed'; error?: { status: number; code: string; message: string } };
@@ -30,56 +15,22 @@ export type StoredGeneration = GenerationView & { status: 'ok' | 'failed'; error
 @Injectable()
 export class GeneratorClient {
   private readonly subjects: ReturnType<typeof generatorSubjects>;
+  private readonly service: NatsServiceClient;
 
   constructor(
-    private readonly nats: NatsClient,
+    nats: NatsClient,
     @Inject(APP_CONFIG) private readonly config: GatewayConfig,
   ) {
     this.subjects = generatorSubjects(config.TOOLPATH_SUBJECT_PREFIX);
+    this.service = new NatsServiceClient(nats, { service: 'generator', timeoutMs: config.GATEWAY_GENERATOR_TIMEOUT_MS, timeoutStatus: 504 });
   }
 
   generate(req: Omit<GenerateRequest, 'timeoutMs'>): Promise<GenerationView> {
     const timeoutMs = this.config.GATEWAY_GENERATOR_TIMEOUT_MS;
-    return this.request<GenerationView>(this.subjects.generate, { ...req, timeoutMs }, timeoutMs);
+    return this.service.request<GenerationView>(this.subjects.generate, { ...req, timeoutMs }, timeoutMs);
   }
 
   get(req: GetGenerationRequest): Promise<StoredGeneration> {
-    return this.request<StoredGeneration>(this.subjects.get, req, this.config.GATEWAY_EXECUTOR_TIMEOUT_MS);
+    return this.service.request<StoredGeneration>(this.subjects.get, req, this.config.GATEWAY_EXECUTOR_TIMEOUT_MS);
   }
-
-  private async request<T>(subject: string, payload: unknown, timeoutMs: number): Promise<T> {
-    let reply: unknown;
-    try {
-      const msg = await this.nats.nc.request(subject, codec.encode(payload), { timeout: timeoutMs });
-      reply = codec.decode(msg.data);
-    } catch (err) {
-      throw unavailable(subject, err, timeoutMs);
-    }
-    if (!isReply(reply)) throw new ApiError(502, `the generator answered ${subject} with something that is not a generator reply`);
-    if (reply.ok) return reply.value as T;
-    const { status, code, message, details } = reply.error;
-    const statusCode = Number.isInteger(status) && status >= 400 && status <= 599 ? status : 502;
-    throw new HttpException({ statusCode, error: REASONS[statusCode] ?? 'Error', message, details: { code, ...asObject(details) } }, statusCode);
-  }
-}
-
-function asObject(details: unknown): Record<string, unknown> {
-  if (Array.isArray(details)) return { issues: details };
-  return typeof details === 'object' && details !== null ? (details as Record<string, unknown>) : {};
-}
-
-function unavailable(subject: string, err: unknown, timeoutMs: number): ApiError {
-  const code = (err as NatsError)?.code;
-  if (code === ErrorCode.Timeout) return new ApiError(504, `the generator did not answer within ${timeoutMs} ms (${subject})`, { dependency: 'generator', subject });
-  const why = code === ErrorCode.NoResponders ? 'no generator is listening' : `request failed: ${String((err as Error)?.message ?? err)}`;
-  return new ApiError(503, `the generator is unavailable (${why} on ${subject})`, { dependency: 'generator', subject });
-}
-
-function isReply(value: unknown): value is GeneratorReply<unknown> {
-  if (typeof value !== 'object' || value === null) return false;
-  const r = value as Record<string, unknown>;
-  if (r.ok === true) return 'value' in r;
-  if (r.ok !== false || typeof r.error !== 'object' || r.error === null) return false;
-  const e = r.error as Record<string, unknown>;
-  return typeof e.status === 'number' && typeof e.message === 'string';
 }
