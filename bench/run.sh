@@ -24,7 +24,7 @@ Quick set (a few minutes):
   proxy            1,500 samples per path and mode instead of 500
   generator        workflow generation through gateway + generator, 10,000-workflow catalog
   analyzer-incremental  the analyzer process: 1,000,000 events, then 10,000 new ones per
-                   incremental run (3 rounds) vs a bare JetStream read of them
+                   incremental run (5 rounds) vs a bare JetStream read of them
 
 Needs NATS (JetStream) and a MongoDB-compatible server on 127.0.0.1 (scripts/infra.sh start).
 Each bench uses its own stream, subject prefix and database and removes them afterwards.
@@ -98,7 +98,7 @@ if ((FULL)); then
   run mining --events 1000000
   run proxy
   run generator
-  run analyzer-incremental --events 1000000 --new 10000 --rounds 3
+  run analyzer-incremental --events 1000000 --new 10000 --rounds 5
 else
   run mining --events 200000
   run proxy --samples 500 --warmup 100
