@@ -39,6 +39,8 @@ describe('executor (in-process, over NATS request/reply)', () => {
     expect(run.status).toBe('FAILED');
     expect(run.error).toMatch(/timed out/);
     expect(run.steps.map((s) => s.status)).toEqual(['CANCELLED', 'CANCELLED', 'CANCELLED']);
+    // The steps were settled as the run ended: none ends after it.
+    for (const s of run.steps) expect(Date.parse(s.endedAt!)).toBeLessThanOrEqual(Date.parse(run.endedAt!));
     const { RunAborts } = await import('../src/runs/run-aborts');
     await waitFor(() => h.apps[0].get(RunAborts).size === 0, { timeoutMs: 2000, what: 'running attempts to be aborted' });
     // The aborted attempts must not overwrite the cancellation afterwards.
@@ -273,6 +275,7 @@ describe('executor (in-process, over NATS request/reply)', () => {
     if (!c.ok) return;
     expect(c.value.status).toBe('CANCELLED');
     expect(c.value.steps.map((s) => s.status)).toEqual(['CANCELLED', 'CANCELLED', 'CANCELLED']);
+    for (const s of c.value.steps) expect(Date.parse(s.endedAt!)).toBeLessThanOrEqual(Date.parse(c.value.endedAt!));
     const app = h.apps[0];
     const { RunAborts } = await import('../src/runs/run-aborts');
     await waitFor(() => app.get(RunAborts).size === 0, { timeoutMs: 2000, what: 'attempts to stop' });
@@ -308,6 +311,39 @@ describe('executor (in-process, over NATS request/reply)', () => {
     const r = await h.start({ definition: child, depth: 6 });
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error.code).toBe('depth_exceeded');
+  });
+
+  it('starts every run, a sub-workflow run too, with the defaults its variables declare', async () => {
+    const child = {
+      ...workflow(
+        [
+          { id: 'n', tool: 'core.transform', parameters: { value: '{{ input.n }}' } },
+          { id: 'mode', tool: 'core.transform', parameters: { value: '{{ input.options.mode }}' } },
+          { id: 'given', tool: 'core.transform', parameters: { value: '{{ input.given }}' } },
+        ],
+        'child with defaults',
+      ),
+      variables: {
+        type: 'object',
+        properties: {
+          n: { type: 'integer', default: 7 },
+          options: { type: 'object', properties: { mode: { type: 'string', default: 'safe' } } },
+          given: { type: 'string', default: 'unused' },
+        },
+      },
+    };
+    const id = await h.startOk({ definition: workflow([{ id: 'sub', tool: 'workflow.run', parameters: { definition: child, input: { given: 'mine' } } }]) });
+    const run = await h.finished(id);
+    expect(run.error).toBeUndefined();
+    expect(run.status).toBe('COMPLETED');
+    const sub = run.steps[0].result as { executionId: string; results: Record<string, unknown> };
+    expect(sub.results).toEqual({ n: 7, mode: 'safe', given: 'mine' });
+    const childRun = await h.get(sub.executionId);
+    expect(childRun.ok && childRun.value.input).toEqual({ given: 'mine', n: 7, options: { mode: 'safe' } });
+    // A top-level run started without input gets them too.
+    const top = await h.finished(await h.startOk({ definition: child }));
+    expect(top.status).toBe('COMPLETED');
+    expect(top.input).toEqual({ n: 7, options: { mode: 'safe' }, given: 'unused' });
   });
 
   it('refuses invalid definitions with the reason and stores nothing', async () => {
@@ -353,6 +389,12 @@ describe('executor (in-process, over NATS request/reply)', () => {
     expect(events.find((e: any) => e.kind === 'session_end')).toMatchObject({ intent: 'events intent', success: true });
     await waitFor(() => updates.some((u) => u.executionId === id && u.kind === 'run' && u.status === 'COMPLETED'));
     expect(updates.some((u) => u.executionId === id && u.kind === 'step' && u.stepId === 'one' && u.status === 'COMPLETED')).toBe(true);
+    // The run ends after its last step: its end's time is not earlier than any step update's.
+    const mine = updates.filter((u) => u.executionId === id);
+    const runEnd = Date.parse(mine.find((u) => u.kind === 'run' && u.status === 'COMPLETED')!.at);
+    for (const u of mine.filter((x) => x.kind === 'step')) expect(Date.parse(u.at)).toBeLessThanOrEqual(runEnd);
+    const view = await h.get(id);
+    expect(view.ok && Date.parse(view.value.endedAt!)).toBe(runEnd);
     sub.unsubscribe();
   });
 

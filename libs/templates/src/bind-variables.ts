@@ -1,5 +1,5 @@
 import type { FieldIssue } from '@toolpath/contracts';
-import { validateWorkflow, type WorkflowDefinition } from '@toolpath/workflow';
+import { matchesDeclaredType, validateWorkflow, type WorkflowDefinition } from '@toolpath/workflow';
 
 export interface BoundDefinition {
   definition: WorkflowDefinition;
@@ -23,31 +23,6 @@ function expressionLiteral(value: Json): string | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   if (typeof value === 'boolean' || value === null) return String(value);
   return undefined;
-}
-
-function typeOk(value: Json, type: unknown): boolean {
-  const types = (Array.isArray(type) ? type : type === undefined ? [] : [type]).filter((t): t is string => typeof t === 'string');
-  if (types.length === 0) return true;
-  return types.some((t) => {
-    switch (t) {
-      case 'string':
-        return typeof value === 'string';
-      case 'number':
-        return typeof value === 'number' && Number.isFinite(value);
-      case 'integer':
-        return typeof value === 'number' && Number.isInteger(value);
-      case 'boolean':
-        return typeof value === 'boolean';
-      case 'null':
-        return value === null;
-      case 'array':
-        return Array.isArray(value);
-      case 'object':
-        return typeof value === 'object' && value !== null && !Array.isArray(value);
-      default:
-        return true;
-    }
-  });
 }
 
 /**
@@ -121,7 +96,7 @@ export function bindVariables(definition: WorkflowDefinition, values: Record<str
       issues.push({ field: `variables.${name}`, message: `is not a variable of this template (it has: ${Object.keys(declared).join(', ') || 'none'})` });
       continue;
     }
-    if (value === undefined || !typeOk(value, schema.type)) {
+    if (value === undefined || !matchesDeclaredType(value, schema.type)) {
       issues.push({ field: `variables.${name}`, message: `must be ${JSON.stringify(schema.type)}` });
       continue;
     }

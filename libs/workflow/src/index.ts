@@ -61,6 +61,7 @@ export {
   type CriticalPath,
   type BuildStepGraphOptions,
 } from './dag';
+export { applyInputDefaults, matchesDeclaredType, declaredJsonTypes, isJsonType, type JsonType } from './run-input';
 export { StepStatus, TERMINAL_STEP_STATUSES, isTerminalStepStatus } from './step-status';
 export { computeReadySteps, type StepStates, type StepReadiness, type SkippedStep } from './step-readiness';
 export { TemplateError, type TemplateErrorCode, type TemplateErrorDetails } from './template/template-error';

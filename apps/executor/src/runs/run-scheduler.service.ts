@@ -11,6 +11,7 @@ import {
 } from '@toolpath/contracts';
 import { APP_CONFIG } from '@toolpath/platform';
 import {
+  applyInputDefaults,
   computeReadySteps,
   evaluateCondition,
   stepGraphOf,
@@ -195,7 +196,8 @@ export class RunScheduler implements OnApplicationShutdown {
       tenantId: req.tenantId,
       name: definition.name,
       status: 'RUNNING',
-      input: req.input,
+      // Every run, top-level or a sub-workflow's, starts with the defaults its variables declare.
+      input: applyInputDefaults(definition, req.input),
       createdAt: now.toISOString(),
       startedAt: now.toISOString(),
       endedAt: null,
@@ -340,10 +342,15 @@ export class RunScheduler implements OnApplicationShutdown {
     return true;
   }
 
-  /** Publishes a step's state change (on NATS, for live views). */
+  /**
+   * Publishes a step's state change (on NATS, for live views). An ended step's update carries the
+   * end its state records, the clock reading its run's end is taken from or after (see
+   * `finish`, END_ATTEMPT_LUA, `endRunSettling`), so a run's end never precedes its steps'.
+   */
   publishStep(run: RunSnapshot, stepId: string): void {
     const st = run.steps[stepId];
-    const u: ExecutionUpdate = { executionId: run.meta.id, tenantId: run.meta.tenantId, kind: 'step', stepId, status: st.status, at: new Date().toISOString() };
+    const at = !isLiveStep(st.status) && st.endedAt ? st.endedAt : new Date().toISOString();
+    const u: ExecutionUpdate = { executionId: run.meta.id, tenantId: run.meta.tenantId, kind: 'step', stepId, status: st.status, at };
     if (st.attempts) u.attempt = st.attempts;
     if (st.durationMs !== null && st.durationMs !== undefined && !isLiveStep(st.status)) u.durationMs = st.durationMs;
     if (st.error !== undefined) u.error = st.error;
@@ -439,14 +446,18 @@ export class RunScheduler implements OnApplicationShutdown {
     await this.abortHandler?.(executionId, reason);
   }
 
-  /** Moves every live step of a run (any live status, not only the one read) to `status`. */
+  /**
+   * Moves every live step of a run (any live status, not only the one read) to `status`. The run
+   * has ended: its steps end when it did, not later.
+   */
   async settleSteps(run: RunSnapshot, status: StepStatus, reason: string): Promise<void> {
-    const at = new Date().toISOString();
+    const endMs = run.meta.endedAt ? Math.min(Date.now(), Date.parse(run.meta.endedAt)) : Date.now();
+    const at = new Date(endMs).toISOString();
     await Promise.all(
       run.definition.steps.map(async (s) => {
         const st = run.steps[s.id];
         if (!isLiveStep(st.status)) return;
-        const durationMs = st.startedAt ? Date.now() - Date.parse(st.startedAt) : null;
+        const durationMs = st.startedAt ? Math.max(0, endMs - Date.parse(st.startedAt)) : null;
         // A step an executor started since the read is settled too (its aborted attempt then
         // finds it settled and records nothing).
         if (await this.moveStep(run, s.id, ['PENDING', 'QUEUED', 'RUNNING'], { ...st, status, endedAt: at, durationMs, reason })) {

@@ -413,7 +413,7 @@ export class RunStore implements OnApplicationShutdown {
   /**
    * Ends the run and cancels its live steps atomically (END_RUN_SETTLING_LUA). `run` is the state
    * the caller read (for the steps' durations). Returns the steps cancelled, or null if the run
-   * was no longer in one of `from`.
+   * was no longer in one of `from`. The steps' `endedAt` is the run's (`meta.endedAt`).
    */
   async endRunSettling(
     run: RunSnapshot,
@@ -421,7 +421,9 @@ export class RunStore implements OnApplicationShutdown {
     meta: RunMeta,
     reason: string,
   ): Promise<Array<{ stepId: string; previous: string; state: StepState }> | null> {
-    const now = Date.now();
+    // The steps end at the run's end, the same clock reading, so no step ends after its run.
+    const parsed = meta.endedAt ? Date.parse(meta.endedAt) : Number.NaN;
+    const now = Number.isFinite(parsed) ? parsed : Date.now();
     const pairs: Array<string | number> = [];
     for (const s of run.definition.steps) {
       const startedAt = run.steps[s.id]?.startedAt;

@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import type { ExecutionView } from '@toolpath/contracts';
 import { ApiError } from '@toolpath/platform';
-import type { WorkflowDefinition } from '@toolpath/workflow';
+import { applyInputDefaults, type WorkflowDefinition } from '@toolpath/workflow';
 import { findUnsafeKey } from '../workflows/workflow-json.parser';
 import { WorkflowRepository } from '../workflows/workflow.repository';
 import { notFound, requireValidDefinition } from '../workflows/workflows.service';
 import { ExecutorClient, type ExecutionList } from './executor.client';
 import { StartInlineRunBody, StartWorkflowRunBody, type ListRunsQuery } from './executions.schemas';
-import { checkRunInput, withVariableDefaults } from './run-input';
+import { checkRunInput } from './run-input';
 
 export interface RunAccepted {
   executionId: string;
@@ -58,13 +58,14 @@ export class ExecutionsService {
     idempotencyKey: string | undefined,
     origin: { workflowId?: string; version?: number },
   ): Promise<RunAccepted> {
-    const runInput = withVariableDefaults(input ?? {}, definition.variables);
-    const issues = checkRunInput(runInput, definition.variables);
+    // The executor fills the declared defaults when the run starts; the input is checked here as
+    // it will run, so a missing required value is a 400 before any run exists.
+    const issues = checkRunInput(applyInputDefaults(definition, input ?? {}), definition.variables);
     if (issues.length > 0) throw new ApiError(400, issues.map((i) => `${i.field}: ${i.message}`).join('; '), issues);
     const started = await this.executor.start({
       tenantId,
       definition,
-      input: runInput,
+      input: input ?? {},
       ...origin,
       ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
       depth: 0,

@@ -1,30 +1,30 @@
-import { checkRunInput, withVariableDefaults } from './run-input';
+import { applyInputDefaults } from '@toolpath/workflow';
+import { checkRunInput } from './run-input';
 
-describe('withVariableDefaults', () => {
+describe('checkRunInput', () => {
   const variables = {
     type: 'object' as const,
     properties: {
       url: { type: 'string' },
       bucket: { type: 'string', default: 'imports' },
-      tags: { type: 'array', default: ['a'] },
+      mode: { type: 'string', enum: ['fast', 'safe'] },
+      count: { type: ['integer', 'null'] },
     },
-    required: ['url'],
+    required: ['url', 'bucket'],
   };
 
-  it('fills declared defaults only where the caller gave no value', () => {
-    const input = { url: 'http://x', bucket: 'mine' };
-    expect(withVariableDefaults(input, variables)).toEqual({ url: 'http://x', bucket: 'mine', tags: ['a'] });
-    expect(input).toEqual({ url: 'http://x', bucket: 'mine' });
+  it('reports a required key without a value, and not one its default fills', () => {
+    expect(checkRunInput(applyInputDefaults({ variables }, {}), variables)).toEqual([{ field: 'input.url', message: 'is required by the workflow' }]);
+    expect(checkRunInput(applyInputDefaults({ variables }, { url: 'http://x' }), variables)).toEqual([]);
+    expect(checkRunInput({ a: 1 }, undefined)).toEqual([]);
   });
 
-  it('copies a default so runs never share it', () => {
-    const first = withVariableDefaults({}, variables);
-    (first.tags as string[]).push('b');
-    expect(withVariableDefaults({}, variables).tags).toEqual(['a']);
-  });
-
-  it('leaves required keys without a default to the check', () => {
-    expect(checkRunInput(withVariableDefaults({}, variables), variables)).toEqual([{ field: 'input.url', message: 'is required by the workflow' }]);
-    expect(withVariableDefaults({ a: 1 }, undefined)).toEqual({ a: 1 });
+  it('names the field of a wrong type or a value outside the enum', () => {
+    expect(checkRunInput({ url: 1, bucket: 'b', mode: 'slow', count: 1.5 }, variables)).toEqual([
+      { field: 'input.url', message: 'must be string' },
+      { field: 'input.mode', message: 'must be one of "fast", "safe"' },
+      { field: 'input.count', message: 'must be integer or null' },
+    ]);
+    expect(checkRunInput({ url: 'u', bucket: 'b', count: null }, variables)).toEqual([]);
   });
 });
