@@ -1,35 +1,10 @@
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { MongoClient } from 'mongodb';
-import { headers as natsHeaders, type NatsConnection } from 'nats';
-import { loadConfig } from '@toolpath/platform';
-import {
-  connectTestNats,
-  isolatedEnv,
-  startService,
-  testNames,
-  testUrls,
-  waitFor,
-  type ServiceProcess,
-  type TestNames,
-} from '@toolpath/testing';
-import { createGatewayApp } from '../src/gateway.app';
-import { gatewayConfigSchema } from '../src/gateway.config';
-import { gatewayClient } from './http-client';
+import { headers as natsHeaders } from 'nats';
+import { waitFor } from '@toolpath/testing';
+import { gatewayHarness, KEY_B } from './gateway-harness';
 
-const KEY_A = 'key-acme-0123456789abcdef';
-const KEY_B = 'key-globex-0123456789abcdef';
-
-interface Ctx {
-  names: TestNames;
-  nc: NatsConnection;
-  mongo: MongoClient;
-  recorder: ServiceProcess;
-  app: NestFastifyApplication;
-  base: string;
-}
-const ctx = {} as Ctx;
-
-const call = gatewayClient(() => ctx.base, KEY_A);
+// The gateway and the recorder create the events stream themselves.
+const ctx = gatewayHarness('gw', { eventsStream: false });
+const call = ctx.call;
 
 const event = (over: Record<string, unknown> = {}) => ({
   kind: 'tool_call',
@@ -43,29 +18,12 @@ const event = (over: Record<string, unknown> = {}) => ({
 });
 
 beforeAll(async () => {
-  ctx.names = testNames('gw');
-  const env = isolatedEnv(ctx.names);
-  ctx.nc = await connectTestNats();
-  ctx.mongo = await MongoClient.connect(testUrls.mongo);
-  const config = loadConfig(gatewayConfigSchema, { ...env, TOOLPATH_API_KEYS: `${KEY_A}:acme,${KEY_B}:globex`, GATEWAY_BODY_LIMIT_BYTES: String(4 * 1024 * 1024) });
-  ctx.app = await createGatewayApp(config);
-  await ctx.app.listen({ port: 0, host: '127.0.0.1' });
-  ctx.base = await ctx.app.getUrl();
-  ctx.base = ctx.base.replace('[::1]', '127.0.0.1');
-  ctx.recorder = await startService('recorder', { ...env, RECORDER_BATCH_WINDOW_MS: '20' });
+  await ctx.connect();
+  await ctx.startGateway({ GATEWAY_BODY_LIMIT_BYTES: String(4 * 1024 * 1024) });
+  await ctx.startService('recorder', { RECORDER_BATCH_WINDOW_MS: '20' });
 }, 90_000);
 
-afterAll(async () => {
-  await ctx.recorder?.stop();
-  await ctx.app?.close();
-  if (ctx.nc) {
-    const jsm = await ctx.nc.jetstreamManager();
-    await jsm.streams.delete(ctx.names.stream).catch(() => undefined);
-    await ctx.nc.close();
-  }
-  await ctx.mongo?.db(ctx.names.mongoDb).dropDatabase().catch(() => undefined);
-  await ctx.mongo?.close();
-});
+afterAll(() => ctx.teardown());
 
 describe('auth', () => {
   it('refuses a missing, malformed or unknown key with 401 and the error format', async () => {

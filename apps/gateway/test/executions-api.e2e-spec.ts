@@ -1,5 +1,3 @@
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { MongoClient } from 'mongodb';
 import { JSONCodec, type NatsConnection, type Subscription } from 'nats';
 import {
   EXECUTOR_QUEUE_GROUP,
@@ -9,14 +7,10 @@ import {
   type ExecutionView,
   type ExecutorReply,
 } from '@toolpath/contracts';
-import { loadConfig, NatsClient } from '@toolpath/platform';
-import { connectTestNats, createTestEventsStream, isolatedEnv, testNames, testUrls, waitFor, type TestNames } from '@toolpath/testing';
-import { createGatewayApp } from '../src/gateway.app';
-import { gatewayConfigSchema } from '../src/gateway.config';
-import { gatewayClient } from './http-client';
+import { NatsClient } from '@toolpath/platform';
+import { waitFor } from '@toolpath/testing';
+import { gatewayHarness, KEY_A, KEY_B } from './gateway-harness';
 
-const KEY_A = 'key-acme-0123456789abcdef';
-const KEY_B = 'key-globex-0123456789abcdef';
 const codec = JSONCodec<any>();
 
 /**
@@ -127,17 +121,8 @@ function notFound(id: string): ExecutorReply<never> {
   return { ok: false, error: { status: 404, code: 'not_found', message: `no execution "${id}"`, details: [{ field: 'id', message: 'unknown execution' }] } };
 }
 
-interface Ctx {
-  names: TestNames;
-  nc: NatsConnection;
-  mongo: MongoClient;
-  app: NestFastifyApplication;
-  base: string;
-  executor: FakeExecutor;
-}
-const ctx = {} as Ctx;
-
-const call = gatewayClient(() => ctx.base, KEY_A);
+const ctx = gatewayHarness<{ executor: FakeExecutor }>('gwrun');
+const call = ctx.call;
 
 /** Reads server-sent events from a real streaming HTTP response. */
 async function openStream(path: string, key = KEY_A) {
@@ -193,21 +178,8 @@ const definition = (over: Record<string, unknown> = {}) => ({
 });
 
 beforeAll(async () => {
-  ctx.names = testNames('gwrun');
-  ctx.nc = await connectTestNats();
-  ctx.mongo = await MongoClient.connect(testUrls.mongo);
-  // A memory stream of the test's own: the gateway leaves its limits alone (no 10 GB reservation).
-  await createTestEventsStream(ctx.nc, ctx.names);
-  const config = loadConfig(gatewayConfigSchema, {
-    ...isolatedEnv(ctx.names),
-    TOOLPATH_API_KEYS: `${KEY_A}:acme,${KEY_B}:globex`,
-    GATEWAY_EXECUTOR_TIMEOUT_MS: '400',
-    GATEWAY_SSE_HEARTBEAT_MS: '150',
-    GATEWAY_QUEUES_TENANTS: 'acme',
-  });
-  ctx.app = await createGatewayApp(config);
-  await ctx.app.listen({ port: 0, host: '127.0.0.1' });
-  ctx.base = (await ctx.app.getUrl()).replace('[::1]', '127.0.0.1');
+  await ctx.connect();
+  await ctx.startGateway({ GATEWAY_EXECUTOR_TIMEOUT_MS: '400', GATEWAY_SSE_HEARTBEAT_MS: '150', GATEWAY_QUEUES_TENANTS: 'acme' });
   ctx.executor = new FakeExecutor(ctx.nc, ctx.names.subjectPrefix);
   ctx.executor.start();
   await ctx.nc.flush();
@@ -215,14 +187,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   ctx.executor?.stop();
-  await ctx.app?.close();
-  if (ctx.nc) {
-    const jsm = await ctx.nc.jetstreamManager();
-    await jsm.streams.delete(ctx.names.stream).catch(() => undefined);
-    await ctx.nc.close();
-  }
-  await ctx.mongo?.db(ctx.names.mongoDb).dropDatabase().catch(() => undefined);
-  await ctx.mongo?.close();
+  await ctx.teardown();
 });
 
 describe('starting runs', () => {

@@ -1,44 +1,16 @@
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { MongoClient } from 'mongodb';
-import type { NatsConnection } from 'nats';
 import { MAX_PROMPT_CHARS } from '@toolpath/contracts';
-import { loadConfig } from '@toolpath/platform';
 import { ToolRegistry } from '@toolpath/sdk';
-import {
-  connectTestNats,
-  createTestEventsStream,
-  fakeReply,
-  isolatedEnv,
-  startFakeOpenAiServer,
-  startService,
-  testNames,
-  testUrls,
-  type FakeOpenAiServer,
-  type ServiceProcess,
-  type TestNames,
-} from '@toolpath/testing';
+import { fakeReply, startFakeOpenAiServer, type FakeOpenAiServer, type ServiceProcess } from '@toolpath/testing';
 import { validateWorkflow } from '@toolpath/workflow';
-import { createGatewayApp } from '../src/gateway.app';
-import { gatewayConfigSchema } from '../src/gateway.config';
-import { gatewayClient } from './http-client';
+import { gatewayHarness } from './gateway-harness';
 
 // Needs the generator built: npx tsc -b tsconfig.build.json
 
 const KEY_A = 'key-acme-gen-0123456789abcdef';
 const KEY_B = 'key-globex-gen-0123456789abcdef';
 
-interface Ctx {
-  names: TestNames;
-  nc: NatsConnection;
-  mongo: MongoClient;
-  app: NestFastifyApplication;
-  base: string;
-  llm: FakeOpenAiServer;
-  generator: ServiceProcess;
-  registry: ToolRegistry;
-}
-const ctx = {} as Ctx;
-const call = gatewayClient(() => ctx.base, KEY_A);
+const ctx = gatewayHarness<{ llm: FakeOpenAiServer; generator: ServiceProcess; registry: ToolRegistry }>('gwgen', { keyA: KEY_A, keyB: KEY_B });
+const call = ctx.call;
 
 const draft = (steps: unknown[], extra: Record<string, unknown> = {}) =>
   fakeReply.json({
@@ -55,17 +27,13 @@ const goodSteps = [
 ];
 
 beforeAll(async () => {
-  ctx.names = testNames('gwgen');
-  ctx.nc = await connectTestNats();
-  ctx.mongo = await MongoClient.connect(testUrls.mongo);
-  await createTestEventsStream(ctx.nc, ctx.names);
+  await ctx.connect();
   ctx.llm = await startFakeOpenAiServer();
   ctx.registry = new ToolRegistry(ctx.nc, ctx.names.subjectPrefix);
+  ctx.deleteOnTeardown(`KV_${ctx.registry.bucket}`);
   await ctx.registry.announce({ name: 'orders.get', description: 'Reads an order by id', inputSchema: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] } });
   await ctx.registry.announce({ name: 'payments.refund', description: 'Refunds a charge', inputSchema: { type: 'object', properties: { charge: { type: 'string' } }, required: ['charge'] } });
-  const env = isolatedEnv(ctx.names);
-  ctx.generator = await startService('generator', {
-    ...env,
+  ctx.generator = await ctx.startService('generator', {
     OPENAI_BASE_URL: ctx.llm.baseURL,
     OPENAI_API_KEY: 'sk-test',
     OPENAI_MODEL: 'fake-model',
@@ -75,24 +43,12 @@ beforeAll(async () => {
     GENERATOR_REPAIR_ROUNDS: '1',
     GENERATOR_CATALOG_TTL_MS: '50',
   });
-  const config = loadConfig(gatewayConfigSchema, { ...env, TOOLPATH_API_KEYS: `${KEY_A}:acme,${KEY_B}:globex`, GATEWAY_EXECUTOR_TIMEOUT_MS: '2000', GATEWAY_GENERATOR_TIMEOUT_MS: '10000' });
-  ctx.app = await createGatewayApp(config);
-  await ctx.app.listen({ port: 0, host: '127.0.0.1' });
-  ctx.base = (await ctx.app.getUrl()).replace('[::1]', '127.0.0.1');
+  await ctx.startGateway({ GATEWAY_EXECUTOR_TIMEOUT_MS: '2000', GATEWAY_GENERATOR_TIMEOUT_MS: '10000' });
 }, 90_000);
 
 afterAll(async () => {
-  await ctx.app?.close();
-  await ctx.generator?.stop();
+  await ctx.teardown();
   await ctx.llm?.close();
-  if (ctx.nc) {
-    const jsm = await ctx.nc.jetstreamManager();
-    await jsm.streams.delete(ctx.names.stream).catch(() => undefined);
-    await jsm.streams.delete(`KV_${ctx.registry.bucket}`).catch(() => undefined);
-    await ctx.nc.close();
-  }
-  await ctx.mongo?.db(ctx.names.mongoDb).dropDatabase().catch(() => undefined);
-  await ctx.mongo?.close();
 });
 
 beforeEach(() => {

@@ -1,29 +1,12 @@
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { MongoClient } from 'mongodb';
-import type { NatsConnection } from 'nats';
 import type { ToolEventInput } from '@toolpath/contracts';
-import { loadConfig } from '@toolpath/platform';
 import { EventPublisher } from '@toolpath/sdk';
-import { connectTestNats, createTestEventsStream, isolatedEnv, startService, testNames, testUrls, type ServiceProcess, type TestNames } from '@toolpath/testing';
-import { createGatewayApp } from '../src/gateway.app';
-import { gatewayConfigSchema } from '../src/gateway.config';
-import { gatewayClient } from './http-client';
+import { gatewayHarness, KEY_B } from './gateway-harness';
 
-const KEY_A = 'key-acme-0123456789abcdef';
-const KEY_B = 'key-globex-0123456789abcdef';
 const REVIEW = ['github.get_pr', 'github.get_diff', 'slack.post'];
 const TRIAGE = ['jira.search', 'jira.get', 'jira.comment'];
 
-interface Ctx {
-  names: TestNames;
-  nc: NatsConnection;
-  mongo: MongoClient;
-  app: NestFastifyApplication;
-  analyzer: ServiceProcess;
-  base: string;
-}
-const ctx = {} as Ctx;
-const call = gatewayClient(() => ctx.base, KEY_A);
+const ctx = gatewayHarness('gwlearn');
+const call = ctx.call;
 const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 function sessions(tenantId: string, prefix: string, count: number, tools: string[], intent: string): ToolEventInput[] {
@@ -49,30 +32,14 @@ async function publish(tenantId: string, events: ToolEventInput[]): Promise<void
 }
 
 beforeAll(async () => {
-  ctx.names = testNames('gwlearn');
-  ctx.nc = await connectTestNats();
-  ctx.mongo = await MongoClient.connect(testUrls.mongo);
-  await createTestEventsStream(ctx.nc, ctx.names);
-  ctx.analyzer = await startService('analyzer', { ...isolatedEnv(ctx.names), ANALYZER_SCHEDULE: 'off', ANALYZER_CATALOG_REFRESH_MS: '50' });
-  const config = loadConfig(gatewayConfigSchema, { ...isolatedEnv(ctx.names), TOOLPATH_API_KEYS: `${KEY_A}:acme,${KEY_B}:globex` });
-  ctx.app = await createGatewayApp(config);
-  await ctx.app.listen({ port: 0, host: '127.0.0.1' });
-  ctx.base = (await ctx.app.getUrl()).replace('[::1]', '127.0.0.1');
+  await ctx.connect();
+  await ctx.startService('analyzer', { ANALYZER_SCHEDULE: 'off', ANALYZER_CATALOG_REFRESH_MS: '50' });
+  await ctx.startGateway();
   await publish('acme', [...sessions('acme', 'rev', 6, REVIEW, 'review a pull request'), ...sessions('acme', 'tri', 6, TRIAGE, 'triage a bug report')]);
   await publish('globex', sessions('globex', 'g', 5, REVIEW, 'review a pull request'));
 }, 90_000);
 
-afterAll(async () => {
-  await ctx.app?.close();
-  await ctx.analyzer?.stop();
-  if (ctx.nc) {
-    const jsm = await ctx.nc.jetstreamManager();
-    await jsm.streams.delete(ctx.names.stream).catch(() => undefined);
-    await ctx.nc.close();
-  }
-  await ctx.mongo?.db(ctx.names.mongoDb).dropDatabase().catch(() => undefined);
-  await ctx.mongo?.close();
-});
+afterAll(() => ctx.teardown());
 
 describe('learning API', () => {
   it('refuses every learning route without a valid key', async () => {

@@ -1,25 +1,11 @@
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { MongoClient } from 'mongodb';
-import type { NatsConnection } from 'nats';
-import { loadConfig } from '@toolpath/platform';
-import { connectTestNats, createTestEventsStream, isolatedEnv, testNames, testUrls, type TestNames } from '@toolpath/testing';
 import { validateWorkflow } from '@toolpath/workflow';
-import { createGatewayApp } from '../src/gateway.app';
-import { gatewayConfigSchema } from '../src/gateway.config';
-import { gatewayClient } from './http-client';
+import { gatewayHarness } from './gateway-harness';
 
 const KEY_A = 'key-acme-lib-0123456789abcdef';
 const KEY_B = 'key-globex-lib-0123456789abcdef';
 
-interface Ctx {
-  names: TestNames;
-  nc: NatsConnection;
-  mongo: MongoClient;
-  app: NestFastifyApplication;
-  base: string;
-}
-const ctx = {} as Ctx;
-const call = gatewayClient(() => ctx.base, KEY_A);
+const ctx = gatewayHarness('gwlib', { keyA: KEY_A, keyB: KEY_B });
+const call = ctx.call;
 
 const workflow = (name: string, tools: string[], over: Record<string, unknown> = {}) => ({
   name,
@@ -30,26 +16,11 @@ const workflow = (name: string, tools: string[], over: Record<string, unknown> =
 });
 
 beforeAll(async () => {
-  ctx.names = testNames('gwlib');
-  ctx.nc = await connectTestNats();
-  ctx.mongo = await MongoClient.connect(testUrls.mongo);
-  await createTestEventsStream(ctx.nc, ctx.names);
-  const config = loadConfig(gatewayConfigSchema, { ...isolatedEnv(ctx.names), TOOLPATH_API_KEYS: `${KEY_A}:acme,${KEY_B}:globex`, GATEWAY_EXECUTOR_TIMEOUT_MS: '500' });
-  ctx.app = await createGatewayApp(config);
-  await ctx.app.listen({ port: 0, host: '127.0.0.1' });
-  ctx.base = (await ctx.app.getUrl()).replace('[::1]', '127.0.0.1');
+  await ctx.connect();
+  await ctx.startGateway({ GATEWAY_EXECUTOR_TIMEOUT_MS: '500' });
 }, 60_000);
 
-afterAll(async () => {
-  await ctx.app?.close();
-  if (ctx.nc) {
-    const jsm = await ctx.nc.jetstreamManager();
-    await jsm.streams.delete(ctx.names.stream).catch(() => undefined);
-    await ctx.nc.close();
-  }
-  await ctx.mongo?.db(ctx.names.mongoDb).dropDatabase().catch(() => undefined);
-  await ctx.mongo?.close();
-});
+afterAll(() => ctx.teardown());
 
 describe('templates', () => {
   it('lists the built-in templates by category, each a valid definition', async () => {

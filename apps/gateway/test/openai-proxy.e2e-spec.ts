@@ -1,49 +1,23 @@
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { MongoClient } from 'mongodb';
-import { JSONCodec, type NatsConnection, type Subscription } from 'nats';
+import { JSONCodec, type Subscription } from 'nats';
 import OpenAI from 'openai';
 import { analyzerSubjects, eventsSubject } from '@toolpath/contracts';
-import { loadConfig, NatsClient } from '@toolpath/platform';
-import {
-  connectTestNats,
-  createTestEventsStream,
-  fakeReply,
-  freePort,
-  isolatedEnv,
-  startFakeOpenAiServer,
-  startService,
-  testNames,
-  testUrls,
-  waitFor,
-  type FakeOpenAiServer,
-  type ServiceProcess,
-  type TestNames,
-} from '@toolpath/testing';
-import { createGatewayApp } from '../src/gateway.app';
-import { gatewayConfigSchema } from '../src/gateway.config';
+import { NatsClient } from '@toolpath/platform';
+import { fakeReply, freePort, startFakeOpenAiServer, waitFor, type FakeOpenAiServer } from '@toolpath/testing';
 import { OpenAiProxyService } from '../src/openai-proxy/openai-proxy.service';
-import { gatewayClient } from './http-client';
+import { gatewayHarness, KEY_A, KEY_B } from './gateway-harness';
 
-const KEY_A = 'key-acme-0123456789abcdef';
-const KEY_B = 'key-globex-0123456789abcdef';
 const codec = JSONCodec<any>();
 
-interface Ctx {
-  names: TestNames;
-  nc: NatsConnection;
-  mongo: MongoClient;
+interface Extra {
   upstream: FakeOpenAiServer;
-  app: NestFastifyApplication;
-  base: string;
-  recorder: ServiceProcess;
   events: any[];
   eventsSub: Subscription;
   analyzerSub: Subscription;
   suggestRequests: any[];
   analyzerSilent: boolean;
 }
-const ctx = {} as Ctx;
-const call = gatewayClient(() => ctx.base, KEY_A);
+const ctx = gatewayHarness<Extra>('gwproxy');
+const call = ctx.call;
 
 const client = (over: Partial<ConstructorParameters<typeof OpenAI>[0]> = {}) =>
   new OpenAI({ baseURL: `${ctx.base}/v1`, apiKey: KEY_A, maxRetries: 0, timeout: 10_000, ...over });
@@ -51,11 +25,7 @@ const client = (over: Partial<ConstructorParameters<typeof OpenAI>[0]> = {}) =>
 const eventsOf = (sessionId: string) => ctx.events.filter((e) => e.sessionId === sessionId);
 
 beforeAll(async () => {
-  ctx.names = testNames('gwproxy');
-  const env = isolatedEnv(ctx.names);
-  ctx.nc = await connectTestNats();
-  ctx.mongo = await MongoClient.connect(testUrls.mongo);
-  await createTestEventsStream(ctx.nc, ctx.names);
+  await ctx.connect();
   ctx.upstream = await startFakeOpenAiServer({ apiKey: 'sk-upstream-secret', models: ['upstream-a', 'upstream-b'] });
 
   // Everything the proxy publishes, as it reaches the events subject.
@@ -92,9 +62,7 @@ beforeAll(async () => {
   });
   await ctx.nc.flush();
 
-  const config = loadConfig(gatewayConfigSchema, {
-    ...env,
-    TOOLPATH_API_KEYS: `${KEY_A}:acme,${KEY_B}:globex`,
+  await ctx.startGateway({
     OPENAI_BASE_URL: ctx.upstream.baseURL,
     OPENAI_API_KEY: 'sk-upstream-secret',
     OPENAI_MODEL: 'default-model',
@@ -102,25 +70,14 @@ beforeAll(async () => {
     OPENAI_PROXY_STREAM_IDLE_MS: '500',
     OPENAI_PROXY_SUGGESTIONS_TIMEOUT_MS: '250',
   });
-  ctx.app = await createGatewayApp(config);
-  await ctx.app.listen({ port: 0, host: '127.0.0.1' });
-  ctx.base = (await ctx.app.getUrl()).replace('[::1]', '127.0.0.1');
-  ctx.recorder = await startService('recorder', { ...env, RECORDER_BATCH_WINDOW_MS: '20' });
+  await ctx.startService('recorder', { RECORDER_BATCH_WINDOW_MS: '20' });
 }, 90_000);
 
 afterAll(async () => {
-  await ctx.recorder?.stop();
-  await ctx.app?.close();
-  await ctx.upstream?.close();
   ctx.eventsSub?.unsubscribe();
   ctx.analyzerSub?.unsubscribe();
-  if (ctx.nc) {
-    const jsm = await ctx.nc.jetstreamManager();
-    await jsm.streams.delete(ctx.names.stream).catch(() => undefined);
-    await ctx.nc.close();
-  }
-  await ctx.mongo?.db(ctx.names.mongoDb).dropDatabase().catch(() => undefined);
-  await ctx.mongo?.close();
+  await ctx.teardown();
+  await ctx.upstream?.close();
 });
 
 beforeEach(() => {

@@ -1,62 +1,27 @@
 import { join } from 'node:path';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { MongoClient } from 'mongodb';
-import type { NatsConnection } from 'nats';
-import { loadConfig } from '@toolpath/platform';
 import { ToolRegistry } from '@toolpath/sdk';
-import { connectTestNats, createTestEventsStream, isolatedEnv, repoRoot, startService, testNames, testUrls, waitFor, type ServiceProcess, type TestNames } from '@toolpath/testing';
-import { createGatewayApp } from '../src/gateway.app';
-import { gatewayConfigSchema } from '../src/gateway.config';
-import { gatewayClient } from './http-client';
+import { repoRoot, waitFor } from '@toolpath/testing';
+import { gatewayHarness, KEY_A, KEY_B } from './gateway-harness';
 
-const KEY_A = 'key-acme-0123456789abcdef';
-const KEY_B = 'key-globex-0123456789abcdef';
 const TEST_MCP_SERVER = join(repoRoot, 'libs', 'mcp', 'test', 'fixtures', 'test-mcp-server.js');
 
-interface Ctx {
-  names: TestNames;
-  nc: NatsConnection;
-  mongo: MongoClient;
-  app: NestFastifyApplication;
-  base: string;
-  recorder: ServiceProcess;
-}
-const ctx = {} as Ctx;
-const call = gatewayClient(() => ctx.base, KEY_A);
+const ctx = gatewayHarness('gwres');
+const call = ctx.call;
 
 beforeAll(async () => {
-  ctx.names = testNames('gwres');
-  const env = isolatedEnv(ctx.names);
-  ctx.nc = await connectTestNats();
-  ctx.mongo = await MongoClient.connect(testUrls.mongo);
-  await createTestEventsStream(ctx.nc, ctx.names);
-  const config = loadConfig(gatewayConfigSchema, {
-    ...env,
-    TOOLPATH_API_KEYS: `${KEY_A}:acme,${KEY_B}:globex`,
+  await ctx.connect();
+  ctx.deleteOnTeardown(`KV_${ctx.names.subjectPrefix}_tools`);
+  await ctx.startGateway({
     TOOLPATH_MCP_SERVERS: JSON.stringify([
       { name: 'test', transport: 'stdio', command: process.execPath, args: [TEST_MCP_SERVER], env: { SECRET_TOKEN: 'do-not-show' } },
       { name: 'broken', transport: 'stdio', command: process.execPath, args: ['-e', 'process.stderr.write("missing API token\\n"); process.exit(1)'] },
     ]),
     TOOLPATH_MCP_CONNECT_TIMEOUT_MS: '5000',
   });
-  ctx.app = await createGatewayApp(config);
-  await ctx.app.listen({ port: 0, host: '127.0.0.1' });
-  ctx.base = (await ctx.app.getUrl()).replace('[::1]', '127.0.0.1');
-  ctx.recorder = await startService('recorder', { ...env, RECORDER_BATCH_WINDOW_MS: '20' });
+  await ctx.startService('recorder', { RECORDER_BATCH_WINDOW_MS: '20' });
 }, 90_000);
 
-afterAll(async () => {
-  await ctx.recorder?.stop();
-  await ctx.app?.close();
-  if (ctx.nc) {
-    const jsm = await ctx.nc.jetstreamManager();
-    await jsm.streams.delete(ctx.names.stream).catch(() => undefined);
-    await jsm.streams.delete(`KV_${ctx.names.subjectPrefix}_tools`).catch(() => undefined);
-    await ctx.nc.close();
-  }
-  await ctx.mongo?.db(ctx.names.mongoDb).dropDatabase().catch(() => undefined);
-  await ctx.mongo?.close();
-});
+afterAll(() => ctx.teardown());
 
 describe('GET /api/v1/workflows/resources/tools', () => {
   it('lists built-ins, NATS providers from the registry and MCP tools, reporting the server that failed', async () => {

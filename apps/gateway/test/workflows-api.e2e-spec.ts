@@ -1,25 +1,7 @@
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { MongoClient } from 'mongodb';
-import type { NatsConnection } from 'nats';
-import { loadConfig } from '@toolpath/platform';
-import { connectTestNats, createTestEventsStream, isolatedEnv, testNames, testUrls, type TestNames } from '@toolpath/testing';
-import { createGatewayApp } from '../src/gateway.app';
-import { gatewayConfigSchema } from '../src/gateway.config';
-import { gatewayClient } from './http-client';
+import { gatewayHarness, KEY_B } from './gateway-harness';
 
-const KEY_A = 'key-acme-0123456789abcdef';
-const KEY_B = 'key-globex-0123456789abcdef';
-
-interface Ctx {
-  names: TestNames;
-  nc: NatsConnection;
-  mongo: MongoClient;
-  app: NestFastifyApplication;
-  base: string;
-}
-const ctx = {} as Ctx;
-
-const call = gatewayClient(() => ctx.base, KEY_A);
+const ctx = gatewayHarness('gwwf');
+const call = ctx.call;
 
 const definition = (over: Record<string, unknown> = {}) => ({
   name: 'Review a pull request',
@@ -38,27 +20,11 @@ const workflowRows = () => ctx.mongo.db(ctx.names.mongoDb).collection('workflows
 const versionRows = () => ctx.mongo.db(ctx.names.mongoDb).collection('workflow_versions').countDocuments({});
 
 beforeAll(async () => {
-  ctx.names = testNames('gwwf');
-  ctx.nc = await connectTestNats();
-  ctx.mongo = await MongoClient.connect(testUrls.mongo);
-  // A memory stream of the test's own: the gateway leaves its limits alone (no 10 GB reservation).
-  await createTestEventsStream(ctx.nc, ctx.names);
-  const config = loadConfig(gatewayConfigSchema, { ...isolatedEnv(ctx.names), TOOLPATH_API_KEYS: `${KEY_A}:acme,${KEY_B}:globex`, GATEWAY_EXECUTOR_TIMEOUT_MS: '500' });
-  ctx.app = await createGatewayApp(config);
-  await ctx.app.listen({ port: 0, host: '127.0.0.1' });
-  ctx.base = (await ctx.app.getUrl()).replace('[::1]', '127.0.0.1');
+  await ctx.connect();
+  await ctx.startGateway({ GATEWAY_EXECUTOR_TIMEOUT_MS: '500' });
 }, 60_000);
 
-afterAll(async () => {
-  await ctx.app?.close();
-  if (ctx.nc) {
-    const jsm = await ctx.nc.jetstreamManager();
-    await jsm.streams.delete(ctx.names.stream).catch(() => undefined);
-    await ctx.nc.close();
-  }
-  await ctx.mongo?.db(ctx.names.mongoDb).dropDatabase().catch(() => undefined);
-  await ctx.mongo?.close();
-});
+afterAll(() => ctx.teardown());
 
 describe('catalog', () => {
   it('creates, reads, versions, updates with expectedVersion, and soft-deletes', async () => {
