@@ -17,6 +17,8 @@ Quick set (a few minutes):
   learning         planted-workflow precision/recall, bindings and parallel steps per noise level
   mining           200,000 events through assembly and counting (in process), inner loop
   proxy            chat-completions proxy overhead, 500 samples per path and mode
+  executor         no-op step latency and throughput vs bare BullMQ, parallel DAGs, two
+                   executors vs one (about 2 minutes)
 --full adds, at the sizes of the issue:
   ingest           200,000 events in 4 rounds (naive recorder: 20,000) instead of the above
   recorder-memory  1,000,000 events through one recorder, its RSS sampled every second
@@ -34,7 +36,7 @@ EOF
   local others
   others=$(cd "$(dirname "${BASH_SOURCE[0]}")" && ls -- *.bench.ts 2>/dev/null | sed 's/\.bench\.ts$//' |
     grep -vx -e publish -e ingest -e latency -e recorder-memory -e suggestions -e learning -e mining -e proxy -e generator \
-      -e analyzer-incremental | tr '\n' ' ' || true)
+      -e analyzer-incremental -e executor | tr '\n' ' ' || true)
   [[ -n $others ]] && echo "Not run by this script, only on their own: ${others% }"
   return 0
 }
@@ -94,6 +96,7 @@ if ((FULL)); then
 fi
 run suggestions
 run learning
+run executor
 if ((FULL)); then
   run mining --events 1000000
   run proxy
