@@ -1,5 +1,6 @@
 import { AckPolicy, DeliverPolicy } from 'nats';
 import { waitFor, type ServiceProcess } from '@toolpath/testing';
+import type { AnalyzerRunView } from '@toolpath/contracts';
 import { AnalyzerHarness, plantedSessions } from './analyzer-harness';
 
 const REVIEW = ['github.get_pr', 'github.get_diff', 'slack.post'];
@@ -122,9 +123,13 @@ describe('analyzer: stream → runs → patterns (one analyzer, one recorder)', 
   }, 60_000);
 
   it('keeps tenants apart in every answer', async () => {
-    await h.publish('globex', plantedSessions('g', 3, TRIAGE, { intent: 'triage a bug' }));
+    const globexEvents = await h.publish('globex', plantedSessions('g', 3, TRIAGE, { intent: 'triage a bug' }));
     const run = await h.run('globex');
     expect(run.tenant).toMatchObject({ sessionsClosed: 3 });
+    expect(run.eventsRead).toBe(globexEvents);
+    // The same run seen by acme: none of globex's figures.
+    const seenByAcme = await h.value<AnalyzerRunView>('getRun', { tenantId: 'acme', runId: run.id });
+    expect(seenByAcme).toMatchObject({ id: run.id, eventsRead: 0, invalidEvents: 0, alreadyCounted: 0, tenant: { events: 0, sessionsClosed: 0 } });
     const globex = await h.patterns('globex');
     const acme = await h.patterns('acme');
     expect(globex.find((p) => same(p.tools, TRIAGE))?.support).toBe(3);

@@ -153,11 +153,11 @@ export interface AnalyzerRunView {
   startedAt: string;
   endedAt: string | null;
   durationMs: number | null;
-  /** Messages read from the stream (incremental) or rows read from the store (full), all tenants. */
+  /** This tenant's messages read from the stream (incremental) or rows read from the store (full). */
   eventsRead: number;
-  /** Messages that failed validation (the recorder dead-letters them), skipped. */
+  /** Of those, messages that failed validation (the recorder dead-letters them), skipped. */
   invalidEvents: number;
-  /** Redelivered messages at or below their tenant's watermark, skipped (already counted). */
+  /** Of those, redelivered messages at or below the tenant's watermark, skipped (already counted). */
   alreadyCounted: number;
   /** This tenant's share. */
   tenant: { events: number; sessionsClosed: number; patterns: number; patternsChanged: number };

@@ -278,8 +278,12 @@ export class AnalyzerRunService implements OnApplicationShutdown {
     const byTenant = new Map<string, MiningEvent[]>();
     for (const m of msgs) {
       const d = decodeStreamEvent({ data: m.data, subject: m.subject, streamSeq: m.seq }, c.TOOLPATH_SUBJECT_PREFIX, c.ANALYZER_MAX_RESULT_BYTES);
+      const ofTenant = d.ok ? d.event.tenantId : d.tenantId;
+      const tenantShare = ofTenant !== null ? this.share(record, ofTenant) : undefined;
+      if (tenantShare) tenantShare.read = (tenantShare.read ?? 0) + 1;
       if (!d.ok) {
         record.invalidEvents++;
+        if (tenantShare) tenantShare.invalid = (tenantShare.invalid ?? 0) + 1;
         this.metrics.eventsInvalid.inc();
         continue;
       }
@@ -299,6 +303,8 @@ export class AnalyzerRunService implements OnApplicationShutdown {
         const share = this.share(record, tenantId);
         share.events += r.added;
         share.sessionsClosed += closed;
+        share.alreadyCounted = (share.alreadyCounted ?? 0) + r.alreadyCounted;
+        share.invalid = (share.invalid ?? 0) + r.invalid;
         record.alreadyCounted += r.alreadyCounted;
         record.invalidEvents += r.invalid;
         this.metrics.eventsAlreadyCounted.inc(r.alreadyCounted);
@@ -366,6 +372,7 @@ export class AnalyzerRunService implements OnApplicationShutdown {
     const flush = () => {
       const r = fresh.addEvents(batch, 0, false);
       record.invalidEvents += r.invalid;
+      share.invalid = (share.invalid ?? 0) + r.invalid;
       share.events += r.added;
       share.sessionsClosed += fresh.closeSessions();
       // The rebuild is persisted as a snapshot: its sessions need no journal.
@@ -379,6 +386,7 @@ export class AnalyzerRunService implements OnApplicationShutdown {
       .batchSize(REBUILD_BATCH);
     for await (const row of rows) {
       record.eventsRead++;
+      share.read = (share.read ?? 0) + 1;
       // Later rows reach this tenant through the stream, after the cursor: counting them here too would count them twice.
       if ((row.streamSeq ?? 0) > cursor.streamWatermark) continue;
       batch.push(miningEventFromRow(row, c.ANALYZER_MAX_RESULT_BYTES));

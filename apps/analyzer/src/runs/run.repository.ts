@@ -7,6 +7,10 @@ export interface TenantShare {
   sessionsClosed: number;
   patterns: number;
   patternsChanged: number;
+  /** Messages (or rows) of this tenant the run read, invalid ones and already counted ones included. */
+  read?: number;
+  invalid?: number;
+  alreadyCounted?: number;
 }
 
 /** A row of `analyzer_runs` (`_id` = run id). Incremental runs cover every tenant; a full run one. */
@@ -40,11 +44,16 @@ export function newRunId(): string {
 }
 
 export function emptyShare(): TenantShare {
-  return { events: 0, sessionsClosed: 0, patterns: 0, patternsChanged: 0 };
+  return { events: 0, sessionsClosed: 0, patterns: 0, patternsChanged: 0, read: 0, invalid: 0, alreadyCounted: 0 };
 }
 
-/** What one tenant may see of a run: the global figures and its own share, never another tenant's. */
+/**
+ * What one tenant may see of a run: its own share only. The run's totals (every tenant's
+ * messages) stay in the record, the log line and the metrics, for operators: another tenant's
+ * volume is not this tenant's business.
+ */
 export function runView(r: RunRecord, tenantId: string): AnalyzerRunView {
+  const share = r.tenants[tenantId] ?? emptyShare();
   return {
     id: r._id,
     mode: r.mode,
@@ -53,10 +62,10 @@ export function runView(r: RunRecord, tenantId: string): AnalyzerRunView {
     startedAt: r.startedAt.toISOString(),
     endedAt: r.endedAt ? r.endedAt.toISOString() : null,
     durationMs: r.durationMs,
-    eventsRead: r.eventsRead,
-    invalidEvents: r.invalidEvents,
-    alreadyCounted: r.alreadyCounted,
-    tenant: r.tenants[tenantId] ?? emptyShare(),
+    eventsRead: share.read ?? 0,
+    invalidEvents: share.invalid ?? 0,
+    alreadyCounted: share.alreadyCounted ?? 0,
+    tenant: { events: share.events, sessionsClosed: share.sessionsClosed, patterns: share.patterns, patternsChanged: share.patternsChanged },
     ...(r.error !== undefined ? { error: r.error } : {}),
   };
 }

@@ -46,9 +46,9 @@ export function learningSchemas(): Record<string, JsonSchema> {
       startedAt: dateTime,
       endedAt: { ...dateTime, nullable: true },
       durationMs: { type: 'integer', nullable: true },
-      eventsRead: { type: 'integer', description: 'all tenants' },
-      invalidEvents: { type: 'integer' },
-      alreadyCounted: { type: 'integer', description: 'redelivered events skipped by their watermark' },
+      eventsRead: { type: 'integer', description: "this tenant's events the run read (never other tenants' figures)" },
+      invalidEvents: { type: 'integer', description: 'of those, invalid ones (skipped; the recorder dead-letters them)' },
+      alreadyCounted: { type: 'integer', description: 'of those, redelivered events skipped by the watermark' },
       tenant: {
         type: 'object',
         description: "this tenant's share",
