@@ -87,19 +87,7 @@ export class TenantPatternViews {
 
   view(p: MinedPattern): PatternView {
     return {
-      id: p.id,
-      tools: p.tools,
-      support: p.support,
-      successRate: p.successRate,
-      stepSuccessRate: p.stepSuccessRate,
-      sessionSuccessRate: p.sessionSuccessRate ?? null,
-      meanDurationMs: p.meanDurationMs,
-      p95DurationMs: p.p95DurationMs,
-      score: p.score,
-      confidence: p.confidence,
-      intents: p.intents,
-      supportByUser: p.supportByUser,
-      supportByAgent: p.supportByAgent,
+      ...patternFigures(p),
       firstSeenAt: new Date(p.firstSeenAt).toISOString(),
       lastSeenAt: new Date(p.lastSeenAt).toISOString(),
       promotedWorkflowId: this.state.promoted.get(p.id) ?? null,
@@ -153,6 +141,25 @@ export class TenantPatternViews {
       })),
     };
   }
+}
+
+/** The figures of a pattern that its API view and its stored row share. */
+export function patternFigures(p: MinedPattern) {
+  return {
+    id: p.id,
+    tools: p.tools,
+    support: p.support,
+    successRate: p.successRate,
+    stepSuccessRate: p.stepSuccessRate,
+    sessionSuccessRate: p.sessionSuccessRate ?? null,
+    meanDurationMs: p.meanDurationMs,
+    p95DurationMs: p.p95DurationMs,
+    score: p.score,
+    confidence: p.confidence,
+    intents: p.intents,
+    supportByUser: p.supportByUser,
+    supportByAgent: p.supportByAgent,
+  };
 }
 
 function sortKey(sort: PatternSort): (p: MinedPattern) => number {

@@ -1,7 +1,7 @@
 import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
 import { Collections } from '@toolpath/contracts';
 import type { MinedPattern } from '@toolpath/mining';
-import type { TenantPatternViews } from './pattern-views';
+import { patternFigures, type TenantPatternViews } from './pattern-views';
 
 /** A row of `patterns`: `_id` `<tenantId>:<patternId>`, the pattern and its learned definition. */
 export interface PatternRow {
@@ -118,20 +118,8 @@ function toRow(tenantId: string, p: MinedPattern, views: TenantPatternViews, pro
   return {
     _id: `${tenantId}:${p.id}`,
     tenantId,
-    id: p.id,
-    tools: p.tools,
-    support: p.support,
-    successRate: p.successRate,
-    stepSuccessRate: p.stepSuccessRate,
-    sessionSuccessRate: p.sessionSuccessRate ?? null,
+    ...patternFigures(p),
     endedSessions: p.endedSessions,
-    meanDurationMs: p.meanDurationMs,
-    p95DurationMs: p.p95DurationMs,
-    score: p.score,
-    confidence: p.confidence,
-    intents: p.intents,
-    supportByUser: p.supportByUser,
-    supportByAgent: p.supportByAgent,
     exampleSessionIds: p.exampleSessionIds,
     variantIds: p.variantIds,
     firstSeenAt: new Date(p.firstSeenAt),
