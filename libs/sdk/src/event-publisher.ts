@@ -1,6 +1,7 @@
-import { connect, Events, type ConnectionOptions, type JetStreamClient, type NatsConnection, type PubAck } from 'nats';
+import { connect, Events, type ConnectionOptions, type NatsConnection, type PubAck } from 'nats';
 import { DEFAULT_SUBJECT_PREFIX, TENANT_ID_PATTERN, type ToolEventInput } from '@toolpath/contracts';
-import { buildEvent, encodeEvent, publishEncoded, type EncodedEvent, type EventDefaults, type PublishEncodedOptions } from './encode-event';
+import { buildEvent, encodeEvent, type EncodedEvent, type EventDefaults, type PublishEncodedOptions } from './encode-event';
+import { JetStreamAcks } from './jetstream-acks';
 import {
   EventDroppedError,
   EventTooLargeError,
@@ -120,7 +121,8 @@ export class EventPublisher {
   };
 
   private nc?: NatsConnection;
-  private js?: JetStreamClient;
+  /** Publishes with acks, on the current connection. */
+  private acks?: JetStreamAcks;
   private connected = false;
   private readonly ownsConnection: boolean;
   /** A borrowed connection closed under us: nothing can be sent any more. */
@@ -304,19 +306,19 @@ export class EventPublisher {
   };
 
   private pump(): void {
-    const js = this.js;
-    if (!js || !this.connected) return;
+    const acks = this.acks;
+    if (!acks || !this.connected) return;
     while (this.inFlight < this.maxInFlight) {
       const item = this.queue.shift();
       if (item === undefined) return;
-      this.send(js, item);
+      this.send(acks, item);
     }
   }
 
-  private send(js: JetStreamClient, item: QueuedEvent): void {
+  private send(acks: JetStreamAcks, item: QueuedEvent): void {
     this.inFlight++;
     item.attempts++;
-    publishEncoded(js, item, this.publishOptions).then(
+    acks.publish(item.subject, item.data, item.msgId, this.publishOptions.timeoutMs ?? 5000).then(
       (ack) => this.onAck(item, ack),
       (err: unknown) => this.onFail(item, err),
     );
@@ -387,7 +389,8 @@ export class EventPublisher {
 
   private attach(nc: NatsConnection): void {
     this.nc = nc;
-    this.js = nc.jetstream();
+    this.acks?.close('the publisher moved to a new connection');
+    this.acks = new JetStreamAcks(nc);
     this.connected = !nc.isClosed();
     this.resolveReady();
     void this.watchStatus(nc);
@@ -413,7 +416,8 @@ export class EventPublisher {
   private onConnectionClosed(nc: NatsConnection, err: void | Error): void {
     if (nc !== this.nc) return;
     this.connected = false;
-    this.js = undefined;
+    this.acks?.close('NATS connection closed');
+    this.acks = undefined;
     if (this.closing) return;
     this.report(new ToolpathSdkError(`NATS connection closed${err ? `: ${err.message}` : ''}`, { cause: err }));
     if (this.ownsConnection) {
@@ -483,6 +487,9 @@ export class EventPublisher {
     if (this.ownsConnection && nc && !nc.isClosed()) {
       await nc.drain().catch(() => nc.close());
     }
+    // Acks that never came (a borrowed connection stays open) end as drops, counted.
+    this.acks?.close('the publisher is closed');
+    this.acks = undefined;
     this.connected = false;
     // Whatever was still in flight has now either been acked or rejected (and counted as a drop).
     for (const waiter of this.flushWaiters) {

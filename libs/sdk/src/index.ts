@@ -5,6 +5,7 @@ export type { ToolSessionOptions, EndSessionOptions, SessionSink } from './tool-
 export { buildEvent, encodeEvent, publishEncoded } from './encode-event';
 export type { EncodedEvent, EventDefaults, PublishEncodedOptions } from './encode-event';
 export { newEventId } from './event-id';
+export { JetStreamAcks, PublishAckError } from './jetstream-acks';
 export { toJsonSafe, CIRCULAR_MARKER } from './safe-json';
 export {
   ToolpathSdkError,
