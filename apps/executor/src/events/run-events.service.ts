@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { executionUpdatesSubject, type ExecutionUpdate } from '@toolpath/contracts';
+import { TERMINAL_EXECUTION_STATUSES, executionUpdatesSubject, type ExecutionStatus, type ExecutionUpdate } from '@toolpath/contracts';
 import { APP_CONFIG, NatsClient } from '@toolpath/platform';
 import { EventPublisher } from '@toolpath/sdk';
 import type { ExecutorConfig } from '../executor.config';
@@ -35,12 +35,19 @@ export interface SessionEndRecord {
  * What the executor tells the world: a tool-call event per attempt and a session end per run
  * (through the SDK, so the learning loop sees executor runs like any other producer), and a
  * core-NATS update per state change for live views.
+ *
+ * Tool-call events and updates made in one turn of the event loop (many steps' under load) go
+ * out together at its end: the NATS client writes everything published before its flush in one
+ * socket write, so a busy executor pays one write per turn instead of two or three per step. A
+ * run's end is the exception: it is published at once, since whoever waits for it waits on it.
  */
 @Injectable()
 export class RunEvents implements OnApplicationShutdown {
   private readonly log = new Logger(RunEvents.name);
   private readonly publishers = new Map<string, EventPublisher>();
   private pendingUpdates: ExecutionUpdate[] = [];
+  private pendingCalls: ToolCallRecord[] = [];
+  private flushScheduled = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: ExecutorConfig,
@@ -61,23 +68,10 @@ export class RunEvents implements OnApplicationShutdown {
     return p;
   }
 
+  /** Queues the attempt's tool_call event; it is published at the end of this turn. */
   toolCall(r: ToolCallRecord): void {
-    this.safely(() =>
-      this.publisher(r.tenantId).publish({
-        kind: 'tool_call',
-        sessionId: r.executionId,
-        runId: r.executionId,
-        stepId: r.stepId,
-        tool: r.tool,
-        parameters: r.parameters,
-        result: r.result,
-        success: r.success,
-        error: r.error?.slice(0, 10_000),
-        startedAt: new Date(r.startedAt).toISOString(),
-        durationMs: Math.max(0, r.durationMs),
-        seq: r.seq,
-      }),
-    );
+    this.pendingCalls.push(r);
+    this.scheduleFlush();
   }
 
   sessionEnd(r: SessionEndRecord): void {
@@ -98,16 +92,51 @@ export class RunEvents implements OnApplicationShutdown {
     );
   }
 
-  /**
-   * Publishes a state change on NATS. Changes made in one turn of the event loop (many runs' and
-   * steps' under load) are published together at its end: one socket write instead of one each.
-   */
+  /** Queues a state change for live views; a run's end is published at once (with what precedes it). */
   update(u: ExecutionUpdate): void {
     this.pendingUpdates.push(u);
-    if (this.pendingUpdates.length === 1) setImmediate(() => this.flushUpdates());
+    if (u.kind === 'run' && TERMINAL_EXECUTION_STATUSES.has(u.status as ExecutionStatus)) this.publishUpdates();
+    else this.scheduleFlush();
   }
 
-  private flushUpdates(): void {
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.flushTask);
+  }
+
+  private readonly flushTask = (): void => {
+    this.flushScheduled = false;
+    // Events first: the SDK sends them from a microtask it queues now, which runs before the
+    // NATS client's own flush (queued by the first update below), so both share its write.
+    this.publishCalls();
+    this.publishUpdates();
+  };
+
+  private publishCalls(): void {
+    const calls = this.pendingCalls;
+    this.pendingCalls = [];
+    for (const r of calls) {
+      this.safely(() =>
+        this.publisher(r.tenantId).publish({
+          kind: 'tool_call',
+          sessionId: r.executionId,
+          runId: r.executionId,
+          stepId: r.stepId,
+          tool: r.tool,
+          parameters: r.parameters,
+          result: r.result,
+          success: r.success,
+          error: r.error?.slice(0, 10_000),
+          startedAt: new Date(r.startedAt).toISOString(),
+          durationMs: Math.max(0, r.durationMs),
+          seq: r.seq,
+        }),
+      );
+    }
+  }
+
+  private publishUpdates(): void {
     const batch = this.pendingUpdates;
     this.pendingUpdates = [];
     for (const u of batch) {
@@ -129,11 +158,14 @@ export class RunEvents implements OnApplicationShutdown {
   }
 
   async flush(timeoutMs = 5000): Promise<void> {
+    this.publishCalls();
+    this.publishUpdates();
     await Promise.allSettled([...this.publishers.values()].map((p) => p.flush(timeoutMs)));
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.flushUpdates();
+    this.publishCalls();
+    this.publishUpdates();
     await Promise.allSettled([...this.publishers.values()].map((p) => p.close({ timeoutMs: 3000 })));
   }
 }
