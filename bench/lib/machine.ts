@@ -183,3 +183,22 @@ export class CpuShare {
 function round2(n: number): number {
   return Math.round(n * 100) / 100;
 }
+
+/**
+ * Waits until the whole machine is quiet (under `belowCores` busy over a `windowMs` window), for
+ * at most `maxMs`; returns the busy cores of the last window. Alternating measurements call it
+ * between phases so one phase's leftovers (a service still writing what the previous phase made)
+ * do not land on the next one's figure.
+ */
+export async function settle(opts: { belowCores?: number; windowMs?: number; maxMs?: number } = {}): Promise<number> {
+  const { belowCores = 0.3, windowMs = 100, maxMs = 3000 } = opts;
+  const until = Date.now() + maxMs;
+  let busy = Infinity;
+  do {
+    const a = machineCpuSeconds();
+    await new Promise((r) => setTimeout(r, windowMs));
+    const b = machineCpuSeconds();
+    busy = (b.busy - a.busy) / (windowMs / 1000);
+  } while (busy >= belowCores && Date.now() < until);
+  return busy;
+}
