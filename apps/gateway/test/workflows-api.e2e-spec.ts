@@ -27,6 +27,11 @@ beforeAll(async () => {
 afterAll(() => ctx.teardown());
 
 describe('catalog', () => {
+  it('creates the listing index (tenant, newest first) at start', async () => {
+    const indexes = await ctx.mongo.db(ctx.names.mongoDb).collection('workflows').indexes();
+    expect(indexes.find((i) => i.name === 'tenant_created')?.key).toEqual({ tenantId: 1, createdAt: -1, _id: -1 });
+  });
+
   it('creates, reads, versions, updates with expectedVersion, and soft-deletes', async () => {
     const created = await call('POST', '/api/v1/workflows', { body: definition() });
     expect(created.status).toBe(201);

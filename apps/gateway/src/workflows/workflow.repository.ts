@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { InjectConnection } from '@nestjs/mongoose';
 import type { Collection, Filter } from 'mongodb';
 import type { Connection } from 'mongoose';
@@ -99,13 +99,32 @@ export function workflowView(row: Pick<WorkflowRow, 'id' | 'version' | 'definiti
  * to it, and its `_id` is the version number, so two concurrent updates cannot both take it.
  */
 @Injectable()
-export class WorkflowRepository {
+export class WorkflowRepository implements OnModuleInit {
+  private readonly log = new Logger(WorkflowRepository.name);
   private readonly workflows: Collection<WorkflowRow>;
   private readonly versions: Collection<WorkflowVersionRow>;
 
   constructor(@InjectConnection() connection: Connection) {
     this.workflows = connection.db!.collection<WorkflowRow>(WorkflowCollections.workflows);
     this.versions = connection.db!.collection<WorkflowVersionRow>(WorkflowCollections.versions);
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.ensureIndexes();
+  }
+
+  /**
+   * The catalog listing's index: a tenant's live workflows newest first (`list`'s filter and
+   * sort), so MongoDB reads one page instead of sorting the tenant's whole catalog. FerretDB v1
+   * creates it but does not use it (docs/PERFORMANCE.md, known slow spots). A failure is logged,
+   * not fatal: listing still works, only slower.
+   */
+  async ensureIndexes(): Promise<void> {
+    try {
+      await this.workflows.createIndex({ tenantId: 1, createdAt: -1, _id: -1 }, { name: 'tenant_created' });
+    } catch (err) {
+      this.log.warn(`creating the workflows index failed: ${(err as Error).message}`);
+    }
   }
 
   async create(tenantId: string, definition: WorkflowDefinition, origin?: WorkflowOrigin): Promise<WorkflowRow> {
