@@ -48,6 +48,7 @@ describe('JetStreamAcks against NATS', () => {
     const err = await acks.publish(`${names.subjectPrefix}.nothing.here`, data('{}'), 'x', 5000).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PublishAckError);
     expect((err as PublishAckError).code).toBe('no_stream');
+    expect((err as Error).message).toBe(`no stream takes subject ${names.subjectPrefix}.nothing.here (503 no responders)`);
   });
 
   it('rejects with timeout when the answer does not come in time, and forgets the message', async () => {

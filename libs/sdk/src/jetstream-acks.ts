@@ -14,6 +14,7 @@ export class PublishAckError extends ToolpathSdkError {
 }
 
 interface Waiter {
+  subject: string;
   resolve(ack: PubAck): void;
   reject(err: Error): void;
   deadline: number;
@@ -52,7 +53,7 @@ export class JetStreamAcks {
         reject(err as Error);
         return;
       }
-      this.waiting.set(token, { resolve, reject, deadline: Date.now() + timeoutMs });
+      this.waiting.set(token, { subject, resolve, reject, deadline: Date.now() + timeoutMs });
       this.sweepTimer ??= setInterval(() => this.sweep(), Math.max(25, Math.min(1000, Math.floor(timeoutMs / 4))));
       this.sweepTimer.unref?.();
     });
@@ -78,7 +79,7 @@ export class JetStreamAcks {
     this.waiting.delete(token);
     if (this.waiting.size === 0) this.stopSweep();
     if (msg.headers?.code === 503 || (msg.data.length === 0 && msg.headers?.hasError)) {
-      w.reject(new PublishAckError('no_stream', `no stream takes subject ${msg.headers?.description || 'of this event'} (503 no responders)`));
+      w.reject(new PublishAckError('no_stream', `no stream takes subject ${w.subject} (503 no responders)`));
       return;
     }
     let ack: { stream?: string; seq?: number; duplicate?: boolean; domain?: string; error?: { code?: number; description?: string } };
@@ -100,7 +101,7 @@ export class JetStreamAcks {
     for (const [token, w] of this.waiting) {
       if (w.deadline > now) continue;
       this.waiting.delete(token);
-      w.reject(new PublishAckError('timeout', 'no JetStream ack in time'));
+      w.reject(new PublishAckError('timeout', `no JetStream ack for ${w.subject} in time`));
     }
     if (this.waiting.size === 0) this.stopSweep();
   }
