@@ -243,3 +243,24 @@ def stream(nats_url: str) -> Iterator[StreamRef]:
 def unreachable_url() -> str:
     """A loopback port nothing listens on (connection refused at once)."""
     return f"nats://127.0.0.1:{free_port()}"
+
+
+async def _delete_registry_bucket(url: str, prefix: str) -> None:
+    from toolpath import tool_registry_bucket
+
+    nc = await nats.connect(url)
+    try:
+        await nc.jetstream().delete_stream(f"KV_{tool_registry_bucket(prefix)}")
+    except Exception:
+        pass
+    finally:
+        await nc.close()
+
+
+@pytest.fixture
+def prefix(nats_url: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A subject prefix of the test's own (tp_<module>_<hex>); its tool registry bucket is deleted afterwards."""
+    label = request.module.__name__.rsplit(".", 1)[-1].replace("test_", "").replace("_", "")[:8]
+    p = f"tp_{label}_{uuid.uuid4().hex[:8]}"
+    yield p
+    run_async(_delete_registry_bucket(nats_url, p))

@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
-from typing import Any, Awaitable, Callable, Dict, Iterator, List
+from typing import Any, Awaitable, Callable, Dict, List
 
 import nats
 import pytest
@@ -37,23 +36,6 @@ async def wait_until(probe: Callable[[], Awaitable[Any]], what: str, timeout: fl
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await asyncio.sleep(0.05)
-
-
-async def _delete_bucket(url: str, prefix: str) -> None:
-    nc = await nats.connect(url)
-    try:
-        await nc.jetstream().delete_stream(f"KV_{tool_registry_bucket(prefix)}")
-    except Exception:
-        pass
-    finally:
-        await nc.close()
-
-
-@pytest.fixture
-def prefix(nats_url: str) -> Iterator[str]:
-    p = f"tp_live_{uuid.uuid4().hex[:8]}"
-    yield p
-    run_async(_delete_bucket(nats_url, p))
 
 
 async def names(registry: ToolRegistry) -> List[str]:

@@ -6,8 +6,7 @@ import asyncio
 import json
 import threading
 import time
-import uuid
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, List
 
 import nats
 import pytest
@@ -21,7 +20,6 @@ from toolpath import (
     ToolRegistry,
     call_tool,
     serve_tool,
-    tool_registry_bucket,
     tool_subject,
 )
 
@@ -39,23 +37,6 @@ def ctx(**over: Any) -> Dict[str, Any]:
                          "deadline": time.time() * 1000 + 5000}
     c.update(over)
     return c
-
-
-async def _delete_bucket(url: str, prefix: str) -> None:
-    nc = await nats.connect(url)
-    try:
-        await nc.jetstream().delete_stream(f"KV_{tool_registry_bucket(prefix)}")
-    except Exception:
-        pass
-    finally:
-        await nc.close()
-
-
-@pytest.fixture
-def prefix(nats_url: str) -> Iterator[str]:
-    p = f"tp_tools_{uuid.uuid4().hex[:8]}"
-    yield p
-    run_async(_delete_bucket(nats_url, p))
 
 
 async def expect_call_error(coro: Any) -> ToolCallError:
