@@ -1,6 +1,6 @@
 import { connect, Events, type ConnectionOptions, type NatsConnection, type PubAck } from 'nats';
 import { DEFAULT_SUBJECT_PREFIX, TENANT_ID_PATTERN, type ToolEventInput } from '@toolpath/contracts';
-import { buildEvent, encodeEvent, type EncodedEvent, type EventDefaults, type PublishEncodedOptions } from './encode-event';
+import { buildEvent, encodeEvent, type EncodedEvent, type EventDefaults } from './encode-event';
 import { JetStreamAcks } from './jetstream-acks';
 import {
   EventDroppedError,
@@ -97,7 +97,7 @@ export class EventPublisher {
   private readonly maxInFlight: number;
   private readonly maxRetries: number;
   private readonly retryBackoffMs: number;
-  private readonly publishOptions: PublishEncodedOptions;
+  private readonly publishTimeoutMs: number;
   private readonly onError?: (err: Error) => void;
 
   private readonly queue = new RingQueue<QueuedEvent>();
@@ -156,7 +156,7 @@ export class EventPublisher {
     this.maxInFlight = positiveInt('maxInFlight', opts.maxInFlight ?? 256);
     this.maxRetries = nonNegativeInt('maxRetries', opts.maxRetries ?? 3);
     this.retryBackoffMs = nonNegativeInt('retryBackoffMs', opts.retryBackoffMs ?? 100);
-    this.publishOptions = { timeoutMs: positiveInt('publishTimeoutMs', opts.publishTimeoutMs ?? 5000) };
+    this.publishTimeoutMs = positiveInt('publishTimeoutMs', opts.publishTimeoutMs ?? 5000);
     this.onError = opts.onError;
     this.readyPromise = new Promise<void>((resolve, reject) => {
       this.resolveReady = resolve;
@@ -318,7 +318,7 @@ export class EventPublisher {
   private send(acks: JetStreamAcks, item: QueuedEvent): void {
     this.inFlight++;
     item.attempts++;
-    acks.publish(item.subject, item.data, item.msgId, this.publishOptions.timeoutMs ?? 5000).then(
+    acks.publish(item.subject, item.data, item.msgId, this.publishTimeoutMs).then(
       (ack) => this.onAck(item, ack),
       (err: unknown) => this.onFail(item, err),
     );

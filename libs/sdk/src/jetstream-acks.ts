@@ -78,8 +78,11 @@ export class JetStreamAcks {
     if (!w) return;
     this.waiting.delete(token);
     if (this.waiting.size === 0) this.stopSweep();
-    if (msg.headers?.code === 503 || (msg.data.length === 0 && msg.headers?.hasError)) {
-      w.reject(new PublishAckError('no_stream', `no stream takes subject ${w.subject} (503 no responders)`));
+    if (msg.headers?.hasError) {
+      // A status message from the server, not from a stream: 503 means no stream took the subject.
+      const { code, description } = msg.headers;
+      if (code === 503) w.reject(new PublishAckError('no_stream', `no stream takes subject ${w.subject} (503 no responders)`));
+      else w.reject(new PublishAckError('jetstream', `publishing on ${w.subject} failed: ${code} ${description}`));
       return;
     }
     let ack: { stream?: string; seq?: number; duplicate?: boolean; domain?: string; error?: { code?: number; description?: string } };

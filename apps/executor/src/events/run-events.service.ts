@@ -107,11 +107,15 @@ export class RunEvents implements OnApplicationShutdown {
 
   private readonly flushTask = (): void => {
     this.flushScheduled = false;
+    this.publishPending();
+  };
+
+  private publishPending(): void {
     // Events first: the SDK sends them from a microtask it queues now, which runs before the
     // NATS client's own flush (queued by the first update below), so both share its write.
     this.publishCalls();
     this.publishUpdates();
-  };
+  }
 
   private publishCalls(): void {
     const calls = this.pendingCalls;
@@ -158,14 +162,12 @@ export class RunEvents implements OnApplicationShutdown {
   }
 
   async flush(timeoutMs = 5000): Promise<void> {
-    this.publishCalls();
-    this.publishUpdates();
+    this.publishPending();
     await Promise.allSettled([...this.publishers.values()].map((p) => p.flush(timeoutMs)));
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.publishCalls();
-    this.publishUpdates();
+    this.publishPending();
     await Promise.allSettled([...this.publishers.values()].map((p) => p.close({ timeoutMs: 3000 })));
   }
 }
