@@ -69,6 +69,43 @@ describe('executor (in-process, over NATS request/reply)', () => {
     expect(run.steps[1].result).toEqual({ text: 'hello world!', second: 2 });
   });
 
+  it('completes a run in its last step without touching its input: numbers kept to the last digit', async () => {
+    const { RunStore } = await import('../src/runs/run-store');
+    // Numbers a re-encoding with fewer significant digits would change, and a large value: the
+    // step that completes the run rewrites only the meta's status and end, as text.
+    const input = { sum: 0.30000000000000004, tiny: 1.2345678901234567e-7, big: 9007199254740991, text: 'x'.repeat(50_000) };
+    const id = await h.startOk({
+      input,
+      definition: workflow([
+        { id: 'a', tool: 'core.transform', parameters: { value: '{{ input.sum }}' } },
+        { id: 'b', tool: 'core.transform', parameters: { value: '{{ input.tiny }}' } },
+      ]),
+    });
+    const run = await h.finished(id);
+    expect(run.status).toBe('COMPLETED');
+    expect(run.steps.map((s) => s.result)).toEqual([input.sum, input.tiny]);
+    expect(run.input).toEqual(input);
+    const raw = await h.apps[0].get(RunStore).redis.hget(`{${h.names.queuePrefix}}:run:${id}`, 'meta');
+    const meta = JSON.parse(raw!);
+    expect(meta).toMatchObject({ status: 'COMPLETED', endedAt: run.endedAt, input });
+    expect(meta.input.sum).toBe(0.30000000000000004);
+  });
+
+  it('completes a run whose stored meta is not in the shape the last step rewrites (left to the scheduler)', async () => {
+    const { RunStore } = await import('../src/runs/run-store');
+    const store = h.apps[0].get(RunStore);
+    const id = await h.startOk({ input: { n: 1 }, definition: workflow([delayStep('a', 300)]) });
+    // As written by a version that stored the meta in its natural key order.
+    const key = `{${h.names.queuePrefix}}:run:${id}`;
+    const stored = JSON.parse((await store.redis.hget(key, 'meta'))!);
+    const { status, endedAt, ...rest } = stored;
+    await store.redis.hset(key, 'meta', JSON.stringify({ ...rest, status, endedAt }));
+    const run = await h.finished(id);
+    expect(run.status).toBe('COMPLETED');
+    expect(run.input).toEqual({ n: 1 });
+    expect(Date.parse(run.endedAt!)).toBeGreaterThanOrEqual(Date.parse(run.steps[0].endedAt!));
+  });
+
   it('skips a step whose condition is false, and its dependents', async () => {
     const id = await h.startOk({
       input: { go: false },

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ancestorsOf, stepGraphOf, type WorkflowDefinition, type WorkflowStep } from '@toolpath/workflow';
+import type { RunMeta } from './run-state';
 
 /** What the executor derives once from a run's (immutable) definition. */
 export interface RunPlan {
@@ -16,6 +17,12 @@ export interface RunPlan {
    * readiness has not changed, so the scheduler need not read the run.
    */
   leaf: ReadonlySet<string>;
+  /**
+   * The run's meta as it is while the run is live, once this executor has read it. A live run's
+   * meta never changes (only its end writes it, and the scripts check the run's status anyway),
+   * so a step need not fetch it (with the run's input, of any size) on every attempt.
+   */
+  liveMeta?: RunMeta;
 }
 
 /** Definitions are at most 256 KiB (usually a few): this bounds the cache's memory. */
@@ -55,13 +62,22 @@ export class RunPlans {
     return this.plans.get(executionId);
   }
 
-  remember(executionId: string, definition: WorkflowDefinition): RunPlan {
+  /** The run's plan, made once; `meta` (if the run is live) is kept with it. */
+  remember(executionId: string, definition: WorkflowDefinition, meta?: RunMeta | null): RunPlan {
     const known = this.plans.get(executionId);
-    if (known) return known;
+    if (known) {
+      if (meta) this.rememberMeta(known, meta);
+      return known;
+    }
     const plan = planOf(definition);
+    if (meta) this.rememberMeta(plan, meta);
     this.plans.set(executionId, plan);
     if (this.plans.size > MAX_PLANS) this.plans.delete(this.plans.keys().next().value!);
     return plan;
+  }
+
+  rememberMeta(plan: RunPlan, meta: RunMeta): void {
+    if (!plan.liveMeta && (meta.status === 'RUNNING' || meta.status === 'PENDING')) plan.liveMeta = meta;
   }
 
   forget(executionId: string): void {

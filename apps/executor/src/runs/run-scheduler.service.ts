@@ -211,7 +211,7 @@ export class RunScheduler implements OnApplicationShutdown {
 
     // Nobody else knows this run until it is written, so its first rounds are decided in memory
     // and written with it: one script creates the run with its first steps already QUEUED.
-    const plan = this.plans.remember(id, definition);
+    const plan = this.plans.remember(id, definition, meta);
     const run: RunSnapshot = { meta, definition, steps: Object.fromEntries(definition.steps.map((s) => [s.id, pendingStep()])) };
     const changed: string[] = [];
     let finished: Round['finished'];
@@ -262,7 +262,7 @@ export class RunScheduler implements OnApplicationShutdown {
       else if (plan) run = await this.store.loadWith(executionId, plan.definition);
       else run = await this.store.load(executionId);
       if (!run || isTerminalRun(run.meta.status)) return;
-      plan ??= this.plans.remember(executionId, run.definition);
+      plan ??= this.plans.remember(executionId, run.definition, run.meta);
       const r = decideRound(run, plan);
       // A step becomes QUEUED and gets its job in one transaction; other moves go one script each
       // (auto-pipelined together). A job added for a step another executor moved first is a

@@ -6,7 +6,9 @@ import type { ExecutorConfig } from '../executor.config';
 import { pendingStep, type RunMeta, type RunSnapshot, type StepState } from './run-state';
 
 // Layout of a run's hash `{<queuePrefix>}:run:<id>`:
-//   meta    RunMeta JSON            def   the validated definition (JSON)
+//   meta    RunMeta JSON, always starting with "status" then "endedAt" (see metaJson), so the
+//           script that completes a run rewrites those two without decoding the run's input
+//   def     the validated definition (JSON)
 //   status  the run's status (a copy of meta.status the scripts read without decoding JSON)
 //   open    steps not yet in a terminal status (kept by the scripts; 0 means the run can end)
 //   seq     next tool-call sequence number
@@ -137,8 +139,9 @@ return out
  * scores are expiry times, so a slot held by a dead executor frees itself); then the step becomes
  * RUNNING (attempts + 1, first start kept, last error dropped).
  * KEYS: hash, slots. ARGV: field, now ms, now ISO, lease expiry ms, limit, slot member,
- * '1' to return the definition, then fields to return (other steps' states).
- * Returns {'OK', step JSON, meta JSON, def|false, fields...}, {'GONE'}, {'ENDED', status},
+ * what else to return ('m' the meta, 'd' the definition, both or neither), then fields to return
+ * (other steps' states).
+ * Returns {'OK', step JSON, meta|false, def|false, fields...}, {'GONE'}, {'ENDED', status},
  * {'STATE', step status} or {'BUSY'}.
  */
 const BEGIN_STEP_LUA = `${STEP_STATUS_OF}
@@ -160,8 +163,9 @@ st['attempts'] = (tonumber(st['attempts']) or 0) + 1
 if st['startedAt'] == nil or st['startedAt'] == cjson.null then st['startedAt'] = ARGV[3] end
 local json = '{"status":"RUNNING",' .. string.sub(cjson.encode(st), 2)
 redis.call('HSET', KEYS[1], ARGV[1], json)
-local out = {'OK', json, redis.call('HGET', KEYS[1], 'meta'), false}
-if ARGV[7] == '1' then out[4] = redis.call('HGET', KEYS[1], 'def') end
+local out = {'OK', json, false, false}
+if string.find(ARGV[7], 'm', 1, true) then out[3] = redis.call('HGET', KEYS[1], 'meta') end
+if string.find(ARGV[7], 'd', 1, true) then out[4] = redis.call('HGET', KEYS[1], 'def') end
 for i = 8, #ARGV do out[#out + 1] = redis.call('HGET', KEYS[1], ARGV[i]) or false end
 return out
 `;
@@ -169,12 +173,14 @@ return out
 /**
  * Ends an attempt: frees the tenant slot, takes the tool call's sequence number, and moves the
  * step from RUNNING to its new state. When that leaves no step open and every step COMPLETED or
- * SKIPPED (so the run cannot have failed), it also ends the run with the meta given (as
+ * SKIPPED (so the run cannot have failed), it also completes the run at the time given (as
  * SET_META_LUA does: status, outbox, deadline), saving the scheduler a round trip; otherwise it
  * returns the run's fields (what the scheduler reads next) when asked: ARGV[5] '1' when no step
- * is left open, '2' always, '0' never.
+ * is left open, '2' always, '0' never. The meta's leading status and endedAt are rewritten as
+ * text: the rest (the run's input among it) is neither sent by the caller nor decoded here. A
+ * meta not in that shape is left to the scheduler.
  * KEYS: hash, slots, outbox, deadlines. ARGV: field, JSON, new status, slot member, when to return
- * the run, completed-run meta JSON ('' for none), now ms, run id.
+ * the run, the run's end as ISO time if this attempt may complete it ('' if not), now ms, run id.
  * Returns {1, seq, open, ended (1|0), fields...} or {0, seq, current status}.
  */
 const END_ATTEMPT_LUA = `${STEP_STATUS_OF}
@@ -198,8 +204,10 @@ if open <= 0 and ARGV[6] ~= '' then
       if s ~= 'COMPLETED' and s ~= 'SKIPPED' then clean = false end
     end
   end
-  if clean then
-    redis.call('HSET', KEYS[1], 'meta', ARGV[6], 'status', 'COMPLETED')
+  local meta = redis.call('HGET', KEYS[1], 'meta') or ''
+  local _, head = string.find(meta, '^{"status":"%u+","endedAt":null')
+  if clean and head then
+    redis.call('HSET', KEYS[1], 'meta', '{"status":"COMPLETED","endedAt":"' .. ARGV[6] .. '"' .. string.sub(meta, head + 1), 'status', 'COMPLETED')
     redis.call('ZADD', KEYS[3], ARGV[7], ARGV[8])
     redis.call('ZREM', KEYS[4], ARGV[8])
     out[4] = 1
@@ -242,7 +250,7 @@ export function transitionOf(answer: unknown): TransitionResult {
 export type TransitionResult = { ok: true; open: number } | { ok: false; current: string };
 
 export type BeginResult =
-  | { kind: 'ok'; state: StepState; meta: RunMeta; definition?: WorkflowDefinition; steps: Record<string, StepState> }
+  | { kind: 'ok'; state: StepState; meta?: RunMeta; definition?: WorkflowDefinition; steps: Record<string, StepState> }
   | { kind: 'gone' }
   | { kind: 'ended'; status: string }
   | { kind: 'state'; status: string }
@@ -251,6 +259,12 @@ export type BeginResult =
 export type EndAttemptResult =
   | { moved: true; seq: number; open: number; runEnded: boolean; fields?: Record<string, string> }
   | { moved: false; seq: number; current: string };
+
+/** A run's meta as stored: "status" and "endedAt" first, which END_ATTEMPT_LUA relies on. */
+export function metaJson(meta: RunMeta): string {
+  const { status, endedAt, ...rest } = meta;
+  return JSON.stringify({ status, endedAt: endedAt ?? null, ...rest });
+}
 
 /** A step state as stored: "status" first, which the scripts rely on. */
 export function stepJson(state: StepState): string {
@@ -341,7 +355,7 @@ export class RunStore implements OnApplicationShutdown {
 
   private createArgs(run: RunSnapshot, open: number, idempotency?: { key: string; ttlS: number }): Array<string | number> {
     const { meta } = run;
-    const fields: string[] = ['meta', JSON.stringify(meta), 'def', JSON.stringify(run.definition), 'status', meta.status, 'open', String(open)];
+    const fields: string[] = ['meta', metaJson(meta), 'def', JSON.stringify(run.definition), 'status', meta.status, 'open', String(open)];
     for (const [stepId, st] of Object.entries(run.steps)) if (st.status !== 'PENDING') fields.push(`step:${stepId}`, stepJson(st));
     const idemKey = idempotency ? `${this.base}:idem:${meta.tenantId}:${idempotency.key}` : `${this.base}:idem:-`;
     return [
@@ -375,9 +389,10 @@ export class RunStore implements OnApplicationShutdown {
     return snapshotOf(hash, definition);
   }
 
-  async loadDefinition(id: string): Promise<WorkflowDefinition | null> {
-    const raw = await this.redis.hget(this.runKey(id), 'def');
-    return raw ? (JSON.parse(raw) as WorkflowDefinition) : null;
+  /** The run's definition and its meta, in one round trip (a step of a run new to this executor). */
+  async loadDefinitionAndMeta(id: string): Promise<{ definition: WorkflowDefinition; meta: RunMeta } | null> {
+    const [def, meta] = await this.redis.hmget(this.runKey(id), 'def', 'meta');
+    return def && meta ? { definition: JSON.parse(def) as WorkflowDefinition, meta: JSON.parse(meta) as RunMeta } : null;
   }
 
   async loadMeta(id: string): Promise<RunMeta | null> {
@@ -402,12 +417,12 @@ export class RunStore implements OnApplicationShutdown {
 
   /** Changes the run's meta (status included) if its status is one of `from`. */
   async setMeta(id: string, from: readonly string[], meta: RunMeta): Promise<boolean> {
-    return (await this.scripts.tpSetMeta(this.runKey(id), this.outboxKey, this.deadlinesKey, from.join(','), JSON.stringify(meta), meta.status, Date.now(), '0', id)) === 1;
+    return (await this.scripts.tpSetMeta(this.runKey(id), this.outboxKey, this.deadlinesKey, from.join(','), metaJson(meta), meta.status, Date.now(), '0', id)) === 1;
   }
 
   /** Moves the run to its terminal status and enters it in the outbox, atomically. */
   async endRun(id: string, from: readonly string[], meta: RunMeta): Promise<boolean> {
-    return (await this.scripts.tpSetMeta(this.runKey(id), this.outboxKey, this.deadlinesKey, from.join(','), JSON.stringify(meta), meta.status, Date.now(), '1', id)) === 1;
+    return (await this.scripts.tpSetMeta(this.runKey(id), this.outboxKey, this.deadlinesKey, from.join(','), metaJson(meta), meta.status, Date.now(), '1', id)) === 1;
   }
 
   /**
@@ -434,7 +449,7 @@ export class RunStore implements OnApplicationShutdown {
       this.outboxKey,
       this.deadlinesKey,
       from.join(','),
-      JSON.stringify(meta),
+      metaJson(meta),
       meta.status,
       now,
       meta.id,
@@ -452,7 +467,7 @@ export class RunStore implements OnApplicationShutdown {
     id: string,
     stepId: string,
     slot: { tenantId: string; member: string; leaseMs: number; limit: number },
-    wantDefinition: boolean,
+    want: { meta?: boolean; definition?: boolean },
     reads: readonly string[],
   ): Promise<BeginResult> {
     const now = Date.now();
@@ -465,7 +480,7 @@ export class RunStore implements OnApplicationShutdown {
       now + slot.leaseMs,
       slot.limit,
       slot.member,
-      wantDefinition ? '1' : '0',
+      `${want.meta ? 'm' : ''}${want.definition ? 'd' : ''}`,
       ...reads.map((s) => `step:${s}`),
     );
     switch (r[0]) {
@@ -475,7 +490,8 @@ export class RunStore implements OnApplicationShutdown {
           const raw = r[4 + i];
           if (raw) steps[s] = JSON.parse(raw) as StepState;
         });
-        const out: BeginResult = { kind: 'ok', state: JSON.parse(r[1]!) as StepState, meta: JSON.parse(r[2]!) as RunMeta, steps };
+        const out: BeginResult = { kind: 'ok', state: JSON.parse(r[1]!) as StepState, steps };
+        if (r[2]) out.meta = JSON.parse(r[2]) as RunMeta;
         if (r[3]) out.definition = JSON.parse(r[3]) as WorkflowDefinition;
         return out;
       }
@@ -491,8 +507,8 @@ export class RunStore implements OnApplicationShutdown {
   }
 
   /**
-   * Ends an attempt (see END_ATTEMPT_LUA). `completedMeta`: the run's meta as it would be if this
-   * attempt completed it; the run ends with it when no step is left open and none failed.
+   * Ends an attempt (see END_ATTEMPT_LUA). `completesAt`: the run's end if this attempt completes
+   * it; the run ends then when no step is left open and none failed.
    */
   async endAttempt(
     id: string,
@@ -501,7 +517,7 @@ export class RunStore implements OnApplicationShutdown {
     member: string,
     state: StepState,
     returnRun: 'never' | 'when-done' | 'always',
-    completedMeta?: RunMeta,
+    completesAt?: string,
   ): Promise<EndAttemptResult> {
     const r = await this.scripts.tpEndAttempt(
       this.runKey(id),
@@ -513,7 +529,7 @@ export class RunStore implements OnApplicationShutdown {
       state.status,
       member,
       returnRun === 'always' ? '2' : returnRun === 'when-done' ? '1' : '0',
-      completedMeta ? JSON.stringify(completedMeta) : '',
+      completesAt ?? '',
       Date.now(),
       id,
     );

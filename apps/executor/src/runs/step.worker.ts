@@ -14,7 +14,7 @@ import { ExecutorQueues, STEP_BACKOFF, stepJobId, type StepJobData } from './exe
 import { RunAborts } from './run-aborts';
 import { RunPlans, type RunPlan } from './run-plans';
 import { RunScheduler, templateContext } from './run-scheduler.service';
-import { pendingStep, type RunMeta, type RunSnapshot, type StepState } from './run-state';
+import { pendingStep, type RunSnapshot, type StepState } from './run-state';
 import { RunStore, snapshotOf } from './run-store';
 
 /**
@@ -114,21 +114,21 @@ export class StepWorker extends WorkerHost implements OnApplicationBootstrap {
     const { executionId, stepId, tenantId } = job.data;
     let plan = this.plans.get(executionId);
     if (!plan) {
-      const definition = await this.store.loadDefinition(executionId);
-      if (!definition) return;
-      plan = this.plans.remember(executionId, definition);
+      const loaded = await this.store.loadDefinitionAndMeta(executionId);
+      if (!loaded) return;
+      plan = this.plans.remember(executionId, loaded.definition, loaded.meta);
     }
     const step = plan.step.get(stepId);
     if (!step) return;
     const timeoutMs = step.timeoutMs ?? this.config.EXECUTOR_STEP_TIMEOUT_MS;
     const slot = job.id ?? stepJobId(executionId, stepId);
     // One round trip: run and step still live, a tenant slot, the step RUNNING, and what its
-    // templates read.
+    // templates read (and the run's meta, the first time this executor needs it).
     const begun = await this.store.beginStep(
       executionId,
       stepId,
       { tenantId, member: slot, leaseMs: timeoutMs + this.config.EXECUTOR_LOCK_DURATION_MS, limit: this.config.EXECUTOR_TENANT_MAX_RUNNING_STEPS },
-      false,
+      { meta: !plan.liveMeta },
       plan.reads.get(stepId) ?? [],
     );
     if (begun.kind === 'gone' || begun.kind === 'ended') {
@@ -145,10 +145,13 @@ export class StepWorker extends WorkerHost implements OnApplicationBootstrap {
       await job.moveToDelayed(Date.now() + 50 + Math.floor(Math.random() * 100), token);
       throw new DelayedError();
     }
+    if (begun.meta) this.plans.rememberMeta(plan, begun.meta);
+    const meta = plan.liveMeta ?? begun.meta;
+    if (!meta) throw new Error(`run ${executionId}: its meta is missing`);
     // Only the steps this one may read (and itself): a wide run costs O(1) per step, not O(steps).
     const steps: Record<string, StepState> = { ...begun.steps, [stepId]: begun.state };
     for (const s of plan.reads.get(stepId) ?? []) steps[s] ??= pendingStep();
-    const run: RunSnapshot = { meta: begun.meta, definition: plan.definition, steps };
+    const run: RunSnapshot = { meta, definition: plan.definition, steps };
     this.scheduler.publishStep(run, stepId);
     let ended = false;
     try {
@@ -222,10 +225,10 @@ export class StepWorker extends WorkerHost implements OnApplicationBootstrap {
       // One round trip: the slot freed, the event's sequence number, the step's new state, and,
       // when no step is left open, the run's state for the scheduler.
       // A completed step may be the run's last: the script then ends the run too (if nothing failed).
-      const completedMeta: RunMeta | undefined = outcome === 'completed' ? { ...run.meta, status: 'COMPLETED', endedAt: new Date(endedAt).toISOString() } : undefined;
+      const completesAt = outcome === 'completed' ? new Date(endedAt).toISOString() : undefined;
       // A step others wait for needs the run read afterwards: the same script returns it.
       const returnRun = outcome === 'retried' ? 'never' : outcome === 'completed' && plan.leaf.has(stepId) ? 'when-done' : 'always';
-      const done = await this.store.endAttempt(executionId, stepId, run.meta.tenantId, slot, next, returnRun, completedMeta);
+      const done = await this.store.endAttempt(executionId, stepId, run.meta.tenantId, slot, next, returnRun, completesAt);
       slotReleased();
       this.events.toolCall({
         tenantId: run.meta.tenantId,
@@ -248,7 +251,7 @@ export class StepWorker extends WorkerHost implements OnApplicationBootstrap {
       }
       if (outcome === 'retried') throw new RetryableStepError(error!.message);
       if (done.moved && done.runEnded) {
-        this.scheduler.ended(completedMeta!);
+        this.scheduler.ended({ ...run.meta, status: 'COMPLETED', endedAt: completesAt! });
       } else if (!done.moved) {
         // Settled meanwhile (cancel, timeout, abort): whoever settled it moves the run on.
         if (done.current === 'GONE') return error?.message;
