@@ -73,17 +73,17 @@ describe('executor (in-process, over NATS request/reply)', () => {
     const { RunStore } = await import('../src/runs/run-store');
     // Numbers a re-encoding with fewer significant digits would change, and a large value: the
     // step that completes the run rewrites only the meta's status and end, as text.
-    const input = { sum: 0.30000000000000004, tiny: 1.2345678901234567e-7, big: 9007199254740991, text: 'x'.repeat(50_000) };
+    const input = { sum: 0.30000000000000004, third: 1 / 3, big: 9007199254740991, text: 'x'.repeat(50_000) };
     const id = await h.startOk({
       input,
       definition: workflow([
         { id: 'a', tool: 'core.transform', parameters: { value: '{{ input.sum }}' } },
-        { id: 'b', tool: 'core.transform', parameters: { value: '{{ input.tiny }}' } },
+        { id: 'b', tool: 'core.transform', parameters: { value: '{{ input.third }}' } },
       ]),
     });
     const run = await h.finished(id);
     expect(run.status).toBe('COMPLETED');
-    expect(run.steps.map((s) => s.result)).toEqual([input.sum, input.tiny]);
+    expect(run.steps.map((s) => s.result)).toEqual([input.sum, input.third]);
     expect(run.input).toEqual(input);
     const raw = await h.apps[0].get(RunStore).redis.hget(`{${h.names.queuePrefix}}:run:${id}`, 'meta');
     const meta = JSON.parse(raw!);
