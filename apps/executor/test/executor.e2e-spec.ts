@@ -522,3 +522,60 @@ describe('executor request API (a handler outcome never ends a subscription)', (
     await expect(apiCheck()).rejects.toThrow(`not subscribed to ${h.subjects.get}`);
   });
 });
+
+describe('executor: a step running on one executor is not run again by another', () => {
+  const h = new ExecutorHarness();
+
+  beforeAll(async () => {
+    await h.setup();
+    await h.startExecutor();
+    await h.startExecutor();
+  });
+  afterAll(async () => {
+    await h.teardown();
+  });
+
+  it('holds a job that comes back to a second executor while the first, alive, still runs its attempt', async () => {
+    const { ExecutorQueues, stepJobId } = await import('../src/runs/executor-queues');
+    const { StepWorker } = await import('../src/runs/step.worker');
+    const queue = h.apps[0].get(ExecutorQueues).steps;
+    const redis = await queue.client;
+    const workers = h.apps.map((app) => app.get(StepWorker).worker);
+    const deliveries: Array<Array<string>> = workers.map(() => []);
+    const listeners = workers.map((w, i) => {
+      const onActive = (job: { id?: string }) => deliveries[i].push(String(job.id));
+      w.on('active', onActive);
+      return onActive;
+    });
+    const calls: number[] = [];
+    let other = -1;
+    h.serveTool('slow.fenced', async (req) => {
+      calls.push(req.context.attempt);
+      const jobId = stepJobId(req.context.runId, req.context.stepId);
+      const holder = deliveries.findIndex((d) => d.includes(jobId));
+      other = 1 - holder;
+      // The holder takes no more jobs, and its lock on this one is gone (as if it had been too
+      // slow to renew it): the stalled check hands the job to the other executor.
+      await workers[holder].pause(true);
+      await redis.del(`${queue.toKey(jobId)}:lock`);
+      await waitFor(() => deliveries[other].includes(jobId), { timeoutMs: 15_000, what: 'the job to reach the other executor' });
+      // Long enough for the other executor to look again at least once.
+      await new Promise((r) => setTimeout(r, 1500));
+      return { ok: true, result: 'once' };
+    });
+    try {
+      const id = await h.startOk({ definition: workflow([{ id: 's', tool: 'slow.fenced', parameters: {}, timeoutMs: 30_000 }]) });
+      const run = await h.finished(id, 30_000);
+      expect(run.status).toBe('COMPLETED');
+      expect(run.steps[0]).toMatchObject({ status: 'COMPLETED', attempts: 1, result: 'once' });
+      expect(other).toBeGreaterThanOrEqual(0);
+      expect(deliveries[other].length).toBeGreaterThanOrEqual(1);
+      // The other executor's job ends without calling the tool (it finds the step ended).
+      await waitFor(async () => (await queue.getJobCounts('active', 'delayed', 'waiting')).delayed === 0, { timeoutMs: 10_000, what: 'the held job to be done' });
+      expect(calls).toEqual([1]);
+    } finally {
+      workers.forEach((w, i) => w.off('active', listeners[i]));
+      for (const w of workers) w.resume();
+    }
+  });
+});

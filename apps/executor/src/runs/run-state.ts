@@ -44,6 +44,8 @@ export interface StepState {
   resultTruncated?: boolean;
   error?: string;
   reason?: string;
+  /** The executor running the step (RUNNING only; see RunStore.executorId). */
+  owner?: string;
 }
 
 /** Everything about one run, as read from Redis in one round trip. */

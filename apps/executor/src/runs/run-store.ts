@@ -1,4 +1,6 @@
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import Redis, { type ChainableCommander } from 'ioredis';
 import { APP_CONFIG } from '@toolpath/platform';
 import type { WorkflowDefinition } from '@toolpath/workflow';
@@ -113,6 +115,7 @@ for i = 8, #ARGV, 2 do
     local st
     if raw then st = cjson.decode(raw) else st = {attempts = 0, startedAt = cjson.null} end
     st['status'] = nil
+    st['owner'] = nil
     st['endedAt'] = ARGV[6]
     st['reason'] = ARGV[7]
     if ARGV[i + 1] ~= '' then
@@ -137,12 +140,15 @@ return out
  * Starts an attempt of a step in one round trip: the run must be live and the step QUEUED or
  * RUNNING (a redelivered attempt), the tenant must have a free slot (slots are leases: sorted-set
  * scores are expiry times, so a slot held by a dead executor frees itself); then the step becomes
- * RUNNING (attempts + 1, first start kept, last error dropped).
+ * RUNNING (attempts + 1, first start kept, last error dropped) and records which executor runs it.
+ * A step RUNNING on another executor that is still alive (its heartbeat key exists) is HELD: its
+ * job came back because that executor's job lock lapsed, not because the attempt stopped, and
+ * running it here too would call the tool twice.
  * KEYS: hash, slots. ARGV: field, now ms, now ISO, lease expiry ms, limit, slot member,
- * what else to return ('m' the meta, 'd' the definition, both or neither), then fields to return
- * (other steps' states).
+ * what else to return ('m' the meta, 'd' the definition, both or neither), this executor's id,
+ * heartbeat key prefix, then fields to return (other steps' states).
  * Returns {'OK', step JSON, meta|false, def|false, fields...}, {'GONE'}, {'ENDED', status},
- * {'STATE', step status} or {'BUSY'}.
+ * {'STATE', step status}, {'BUSY'} or {'HELD', ms the holder's heartbeat has left}.
  */
 const BEGIN_STEP_LUA = `${STEP_STATUS_OF}
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'GONE'} end
@@ -151,14 +157,20 @@ if run ~= 'RUNNING' and run ~= 'PENDING' then return {'ENDED', run or 'UNKNOWN'}
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
 local status = stepStatus(raw)
 if status ~= 'QUEUED' and status ~= 'RUNNING' then return {'STATE', status} end
+-- A QUEUED or RUNNING state holds no user data (no result), so decoding it is cheap and exact.
+local st = cjson.decode(raw)
+local owner = st['owner']
+if status == 'RUNNING' and type(owner) == 'string' and owner ~= ARGV[8] then
+  local left = redis.call('PTTL', ARGV[9] .. owner)
+  if left > 0 then return {'HELD', left} end
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[2])
 if not redis.call('ZSCORE', KEYS[2], ARGV[6]) and redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return {'BUSY'} end
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[6])
 redis.call('PEXPIRE', KEYS[2], math.max(1, tonumber(ARGV[4]) - tonumber(ARGV[2])))
--- A QUEUED or RUNNING state holds no user data (no result), so decoding it is cheap and exact.
-local st = cjson.decode(raw)
 st['status'] = nil
 st['error'] = nil
+st['owner'] = ARGV[8]
 st['attempts'] = (tonumber(st['attempts']) or 0) + 1
 if st['startedAt'] == nil or st['startedAt'] == cjson.null then st['startedAt'] = ARGV[3] end
 local json = '{"status":"RUNNING",' .. string.sub(cjson.encode(st), 2)
@@ -166,7 +178,7 @@ redis.call('HSET', KEYS[1], ARGV[1], json)
 local out = {'OK', json, false, false}
 if string.find(ARGV[7], 'm', 1, true) then out[3] = redis.call('HGET', KEYS[1], 'meta') end
 if string.find(ARGV[7], 'd', 1, true) then out[4] = redis.call('HGET', KEYS[1], 'def') end
-for i = 8, #ARGV do out[#out + 1] = redis.call('HGET', KEYS[1], ARGV[i]) or false end
+for i = 10, #ARGV do out[#out + 1] = redis.call('HGET', KEYS[1], ARGV[i]) or false end
 return out
 `;
 
@@ -254,7 +266,8 @@ export type BeginResult =
   | { kind: 'gone' }
   | { kind: 'ended'; status: string }
   | { kind: 'state'; status: string }
-  | { kind: 'busy' };
+  | { kind: 'busy' }
+  | { kind: 'held'; forMs: number };
 
 export type EndAttemptResult =
   | { moved: true; seq: number; open: number; runEnded: boolean; fields?: Record<string, string> }
@@ -288,16 +301,28 @@ type Scripts = {
  * The executor's live state in Redis: the only code that knows the key layout. Keys (all under
  * BullMQ's hash tag, so one Cluster slot): `run:<id>` (the hash above), `idem:<tenant>:<key>`,
  * `slots:<tenant>` (running-step leases), `live:<tenant>` (runs not yet in Mongo, for listing),
- * `deadlines` (run deadlines) and `outbox` (ended runs awaiting their final write).
+ * `deadlines` (run deadlines), `outbox` (ended runs awaiting their final write) and
+ * `executor:<id>` (each live executor's heartbeat).
  */
 @Injectable()
-export class RunStore implements OnApplicationShutdown {
+export class RunStore implements OnModuleInit, OnApplicationShutdown {
+  private readonly log = new Logger('RunStore');
   readonly redis: Redis;
+  /** This process among the executors: the owner recorded on the steps it runs. */
+  readonly executorId = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
   private readonly base: string;
   private readonly scripts: Scripts;
+  /**
+   * How long an executor counts as alive after its last heartbeat: twice the job lock, so a lapse
+   * of the lock alone (a slow event loop) never lets another executor take over a running step;
+   * an executor that died is taken over after at most this long.
+   */
+  private readonly heartbeatTtlMs: number;
+  private heartbeat?: NodeJS.Timeout;
 
   constructor(@Inject(APP_CONFIG) config: ExecutorConfig) {
     this.base = `{${config.TOOLPATH_QUEUE_PREFIX}}`;
+    this.heartbeatTtlMs = 2 * config.EXECUTOR_LOCK_DURATION_MS;
     // Commands wait through a Redis restart (AOF keeps the state) instead of failing the step.
     // Auto-pipelining sends the commands of concurrent steps issued in one tick as one write.
     this.redis = new Redis(config.REDIS_URL, {
@@ -315,6 +340,20 @@ export class RunStore implements OnApplicationShutdown {
     this.redis.defineCommand('tpEndAttempt', { numberOfKeys: 4, lua: END_ATTEMPT_LUA });
     this.redis.defineCommand('tpClaim', { numberOfKeys: 1, lua: CLAIM_LUA });
     this.scripts = this.redis as unknown as Scripts;
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.beat();
+    this.heartbeat = setInterval(() => void this.beat().catch((err: Error) => this.log.warn(`heartbeat: ${err.message}`)), Math.max(100, Math.floor(this.heartbeatTtlMs / 4)));
+    this.heartbeat.unref();
+  }
+
+  private async beat(): Promise<void> {
+    await this.redis.set(this.heartbeatKey(this.executorId), '1', 'PX', this.heartbeatTtlMs);
+  }
+
+  private heartbeatKey(executorId: string): string {
+    return `${this.base}:executor:${executorId}`;
   }
 
   private runKey(id: string): string {
@@ -481,6 +520,8 @@ export class RunStore implements OnApplicationShutdown {
       slot.limit,
       slot.member,
       `${want.meta ? 'm' : ''}${want.definition ? 'd' : ''}`,
+      this.executorId,
+      this.heartbeatKey(''),
       ...reads.map((s) => `step:${s}`),
     );
     switch (r[0]) {
@@ -497,6 +538,8 @@ export class RunStore implements OnApplicationShutdown {
       }
       case 'BUSY':
         return { kind: 'busy' };
+      case 'HELD':
+        return { kind: 'held', forMs: Number(r[1]) };
       case 'ENDED':
         return { kind: 'ended', status: String(r[1]) };
       case 'STATE':
@@ -599,12 +642,15 @@ export class RunStore implements OnApplicationShutdown {
   async purge(): Promise<void> {
     const stream = this.redis.scanStream({ match: `${this.base}:*`, count: 500 });
     for await (const keys of stream as AsyncIterable<string[]>) {
-      const own = keys.filter((k) => /:(run|idem|slots|live):/.test(k) || k.endsWith(':outbox') || k.endsWith(':deadlines'));
+      const own = keys.filter((k) => /:(run|idem|slots|live|executor):/.test(k) || k.endsWith(':outbox') || k.endsWith(':deadlines'));
       if (own.length > 0) await this.redis.del(...own);
     }
   }
 
   async onApplicationShutdown(): Promise<void> {
+    // The key is left to expire rather than deleted: shutdown hooks run in no fixed order, and
+    // an attempt still draining here must not be taken over meanwhile.
+    clearInterval(this.heartbeat);
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }

@@ -145,6 +145,12 @@ export class StepWorker extends WorkerHost implements OnApplicationBootstrap {
       await job.moveToDelayed(Date.now() + 50 + Math.floor(Math.random() * 100), token);
       throw new DelayedError();
     }
+    if (begun.kind === 'held') {
+      // Another executor, still alive, runs this attempt: look again once it has had time to end
+      // it (its end moves the step on, and this job then only advances the run) or to die.
+      await job.moveToDelayed(Date.now() + Math.min(begun.forMs, 1000) + Math.floor(Math.random() * 200), token);
+      throw new DelayedError();
+    }
     if (begun.meta) this.plans.rememberMeta(plan, begun.meta);
     const meta = plan.liveMeta ?? begun.meta;
     if (!meta) throw new Error(`run ${executionId}: its meta is missing`);
@@ -204,11 +210,13 @@ export class StepWorker extends WorkerHost implements OnApplicationBootstrap {
       const capped = error ? { result: undefined, truncated: false } : capResult(result, this.config.EXECUTOR_RESULT_MAX_BYTES);
       const busyMs = (running.busyMs ?? 0) + durationMs;
       const total = endedAt - Date.parse(firstStart);
+      // The attempt is over, so the step has no owner any more (a retry waits for any executor).
+      const { owner: _owner, ...ran } = running;
       let next: StepState;
       let outcome: 'completed' | 'retried' | 'failed' | 'cancelled';
       if (!error) {
         outcome = 'completed';
-        next = { ...running, status: 'COMPLETED', endedAt: new Date(endedAt).toISOString(), durationMs: total, busyMs, result: capped.result };
+        next = { ...ran, status: 'COMPLETED', endedAt: new Date(endedAt).toISOString(), durationMs: total, busyMs, result: capped.result };
         if (capped.truncated) next.resultTruncated = true;
       } else {
         const retryOn = step.retry?.retryOn;
@@ -216,10 +224,10 @@ export class StepWorker extends WorkerHost implements OnApplicationBootstrap {
         const worthRetry = retryOn ? retryOn.includes(error.code) : error.retryable;
         if (worthRetry && attempt < maxAttempts && error.code !== 'aborted') {
           outcome = 'retried';
-          next = { ...running, busyMs, error: error.message };
+          next = { ...ran, busyMs, error: error.message };
         } else {
           outcome = error.code === 'aborted' ? 'cancelled' : 'failed';
-          next = { ...running, status: 'FAILED', endedAt: new Date(endedAt).toISOString(), durationMs: total, busyMs, error: error.message };
+          next = { ...ran, status: 'FAILED', endedAt: new Date(endedAt).toISOString(), durationMs: total, busyMs, error: error.message };
         }
       }
       // One round trip: the slot freed, the event's sequence number, the step's new state, and,
