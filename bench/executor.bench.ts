@@ -43,6 +43,8 @@ publishes; it shares the machine, not the executor's process.
     --wide-steps independent no-op steps. Before the rounds, --warmups unmeasured wide runs and
     bare closed loops warm both paths alike; each measured phase starts once the machine is quiet
     (under 0.3 cores busy, at most 3 s of waiting), so no phase pays for the previous one's leftovers.
+    Then input size: --wide-runs wide runs with an input of --input-kib KiB, alternating with as
+    many without one (a step must not pay for the size of its run's input).
  3. parallelism: three independent 100 ms core.delay steps (wall vs 100 ms of three setTimeouts
     in parallel) and an uneven DAG (a 100 -> c 50, b 200, d after c and b 50: critical path
     250 ms, vs the same DAG of setTimeouts), --dag-repeats times each.
@@ -55,6 +57,7 @@ publishes; it shares the machine, not the executor's process.
     throughputRuns: { kind: 'int', default: 2000, help: 'runs of the closed-loop throughput phase (split over the rounds)' },
     throughputRounds: { kind: 'int', default: 5, help: 'alternating rounds of the throughput phase' },
     wideRuns: { kind: 'int', default: 3, help: 'wide runs per round (the round counts their median)' },
+    inputKib: { kind: 'int', default: 64, help: 'size of the input (KiB) of the input-size phase: a wide run with it vs without' },
     warmups: { kind: 'int', default: 10, help: 'unmeasured wide runs and bare closed loops before the rounds (JIT warm-up of both paths)' },
     wideSteps: { kind: 'int', default: 200, help: 'independent no-op steps of the one wide run' },
     dagRepeats: { kind: 'int', default: 10, help: 'runs of each parallelism shape' },
@@ -155,9 +158,9 @@ class ExecutorClient {
   }
 
   /** Starts a run and waits for its end: times from just before the request (performance.now ms). */
-  async runOnce(definition: unknown): Promise<{ id: string; total: number; reply: number; running?: number; status: string }> {
+  async runOnce(definition: unknown, extra: Record<string, unknown> = {}): Promise<{ id: string; total: number; reply: number; running?: number; status: string }> {
     const t0 = performance.now();
-    const r = await this.start(definition);
+    const r = await this.start(definition, extra);
     const tReply = performance.now();
     const end = await this.ended_(r.executionId);
     const running = this.firstRunning.get(r.executionId);
@@ -519,6 +522,26 @@ async function main(): Promise<void> {
       note: `median of ${wideTps.length} rounds, each the median of ${cli.wideRuns} runs one at a time, request -> COMPLETED (start and end of the run included), after ${cli.warmups} unmeasured warm-up runs; round walls ${wideWalls.map(Math.round).join(', ')} ms; per round (steps/s vs bare jobs/s): ${perRoundRatios(wideTps)}`,
     });
     await raw.close();
+
+    // A run's input is read by every step's templates but must not travel with every step: a
+    // step's cost should not grow with the size of its run's input.
+    const bigInput = { blob: 'x'.repeat(cli.inputKib * 1024) };
+    progress(`input size: ${cli.wideRuns} wide runs with a ${cli.inputKib} KiB input, alternating with ${cli.wideRuns} without`);
+    await settle();
+    const withInput: number[] = [];
+    const withoutInput: number[] = [];
+    for (let w = 0; w < cli.wideRuns && performance.now() < deadline; w++) {
+      withoutInput.push((await client.runOnce(wideDef)).total);
+      withInput.push((await client.runOnce(wideDef, { input: bigInput })).total);
+    }
+    report.add({
+      name: `no-op step throughput, run of ${cli.wideSteps} steps with a ${cli.inputKib} KiB input`,
+      value: cli.wideSteps / (median(withInput) / 1000),
+      unit: 'steps/s',
+      baseline: { name: 'the same run with an empty input', value: cli.wideSteps / (median(withoutInput) / 1000), unit: 'steps/s' },
+      target: { on: 'ratio', op: '>=', value: 0.8 },
+      note: `medians of ${withInput.length} runs each, alternating; walls with input ${withInput.map(Math.round).join(', ')} ms, without ${withoutInput.map(Math.round).join(', ')} ms`,
+    });
 
     // --- 3. parallelism ---------------------------------------------------------------------------
     progress(`parallelism: 3 x 100 ms and the uneven DAG, ${cli.dagRepeats} times each`);
