@@ -42,7 +42,8 @@ export const gatewayConfigSchema = z.object({
   TOOLPATH_QUEUE_PREFIX: env.subjectToken.default('toolpath'),
   /**
    * Tenants whose keys may open /queues (comma-separated). The dashboard shows every tenant's
-   * jobs, so in a shared deployment name the operators' tenants here; empty lets any key in.
+   * jobs, so with keys of several tenants only those named here get in (none while it is empty);
+   * with one tenant's keys, empty lets them in.
    */
   GATEWAY_QUEUES_TENANTS: z
     .string()

@@ -18,9 +18,15 @@ const digestOf = (key: string) => createHash('sha256').update(key).digest();
  */
 export class QueuesAuth {
   private readonly keys: Array<{ digest: Buffer; tenantId: string }>;
+  /**
+   * The dashboard shows every tenant's jobs. With one tenant's keys that is nobody else's; with
+   * several, only the tenants GATEWAY_QUEUES_TENANTS names get in, and none if it is empty.
+   */
+  private readonly sharedWithoutList: boolean;
 
-  constructor(private readonly config: GatewayConfig) {
+  constructor(private readonly config: Pick<GatewayConfig, 'TOOLPATH_API_KEYS' | 'GATEWAY_QUEUES_TENANTS'>) {
     this.keys = [...config.TOOLPATH_API_KEYS].map(([key, tenantId]) => ({ digest: digestOf(key), tenantId }));
+    this.sharedWithoutList = config.GATEWAY_QUEUES_TENANTS.size === 0 && new Set(config.TOOLPATH_API_KEYS.values()).size > 1;
   }
 
   check(req: FastifyRequest): QueuesAuthOutcome {
@@ -42,6 +48,13 @@ export class QueuesAuth {
   private decide(digest: Buffer | undefined, kind: 'allowed' | 'key-in-query'): QueuesAuthOutcome {
     const tenantId = digest ? this.tenantOf(digest) : undefined;
     if (!tenantId) return { kind: 'denied', status: 401, message: 'unknown API key' };
+    if (this.sharedWithoutList) {
+      return {
+        kind: 'denied',
+        status: 403,
+        message: 'the queue dashboard shows every tenant\'s jobs: with keys of several tenants, name the tenants that may open it in GATEWAY_QUEUES_TENANTS',
+      };
+    }
     const allowed = this.config.GATEWAY_QUEUES_TENANTS;
     if (allowed.size > 0 && !allowed.has(tenantId)) return { kind: 'denied', status: 403, message: `tenant "${tenantId}" may not open the queue dashboard` };
     return kind === 'allowed' ? { kind, tenantId } : { kind, tenantId, cookie: digest!.toString('base64url') };
