@@ -437,13 +437,23 @@ async function main(): Promise<void> {
     client.tracksSteps = false;
     const inRunSorted = sortNum(inRun);
     const rawInRun = sortNum(rawInRunRaw);
-    report.add({
-      name: 'no-op step inside a run (a -> b: a COMPLETED -> b COMPLETED) p50',
-      value: quantile(inRunSorted, 0.5),
-      unit: 'ms',
-      baseline: { name: 'bare BullMQ add -> completed p50', value: quantile(rawInRun, 0.5), unit: 'ms' },
-      note: `${inRunSorted.length} runs one at a time, client-side between the two step updates; p99 ${quantile(inRunSorted, 0.99).toFixed(1)} ms (bare p99 ${quantile(rawInRun, 0.99).toFixed(1)} ms); no target of its own: the issue's figure is the one above`,
-    });
+    // Both readings of "the overhead of a no-op step" carry the issue's targets: this one (what a
+    // step adds to a workflow) and the whole one-step run above (which adds the run's own start
+    // and end: the request, its validation and persistence, and the run's final update).
+    for (const [q, target] of [
+      [0.5, 5],
+      [0.99, 25],
+    ] as const) {
+      const p = `p${q * 100}`;
+      report.add({
+        name: `no-op step inside a run (a -> b: a COMPLETED -> b COMPLETED) ${p}`,
+        value: quantile(inRunSorted, q),
+        unit: 'ms',
+        baseline: { name: `bare BullMQ add -> completed ${p}`, value: quantile(rawInRun, q), unit: 'ms' },
+        target: { on: 'value', op: '<=', value: target },
+        note: `${inRunSorted.length} runs one at a time, client-side between the two step updates: b's queueing, pick-up, begin, tool call and end, and a's and b's updates`,
+      });
+    }
     report.details.latencyMs = {
       total: { p50: quantile(tot, 0.5), p90: quantile(tot, 0.9), p99: quantile(tot, 0.99), max: tot[tot.length - 1] },
       startReply: { p50: quantile(rep, 0.5), p99: quantile(rep, 0.99) },
