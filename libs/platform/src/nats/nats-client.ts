@@ -109,7 +109,11 @@ export class NatsClient implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     const nc = this.connection;
     if (!nc || nc.isClosed()) return;
-    await Promise.race([nc.drain(), new Promise((r) => setTimeout(r, this.config.SHUTDOWN_TIMEOUT_MS))]).catch(() => undefined);
+    // The bound's timer is cleared once the drain ends: left running, it kept a stopped service's
+    // process alive for the whole SHUTDOWN_TIMEOUT_MS.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([nc.drain(), new Promise((r) => (timer = setTimeout(r, this.config.SHUTDOWN_TIMEOUT_MS)))]).catch(() => undefined);
+    clearTimeout(timer);
     if (!nc.isClosed()) await nc.close();
   }
 
