@@ -32,10 +32,7 @@ APPS=(recorder analyzer executor generator gateway)
 bash scripts/setup.sh
 
 # Remember what was down, so Ctrl-C stops only what this run started.
-started_infra=()
-for svc in $(bash scripts/infra.sh services); do
-  bash scripts/infra.sh status "$svc" >/dev/null 2>&1 || started_infra+=("$svc")
-done
+read -ra started_infra <<<"$(bash scripts/infra.sh down)"
 bash scripts/infra.sh start
 eval "$(bash scripts/infra.sh env)"
 

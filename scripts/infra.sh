@@ -44,7 +44,9 @@ Commands:
   env              print 'export NATS_URL=... REDIS_URL=... MONGO_URL=...' for the services
                    that answer, e.g.  eval "\$(scripts/infra.sh env)"
   services         print the services of this configuration (with FERRETDB_HANDLER=postgresql:
-                   nats redis postgres ferretdb), e.g. to remember which of them were down
+                   nats redis postgres ferretdb)
+  down             print those of them that nothing answers for now (what 'start' would
+                   start), e.g. to stop afterwards only what a run started
   bin <name>       print the path of nats-server, ferretdb, redis-server or postgres, building
                    or installing it first when missing
   help             this text
@@ -645,6 +647,16 @@ cmd_status() {
   return "$all_up"
 }
 
+cmd_down() {
+  local svc down=()
+  for svc in "${SERVICES[@]}"; do
+    # FerretDB's PostgreSQL is not needed (and not started) when the Mongo URL is someone else's.
+    [[ $svc != postgres ]] || ! mongo_is_external || continue
+    svc_probe "$svc" "$(svc_url "$svc")" || down+=("$svc")
+  done
+  echo "${down[*]}"
+}
+
 cmd_env() {
   local svc missing=0
   for svc in "${SERVICES[@]}"; do
@@ -690,6 +702,7 @@ main() {
       ;;
     env) cmd_env ;;
     services) echo "${SERVICES[*]}" ;;
+    down) cmd_down ;;
     bin) cmd_bin "$@" ;;
     *)
       usage >&2

@@ -12,6 +12,8 @@ Usage: scripts/test.sh [jest args...]        (also: npm test)
 Installs, builds, starts NATS/Redis/FerretDB if nothing answers at their URLs, then runs:
 type-check (tsc), lint (eslint), jest, the Python SDK tests (pytest), docker-compose validation.
 Arguments are passed to jest (e.g. a path to run one suite). Ends with "N passed, N failed".
+At the end it stops the servers it started; those that already ran are left running (start them
+first with 'bash scripts/infra.sh start' to keep them between runs).
 USAGE
   exit 0
 fi
@@ -31,6 +33,12 @@ count() { # count <passed> <failed> <label>
 step "setup"
 bash scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 step "infrastructure"
+# Remember what was down, so that only what this run starts is stopped at its end.
+read -ra started_infra <<<"$(bash scripts/infra.sh down)"
+stop_started_infra() {
+  [[ ${#started_infra[@]} -eq 0 ]] || { step "stopping what this run started: ${started_infra[*]}"; bash scripts/infra.sh stop "${started_infra[@]}" || true; }
+}
+trap stop_started_infra EXIT
 bash scripts/infra.sh start || { echo "infrastructure failed to start"; echo "0 passed, 1 failed"; exit 1; }
 eval "$(bash scripts/infra.sh env)"
 
@@ -70,5 +78,8 @@ else
   echo "docker-compose is not available; compose validation skipped"
 fi
 
+# Before the summary, so that the summary stays the last line (the trap is for early exits).
+trap - EXIT
+stop_started_infra
 printf '\n%d passed, %d failed\n' "$passed" "$failed"
 [[ $failed -eq 0 ]]
