@@ -23,6 +23,7 @@ export {
   localProviderInfo,
   parseToolRegistryEntry,
   isToolEntryLive,
+  onRegistryClock,
   DEFAULT_TOOL_LIST_LIMIT,
   DEFAULT_TOOL_TTL_MS,
   DEFAULT_TOOL_HEARTBEAT_MS,

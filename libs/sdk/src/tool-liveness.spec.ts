@@ -48,7 +48,9 @@ describe('tool registry liveness (serveTool heartbeat) against NATS', () => {
     const { c } = await provider('crm.lookup');
     const entry = await registry.get('crm.lookup');
     expect(entry?.expiresAt).toBeDefined();
-    expect(Date.parse(entry!.expiresAt!) - Date.parse(entry!.updatedAt)).toBe(TTL_MS);
+    // Read back on the registry's clock: stored at (a moment after updatedAt) + the TTL.
+    expect(Date.parse(entry!.expiresAt!) - Date.parse(entry!.updatedAt)).toBeGreaterThanOrEqual(TTL_MS);
+    expect(Date.parse(entry!.expiresAt!) - Date.parse(entry!.updatedAt)).toBeLessThan(TTL_MS + 1000);
     // The heartbeat moves the entry forward while the provider runs.
     await waitFor(async () => ((await registry.get('crm.lookup'))?.updatedAt ?? '') > entry!.updatedAt, { timeoutMs: 5000, what: 'a heartbeat' });
 
@@ -60,6 +62,25 @@ describe('tool registry liveness (serveTool heartbeat) against NATS', () => {
     expect(d.message).toMatch(/^tool crm\.lookup expired at .+: no provider has announced it since /);
     expect((await registry.list(1000, { includeExpired: true })).map((e) => e.name)).toEqual(['crm.lookup']);
     expect(await registry.describe('never.served')).toMatchObject({ state: 'absent', message: 'tool never.served is not in the registry' });
+  });
+
+  it("counts a provider's TTL from when the registry stored its entry, whatever the provider's clock says", async () => {
+    const kv = await nc.jetstream().views.kv(toolRegistryBucket(prefix), { history: 1 });
+    const write = (name: string, skewMs: number, ttlMs: number) => {
+      const at = Date.now() + skewMs;
+      const entry = { ...def(name), updatedAt: new Date(at).toISOString(), expiresAt: new Date(at + ttlMs).toISOString(), provider: { id: name, sdk: 'typescript' } };
+      return kv.put(name, JSON.stringify(entry));
+    };
+    // Ten minutes behind: by its own clock its entry expired long ago, yet it was just written.
+    await write('slow.clock', -10 * 60_000, 30_000);
+    // Ten minutes ahead with a 1 s TTL: by its own clock live for ten more minutes.
+    await write('fast.clock', 10 * 60_000, 1000);
+    const slow = await registry.describe('slow.clock');
+    expect(slow.state).toBe('live');
+    expect(Math.abs(Date.parse(slow.state === 'live' ? slow.entry.expiresAt! : '') - (Date.now() + 30_000))).toBeLessThan(2000);
+    expect((await registry.get('fast.clock'))?.name).toBe('fast.clock');
+    await waitFor(async () => (await registry.describe('fast.clock')).state === 'expired', { timeoutMs: 5000, what: 'the fast-clock entry to expire a TTL after it was stored' });
+    expect((await listed()).sort()).toEqual(['slow.clock']);
   });
 
   it('keeps a tool listed while any instance heartbeats', async () => {

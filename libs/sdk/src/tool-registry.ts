@@ -18,9 +18,11 @@ export interface ToolRegistryEntry extends ToolDefinition {
   /** ISO-8601 time of the last announce (for a served tool: the last heartbeat). */
   updatedAt: string;
   /**
-   * ISO-8601 time after which the entry is stale unless announced again (`updatedAt` + the
-   * provider's TTL, by the provider's clock). Absent: a static registration (`announce` without
-   * `ttlMs`, or an entry written by an older SDK or by hand), which never expires.
+   * ISO-8601 time after which the entry is stale unless announced again. Written as `updatedAt` +
+   * the provider's TTL by the provider's clock; read back (`get`, `list`, `describe`) as the time
+   * the registry stored it + that TTL, so a provider whose clock is off neither expires at once
+   * nor outlives its TTL. Absent: a static registration (`announce` without `ttlMs`, or an entry
+   * written by an older SDK or by hand), which never expires.
    */
   expiresAt?: string;
   provider: ToolProviderInfo;
@@ -62,7 +64,8 @@ export function localProviderInfo(): ToolProviderInfo {
  *
  * Liveness: `serveTool` re-announces every `heartbeatMs` with `expiresAt = now + ttlMs`; readers
  * (`get`, `list`) return only entries whose `expiresAt` is still ahead, so a provider that died
- * drops out within the TTL, and `describe` says it expired. Several instances of one provider
+ * drops out within the TTL, and `describe` says it expired. Readers count the TTL from when the
+ * server stored the entry (`onRegistryClock`), not from the provider's clock. Several instances of one provider
  * write the same key (the last write wins; they serve the same definition), so the entry lives
  * while any of them heartbeats; an instance that stops just stops writing, never deletes.
  * Entries without `expiresAt` (static registrations, older SDKs) never expire. The bucket itself
@@ -162,7 +165,8 @@ export class ToolRegistry {
     const kv = await this.kv();
     const e = await kv.get(name);
     if (!e || e.operation !== 'PUT' || e.value.length === 0) return null;
-    return parseToolRegistryEntry(e.string());
+    const entry = parseToolRegistryEntry(e.string());
+    return entry && onRegistryClock(entry, e.created);
   }
 
   private kv(): Promise<KV> {
@@ -176,6 +180,20 @@ export class ToolRegistry {
     }
     return this.kvPromise;
   }
+}
+
+/**
+ * `entry` with its expiry moved onto the registry's clock: the provider's TTL (its `expiresAt`
+ * minus its `updatedAt`, both by its own clock) counted from `storedAt`, when the NATS server
+ * stored the entry. An entry without a TTL, or with one that does not read as positive, is left
+ * as it is (never expiring, or expired).
+ */
+export function onRegistryClock(entry: ToolRegistryEntry, storedAt: Date): ToolRegistryEntry {
+  if (entry.expiresAt === undefined) return entry;
+  const ttl = Date.parse(entry.expiresAt) - Date.parse(entry.updatedAt);
+  const stored = storedAt.getTime();
+  if (!(Number.isFinite(ttl) && ttl > 0 && Number.isFinite(stored))) return entry;
+  return { ...entry, expiresAt: new Date(stored + ttl).toISOString() };
 }
 
 /**

@@ -7,6 +7,7 @@ says, never a sleep-then-assert.
 from __future__ import annotations
 
 import asyncio
+import datetime as _dt
 import json
 import time
 from typing import Any, Awaitable, Callable, Dict, List
@@ -14,7 +15,7 @@ from typing import Any, Awaitable, Callable, Dict, List
 import nats
 import pytest
 
-from toolpath import DEFAULT_TOOL_HEARTBEAT, DEFAULT_TOOL_TTL, ToolRegistry, serve_tool, tool_registry_bucket
+from toolpath import DEFAULT_TOOL_HEARTBEAT, DEFAULT_TOOL_TTL, ToolRegistry, format_timestamp, serve_tool, tool_registry_bucket
 from toolpath.tools import _is_live, _parse_entry
 
 from .conftest import run_async
@@ -114,6 +115,36 @@ async def test_stop_leaves_entry_to_expire_and_restart_reappears(nats_url: str, 
                                  heartbeat=HEARTBEAT, ttl=TTL)
         assert await names(registry) == ["billing.refund"]
         await again.stop()
+    finally:
+        await nc.close()
+
+
+async def test_ttl_counts_from_when_the_registry_stored_the_entry(nats_url: str, prefix: str) -> None:
+    nc = await nats.connect(nats_url)
+    try:
+        registry = ToolRegistry(nc, prefix)
+        await registry.announce(definition("static.first"))  # creates the bucket
+        kv = await nc.jetstream().key_value(tool_registry_bucket(prefix))
+
+        async def write(name: str, skew: float, ttl: float) -> None:
+            at = time.time() + skew
+            await kv.put(name, json.dumps({**definition(name), "updatedAt": format_timestamp(at),
+                                           "expiresAt": format_timestamp(at + ttl),
+                                           "provider": {"id": name, "sdk": "python"}}).encode())
+
+        # Ten minutes behind: by its own clock long expired, yet just written.
+        await write("slow.clock", -600, 30)
+        # Ten minutes ahead with a 1 s TTL: by its own clock live for ten more minutes.
+        await write("fast.clock", 600, 1)
+        slow = await registry.describe("slow.clock")
+        assert slow["state"] == "live"
+        expires = _dt.datetime.fromisoformat(slow["entry"]["expiresAt"].replace("Z", "+00:00")).timestamp()
+        assert abs(expires - (time.time() + 30)) < 2
+        assert (await registry.get("fast.clock")) is not None
+        await wait_until(lambda: _state_is(registry, "fast.clock", "expired"), "the fast-clock entry to expire", 5)
+        assert (await registry.describe("static.first"))["state"] == "live"
+        await kv.delete("slow.clock")
+        assert (await registry.describe("slow.clock"))["state"] == "absent"
     finally:
         await nc.close()
 

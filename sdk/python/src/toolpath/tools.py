@@ -21,7 +21,8 @@ Error policy (the same as the TypeScript SDK):
 The registry is the NATS KV bucket ``<prefix>_tools`` (history 1): key = tool name, value = JSON
 ``{name, description, inputSchema, outputSchema?, updatedAt, expiresAt?, provider}``. A served
 tool is announced again every ``heartbeat`` seconds with ``expiresAt`` = now + ``ttl``; readers
-list only entries whose ``expiresAt`` is ahead (entries without it never expire).
+list only entries whose ``expiresAt`` is ahead (entries without it never expire), counting the
+TTL from when the NATS server stored the entry rather than from the provider's clock.
 """
 
 from __future__ import annotations
@@ -263,6 +264,21 @@ def _parse_time(text: str) -> Optional[float]:
     return t.timestamp()
 
 
+def _on_registry_clock(entry: Dict[str, Any], stored_at: Optional[_dt.datetime]) -> Dict[str, Any]:
+    """``entry`` with ``expiresAt`` moved onto the registry's clock: the provider's TTL (its
+    ``expiresAt`` minus its ``updatedAt``, both by its own clock) counted from ``stored_at``, when
+    the NATS server stored it. Without a TTL, or with one that is not positive, it is left as is."""
+    expires = entry.get("expiresAt")
+    if expires is None or stored_at is None:
+        return entry
+    end, start = _parse_time(str(expires)), _parse_time(str(entry.get("updatedAt")))
+    if end is None or start is None or end - start <= 0:
+        return entry
+    if stored_at.tzinfo is None:
+        stored_at = stored_at.replace(tzinfo=_dt.timezone.utc)
+    return {**entry, "expiresAt": format_timestamp(stored_at.timestamp() + (end - start))}
+
+
 def _is_live(entry: Mapping[str, Any], now: Optional[float] = None) -> bool:
     """Whether ``entry`` is live at ``now`` (epoch seconds); no ``expiresAt`` never expires."""
     expires = entry.get("expiresAt")
@@ -345,12 +361,16 @@ class ToolRegistry:
         """The stored entry, live or not; ``None`` when absent, deleted or unreadable."""
         if not isinstance(name, str) or not _TOOL_NAME.match(name):
             return None
-        kv = await self._bucket()
+        await self._bucket()
+        # The stream message, not nats-py's KV entry, which leaves out when the server stored it.
         try:
-            e = await kv.get(name)
-        except nats.js.errors.KeyNotFoundError:
+            msg = await self._nc.jetstream().get_msg(f"KV_{self.bucket}", subject=f"$KV.{self.bucket}.{name}")
+        except nats.js.errors.NotFoundError:
             return None
-        return _parse_entry(e.value)
+        if (msg.headers or {}).get("KV-Operation") in ("DEL", "PURGE"):
+            return None
+        entry = _parse_entry(msg.data)
+        return entry and _on_registry_clock(entry, msg.time)
 
     async def list(self, limit: int = DEFAULT_TOOL_LIST_LIMIT, *,
                    include_expired: bool = False) -> List[Dict[str, Any]]:
