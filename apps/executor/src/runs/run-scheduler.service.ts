@@ -265,7 +265,7 @@ export class RunScheduler implements OnApplicationShutdown {
       plan ??= this.plans.remember(executionId, run.definition, run.meta);
       const r = decideRound(run, plan);
       // A step becomes QUEUED and gets its job in one transaction; other moves go one script each
-      // (auto-pipelined together). A job added for a step another executor moved first is a
+      // (sent together, answered together). A job added for a step another executor moved first is a
       // no-op (same job id) or, if that step has already ended, finds it ended and does nothing.
       const toQueue = r.moves.filter((m) => m.next.status === 'QUEUED');
       const others = r.moves.filter((m) => m.next.status !== 'QUEUED');

@@ -324,9 +324,10 @@ export class RunStore implements OnModuleInit, OnApplicationShutdown {
     this.base = `{${config.TOOLPATH_QUEUE_PREFIX}}`;
     this.heartbeatTtlMs = 2 * config.EXECUTOR_LOCK_DURATION_MS;
     // Commands wait through a Redis restart (AOF keeps the state) instead of failing the step.
-    // Auto-pipelining sends the commands of concurrent steps issued in one tick as one write.
+    // No auto-pipelining: it holds every command until the event loop's next check phase, which
+    // in a busy executor cost a step in a chain about 0.5 ms (p50 2.6 -> 2.1 ms without it, runs
+    // alternating between two executors), and its batching did not raise throughput.
     this.redis = new Redis(config.REDIS_URL, {
-      enableAutoPipelining: true,
       maxRetriesPerRequest: null,
       enableOfflineQueue: true,
       retryStrategy: (times) => Math.min(times * 100, 1000),
@@ -614,8 +615,7 @@ export class RunStore implements OnModuleInit, OnApplicationShutdown {
    * fast), and it leaves the outbox, the deadline list and the tenant's live list.
    */
   async retire(id: string, tenantId: string | undefined, ttlS: number): Promise<void> {
-    // Plain commands, not a transaction: each is idempotent, and the auto-pipeline sends those of
-    // every run finalized in the same tick in one write.
+    // Plain commands, not a transaction: each is idempotent, and they go out back to back.
     await Promise.all([
       this.redis.expire(this.runKey(id), ttlS),
       this.redis.zrem(this.outboxKey, id),
