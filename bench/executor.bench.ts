@@ -7,21 +7,15 @@ import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { Queue, Worker, type Job } from 'bullmq';
 import Redis from 'ioredis';
-import type { Subscription } from 'nats';
-import {
-  executorSubjects,
-  toolSubject,
-  type ExecutionUpdate,
-  type ExecutionView,
-  type ExecutorReply,
-  type StartExecutionReply,
-} from '@toolpath/contracts';
-import { createTestEventsStream, isolatedEnv, repoRoot, startService, testUrls, type ServiceProcess, type TestNames } from '@toolpath/testing';
+import { toolSubject } from '@toolpath/contracts';
+import { repoRoot, type ServiceProcess } from '@toolpath/testing';
 import { parseCli } from './lib/cli';
-import { BENCH_TENANT } from './lib/events';
+import { ExecutorClient, delayStep, median, r1, redisOptions, sortNum, startExecutor, transformRun, workflowOf, world } from './lib/executor-world';
 import { CpuShare, settle } from './lib/machine';
-import { Cleanup, connectInfra, describeInfra, phaseNames, progress, serverPids, sleep, type Infra } from './lib/pipeline';
+import { Cleanup, connectInfra, describeInfra, progress, serverPids, sleep } from './lib/pipeline';
 import { Report, quantile } from './lib/report';
+
+const enc = new TextEncoder();
 
 const cli = parseCli({
   usage: 'node bench/dist/executor.bench.js',
@@ -69,149 +63,6 @@ publishes; it shares the machine, not the executor's process.
   },
 });
 
-const enc = new TextEncoder();
-const dec = new TextDecoder();
-const TERMINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
-
-const transformRun = (value: unknown = 1) => ({
-  name: 'bench no-op',
-  description: 'one core.transform step',
-  source: 'user',
-  steps: [{ id: 'only', tool: 'core.transform', parameters: { value } }],
-});
-const delayStep = (id: string, ms: number, dependsOn?: string[]) => ({ id, tool: 'core.delay', parameters: { ms }, ...(dependsOn ? { dependsOn } : {}) });
-const workflowOf = (steps: unknown[], name = 'bench') => ({ name, description: 'bench', source: 'user', steps });
-
-/** The client side of one executor world: start requests, and the updates it publishes. */
-class ExecutorClient {
-  private readonly sub: Subscription;
-  /** executionId -> when (performance.now) the run reached a terminal status, and which. */
-  private readonly ended = new Map<string, { at: number; status: string }>();
-  private readonly firstRunning = new Map<string, number>();
-  /** `<executionId>/<stepId>` -> when the step's COMPLETED update arrived. */
-  private readonly stepCompleted = new Map<string, number>();
-  private readonly waiters = new Map<string, () => void>();
-
-  constructor(
-    private readonly infra: Infra,
-    readonly names: TestNames,
-  ) {
-    this.sub = infra.nc.subscribe(`${names.subjectPrefix}.executions.${BENCH_TENANT}.>`, {
-      callback: (err, msg) => {
-        if (err) return;
-        const at = performance.now();
-        const u = JSON.parse(dec.decode(msg.data)) as ExecutionUpdate;
-        if (u.kind === 'step' && u.status === 'RUNNING' && !this.firstRunning.has(u.executionId)) this.firstRunning.set(u.executionId, at);
-        if (u.kind === 'step' && u.status === 'COMPLETED' && this.tracksSteps) this.stepCompleted.set(`${u.executionId}/${u.stepId}`, at);
-        if (u.kind === 'run' && TERMINAL.has(u.status)) {
-          this.ended.set(u.executionId, { at, status: u.status });
-          this.waiters.get(u.executionId)?.();
-        }
-      },
-    });
-  }
-
-  /** Record each step's COMPLETED update (off by default: a wide run has hundreds). */
-  tracksSteps = false;
-
-  /** When (performance.now) the step's COMPLETED update arrived, if it did and steps are tracked. */
-  completedAt(executionId: string, stepId: string): number | undefined {
-    return this.stepCompleted.get(`${executionId}/${stepId}`);
-  }
-
-  /** The subscription is live at the server once this resolves. */
-  async ready(): Promise<void> {
-    await this.infra.nc.flush();
-  }
-
-  async request<T>(subject: string, body: unknown, timeoutMs = 30_000): Promise<T> {
-    const msg = await this.infra.nc.request(subject, enc.encode(JSON.stringify(body)), { timeout: timeoutMs });
-    const reply = JSON.parse(dec.decode(msg.data)) as ExecutorReply<T>;
-    if (!reply.ok) throw new Error(`${subject}: ${reply.error.code}: ${reply.error.message}`);
-    return reply.value;
-  }
-
-  start(definition: unknown, extra: Record<string, unknown> = {}): Promise<StartExecutionReply> {
-    return this.request<StartExecutionReply>(executorSubjects(this.names.subjectPrefix).start, { tenantId: BENCH_TENANT, definition, ...extra });
-  }
-
-  get(executionId: string): Promise<ExecutionView> {
-    return this.request<ExecutionView>(executorSubjects(this.names.subjectPrefix).get, { tenantId: BENCH_TENANT, executionId });
-  }
-
-  /** Waits for the run's terminal update; returns when it arrived and the status. */
-  async ended_(executionId: string, timeoutMs = 60_000): Promise<{ at: number; status: string }> {
-    const seen = this.ended.get(executionId);
-    if (seen) return seen;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(executionId);
-        reject(new Error(`run ${executionId} did not end within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.waiters.set(executionId, () => {
-        clearTimeout(timer);
-        this.waiters.delete(executionId);
-        resolve();
-      });
-    });
-    return this.ended.get(executionId)!;
-  }
-
-  /** Starts a run and waits for its end: times from just before the request (performance.now ms). */
-  async runOnce(definition: unknown, extra: Record<string, unknown> = {}): Promise<{ id: string; total: number; reply: number; running?: number; status: string }> {
-    const t0 = performance.now();
-    const r = await this.start(definition, extra);
-    const tReply = performance.now();
-    const end = await this.ended_(r.executionId);
-    const running = this.firstRunning.get(r.executionId);
-    this.forget(r.executionId);
-    return { id: r.executionId, total: end.at - t0, reply: tReply - t0, running: running === undefined ? undefined : running - t0, status: end.status };
-  }
-
-  forget(id: string): void {
-    this.ended.delete(id);
-    this.firstRunning.delete(id);
-    for (const key of this.stepCompleted.keys()) if (key.startsWith(`${id}/`)) this.stepCompleted.delete(key);
-  }
-
-  close(): void {
-    this.sub.unsubscribe();
-  }
-}
-
-function redisOptions() {
-  const u = new URL(testUrls.redis);
-  return { host: u.hostname, port: Number(u.port || 6379), maxRetriesPerRequest: null };
-}
-
-/** Removes every key under `{<queuePrefix>}:` (BullMQ's and the run store's). */
-async function purgeRedisPrefix(prefix: string): Promise<void> {
-  const redis = new Redis(redisOptions());
-  try {
-    const stream = redis.scanStream({ match: `{${prefix}}:*`, count: 1000 });
-    for await (const keys of stream as AsyncIterable<string[]>) if (keys.length) await redis.del(...keys);
-  } finally {
-    redis.disconnect();
-  }
-}
-
-/** A fresh isolated world (stream, database, queue prefix) removed by `cleanup`. */
-async function world(label: string, infra: Infra, cleanup: Cleanup): Promise<TestNames> {
-  const names = phaseNames(label, infra, cleanup);
-  cleanup.add(`purge redis {${names.queuePrefix}}`, () => purgeRedisPrefix(names.queuePrefix));
-  await createTestEventsStream(infra.nc, names);
-  return names;
-}
-
-async function startExecutor(names: TestNames, env: Record<string, string>, cleanup: Cleanup): Promise<ServiceProcess> {
-  const svc = await startService('executor', { ...isolatedEnv(names), LOG_LEVEL: 'warn', ...cli.executorEnv, ...env });
-  cleanup.add(`stop executor pid ${svc.proc.pid}`, () => svc.stop());
-  return svc;
-}
-
-const sortNum = (xs: number[]) => [...xs].sort((a, b) => a - b);
-const median = (xs: number[]) => quantile(sortNum(xs), 0.5);
-const r1 = (n: number) => Math.round(n * 10) / 10;
 
 // ------------------------------------------------------------------------------------------------
 // Baselines in the bench process
@@ -347,7 +198,7 @@ async function main(): Promise<void> {
     // --- 1. latency -------------------------------------------------------------------------------
     const names = await world('benchexec', infra, cleanup);
     progress(`starting an executor process (EXECUTOR_CONCURRENCY=${cli.concurrency})`);
-    const exec = await startExecutor(names, { EXECUTOR_CONCURRENCY: String(cli.concurrency) }, cleanup);
+    const exec = await startExecutor(names, { ...cli.executorEnv, EXECUTOR_CONCURRENCY: String(cli.concurrency) }, cleanup);
     const client = new ExecutorClient(infra, names);
     cleanup.add('unsubscribe updates', async () => client.close());
     await client.ready();
@@ -610,7 +461,7 @@ async function main(): Promise<void> {
     await sclient.ready();
     const scaleEnv = { EXECUTOR_CONCURRENCY: String(cli.scaleConcurrency) };
     progress(`scale-out: executor processes with EXECUTOR_CONCURRENCY=${cli.scaleConcurrency}, provider sleeping 50 ms`);
-    const e1 = await startExecutor(snames, scaleEnv, cleanup);
+    const e1 = await startExecutor(snames, { ...cli.executorEnv, ...scaleEnv }, cleanup);
     const ioRun = workflowOf(Array.from({ length: 8 }, (_, i) => ({ id: `io${i}`, tool: 'bench.sleep', parameters: { i } })), 'bench io');
     const batch = async (): Promise<number> => {
       const t0 = performance.now();
@@ -632,7 +483,7 @@ async function main(): Promise<void> {
       maxInProvider = 0;
       one.push(await batch());
       report.details[`scaleMaxConcurrentToolCalls1_${i}`] = maxInProvider;
-      e2 = await startExecutor(snames, scaleEnv, cleanup);
+      e2 = await startExecutor(snames, { ...cli.executorEnv, ...scaleEnv }, cleanup);
       await batch(); // warm the second executor
       progress(`scale-out ${i + 1}/${cli.scaleRepeats}: two executors`);
       maxInProvider = 0;
