@@ -63,7 +63,7 @@ export class RunPlans {
   }
 
   /** The run's plan, made once; `meta` (if the run is live) is kept with it. */
-  remember(executionId: string, definition: WorkflowDefinition, meta?: RunMeta | null): RunPlan {
+  remember(executionId: string, definition: WorkflowDefinition, meta?: RunMeta): RunPlan {
     const known = this.plans.get(executionId);
     if (known) {
       if (meta) this.rememberMeta(known, meta);

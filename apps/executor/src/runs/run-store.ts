@@ -145,9 +145,9 @@ return out
  * job came back because that executor's job lock lapsed, not because the attempt stopped, and
  * running it here too would call the tool twice.
  * KEYS: hash, slots. ARGV: field, now ms, now ISO, lease expiry ms, limit, slot member,
- * what else to return ('m' the meta, 'd' the definition, both or neither), this executor's id,
- * heartbeat key prefix, then fields to return (other steps' states).
- * Returns {'OK', step JSON, meta|false, def|false, fields...}, {'GONE'}, {'ENDED', status},
+ * '1' to return the meta, this executor's id, heartbeat key prefix, then fields to return (other
+ * steps' states).
+ * Returns {'OK', step JSON, meta|false, fields...}, {'GONE'}, {'ENDED', status},
  * {'STATE', step status}, {'BUSY'} or {'HELD', ms the holder's heartbeat has left}.
  */
 const BEGIN_STEP_LUA = `${STEP_STATUS_OF}
@@ -175,9 +175,8 @@ st['attempts'] = (tonumber(st['attempts']) or 0) + 1
 if st['startedAt'] == nil or st['startedAt'] == cjson.null then st['startedAt'] = ARGV[3] end
 local json = '{"status":"RUNNING",' .. string.sub(cjson.encode(st), 2)
 redis.call('HSET', KEYS[1], ARGV[1], json)
-local out = {'OK', json, false, false}
-if string.find(ARGV[7], 'm', 1, true) then out[3] = redis.call('HGET', KEYS[1], 'meta') end
-if string.find(ARGV[7], 'd', 1, true) then out[4] = redis.call('HGET', KEYS[1], 'def') end
+local out = {'OK', json, false}
+if ARGV[7] == '1' then out[3] = redis.call('HGET', KEYS[1], 'meta') end
 for i = 10, #ARGV do out[#out + 1] = redis.call('HGET', KEYS[1], ARGV[i]) or false end
 return out
 `;
@@ -262,7 +261,7 @@ export function transitionOf(answer: unknown): TransitionResult {
 export type TransitionResult = { ok: true; open: number } | { ok: false; current: string };
 
 export type BeginResult =
-  | { kind: 'ok'; state: StepState; meta?: RunMeta; definition?: WorkflowDefinition; steps: Record<string, StepState> }
+  | { kind: 'ok'; state: StepState; meta?: RunMeta; steps: Record<string, StepState> }
   | { kind: 'gone' }
   | { kind: 'ended'; status: string }
   | { kind: 'state'; status: string }
@@ -507,7 +506,7 @@ export class RunStore implements OnModuleInit, OnApplicationShutdown {
     id: string,
     stepId: string,
     slot: { tenantId: string; member: string; leaseMs: number; limit: number },
-    want: { meta?: boolean; definition?: boolean },
+    wantMeta: boolean,
     reads: readonly string[],
   ): Promise<BeginResult> {
     const now = Date.now();
@@ -520,7 +519,7 @@ export class RunStore implements OnModuleInit, OnApplicationShutdown {
       now + slot.leaseMs,
       slot.limit,
       slot.member,
-      `${want.meta ? 'm' : ''}${want.definition ? 'd' : ''}`,
+      wantMeta ? '1' : '0',
       this.executorId,
       this.heartbeatKey(''),
       ...reads.map((s) => `step:${s}`),
@@ -529,12 +528,11 @@ export class RunStore implements OnModuleInit, OnApplicationShutdown {
       case 'OK': {
         const steps: Record<string, StepState> = {};
         reads.forEach((s, i) => {
-          const raw = r[4 + i];
+          const raw = r[3 + i];
           if (raw) steps[s] = JSON.parse(raw) as StepState;
         });
         const out: BeginResult = { kind: 'ok', state: JSON.parse(r[1]!) as StepState, steps };
         if (r[2]) out.meta = JSON.parse(r[2]) as RunMeta;
-        if (r[3]) out.definition = JSON.parse(r[3]) as WorkflowDefinition;
         return out;
       }
       case 'BUSY':

@@ -128,7 +128,7 @@ export class StepWorker extends WorkerHost implements OnApplicationBootstrap {
       executionId,
       stepId,
       { tenantId, member: slot, leaseMs: timeoutMs + this.config.EXECUTOR_LOCK_DURATION_MS, limit: this.config.EXECUTOR_TENANT_MAX_RUNNING_STEPS },
-      { meta: !plan.liveMeta },
+      !plan.liveMeta,
       plan.reads.get(stepId) ?? [],
     );
     if (begun.kind === 'gone' || begun.kind === 'ended') {
