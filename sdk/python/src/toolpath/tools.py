@@ -274,9 +274,8 @@ def _on_registry_clock(entry: Dict[str, Any], stored_at: Optional[_dt.datetime])
     end, start = _parse_time(str(expires)), _parse_time(str(entry.get("updatedAt")))
     if end is None or start is None or end - start <= 0:
         return entry
-    if stored_at.tzinfo is None:
-        stored_at = stored_at.replace(tzinfo=_dt.timezone.utc)
-    return {**entry, "expiresAt": format_timestamp(stored_at.timestamp() + (end - start))}
+    # format_timestamp reads a naive datetime as UTC, as the server's time is.
+    return {**entry, "expiresAt": format_timestamp(stored_at + _dt.timedelta(seconds=end - start))}
 
 
 def _is_live(entry: Mapping[str, Any], now: Optional[float] = None) -> bool:
