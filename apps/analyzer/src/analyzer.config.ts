@@ -23,10 +23,19 @@ export const analyzerConfigSchema = z.object({
   ANALYZER_ACK_WAIT_MS: env.positiveInt.min(1000).default(300_000),
   /** A session without a session_end closes after this long without events. */
   ANALYZER_SESSION_IDLE_MS: env.positiveInt.default(300_000),
+  /**
+   * A session with a session_end closes once events are arriving this long after it (arrival
+   * clock), so calls published just before the session_end but delivered just after it still join it.
+   */
+  ANALYZER_SESSION_END_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(0),
   /** Steps kept per session at most (longer sessions keep their first steps). */
   ANALYZER_MAX_STEPS_PER_SESSION: env.positiveInt.default(10_000),
   ANALYZER_MIN_STEPS: env.positiveInt.min(2).max(20).default(3),
   ANALYZER_MAX_STEPS: env.positiveInt.min(2).max(20).default(8),
+  /** Longest pattern learned: frequent patterns of ANALYZER_MAX_STEPS steps are grown up to this many (closed extensions only). */
+  ANALYZER_MAX_PATTERN_STEPS: env.positiveInt.min(2).max(255).default(64),
+  /** Patterns listed per tenant at most (the best by score); bounds listing, the stored rows and inference. */
+  ANALYZER_MAX_PATTERNS: env.positiveInt.max(100_000).default(500),
   /** Unrelated calls allowed between two consecutive steps of a pattern. */
   ANALYZER_MAX_GAP: z.coerce.number().int().min(0).max(10).default(2),
   /** Distinct sessions a sequence needs to be listed. */

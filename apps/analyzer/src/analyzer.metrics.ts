@@ -12,6 +12,7 @@ export class AnalyzerMetrics {
   readonly eventsAlreadyCounted: Counter;
   readonly eventsExpired: Counter;
   readonly sessionsClosed: Counter;
+  readonly stepsDropped: Counter;
   readonly patternsWritten: Counter;
   readonly patterns: Gauge;
   readonly lockBusy: Counter;
@@ -25,6 +26,7 @@ export class AnalyzerMetrics {
     this.eventsAlreadyCounted = metrics.counter('toolpath_analyzer_events_already_counted_total', "Redelivered events at or below their tenant's watermark, skipped");
     this.eventsExpired = metrics.counter('toolpath_analyzer_events_expired_total', 'Events that aged out of the stream before the analyzer read them (a full rebuild recovers them)');
     this.sessionsClosed = metrics.counter('toolpath_analyzer_sessions_closed_total', 'Sessions closed and counted');
+    this.stepsDropped = metrics.counter('toolpath_analyzer_steps_dropped_total', 'Calls not mined because their session had more than ANALYZER_MAX_STEPS_PER_SESSION');
     this.patternsWritten = metrics.counter('toolpath_analyzer_patterns_written_total', 'Pattern rows written (changed) to the patterns collection');
     this.patterns = metrics.gauge('toolpath_analyzer_patterns', 'Patterns listed, over the tenants this analyzer holds in memory');
     this.lockBusy = metrics.counter('toolpath_analyzer_lock_busy_total', 'Runs not started because another analyzer held the run lock');

@@ -140,6 +140,18 @@ export class AnalyzerHarness {
     return n;
   }
 
+  /** Publishes events as given (in this order) through the SDK and waits for every ack. */
+  async publishEvents(tenantId: string, events: ToolEventInput[]): Promise<number> {
+    const pub = new EventPublisher(this.nc, { tenantId, subjectPrefix: this.names.subjectPrefix, maxBuffer: 200_000 });
+    this.publishers.push(pub);
+    for (const e of events) pub.publish(e);
+    await pub.flush(60_000);
+    const stats = pub.stats();
+    const dropped = stats.droppedBufferFull + stats.droppedAfterRetries + stats.invalid + stats.tooLarge;
+    if (dropped > 0) throw new Error(`publisher dropped or refused ${dropped} events`);
+    return events.length;
+  }
+
   /** Raw bytes on a tenant's subject (what a producer bypassing the SDK might send). */
   async publishRaw(tenantId: string, data: string): Promise<void> {
     await this.nc.jetstream().publish(eventsSubject(this.names.subjectPrefix, tenantId), Buffer.from(data));

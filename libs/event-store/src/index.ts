@@ -3,3 +3,4 @@ export * from './indexes';
 export * from './cursor';
 export * from './tool-event.writer';
 export * from './tool-event.reader';
+export { arrivalMillis } from './arrival-time';

@@ -52,7 +52,10 @@ export class EventMapper {
     return event;
   }
 
-  /** Closes a case: successful unless one of its activities failed; lasting from its first start to its last end. */
+  /**
+   * Closes a case: successful unless one of its activities failed; stamped with the case's end (its
+   * last activity's end), so in time order too it comes after every activity of the case.
+   */
   sessionEnd(caseId: string, state: CaseState): ToolEventInput {
     const event: ToolEventInput = {
       kind: 'session_end',
@@ -60,8 +63,8 @@ export class EventMapper {
       sessionId: caseId,
       seq: state.nextSeq,
       success: state.failed === 0,
-      startedAt: timestamp(state.firstMs),
-      durationMs: Math.max(0, state.lastEndMs - state.firstMs),
+      startedAt: timestamp(Number.isFinite(state.lastEndMs) ? state.lastEndMs : state.firstMs),
+      durationMs: 0,
       result: { activities: state.calls, failed: state.failed, outcomesKnown: state.outcomesKnown },
     };
     const intent = state.intent ?? this.opts.intent;

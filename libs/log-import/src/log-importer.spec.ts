@@ -59,9 +59,10 @@ describe('runImport', () => {
     ]);
     expect(calls[0]).toMatchObject({ startedAt: Date.UTC(2026, 0, 5, 8), durationMs: 0 });
     const ends = events.filter((e) => e.kind === 'session_end');
+    // Stamped with the case's end (its last activity's end), never its start: in time order too it comes last.
     expect(ends).toEqual([
-      expect.objectContaining({ sessionId: 'A', seq: 3, success: false, startedAt: Date.UTC(2026, 0, 5, 8), durationMs: 5000, intent: 'refund 7', result: { activities: 3, failed: 1, outcomesKnown: 2 } }),
-      expect.objectContaining({ sessionId: 'B', seq: 2, success: true, durationMs: 60_000, result: { activities: 2, failed: 0, outcomesKnown: 1 } }),
+      expect.objectContaining({ sessionId: 'A', seq: 3, success: false, startedAt: Date.UTC(2026, 0, 5, 8, 0, 5), durationMs: 0, intent: 'refund 7', result: { activities: 3, failed: 1, outcomesKnown: 2 } }),
+      expect.objectContaining({ sessionId: 'B', seq: 2, success: true, startedAt: Date.UTC(2026, 0, 5, 8, 1), durationMs: 0, result: { activities: 2, failed: 0, outcomesKnown: 1 } }),
     ]);
     expect(summary).toMatchObject({ eventsRead: 5, toolCalls: 5, sessionEnds: 2, cases: 2, skipped: 0, limited: false });
   });
@@ -93,15 +94,13 @@ describe('runImport', () => {
     expect(events[1].userId).toBeUndefined();
   });
 
-  it('stops at the limit and still ends the cases it read', async () => {
+  it('stops at the limit and ends no case the rest of the file may continue (the whole import ends them)', async () => {
     const { events, summary } = await importCsv(LOG, { limit: 2 });
     expect(events.map((e) => [e.kind, e.sessionId])).toEqual([
       ['tool_call', 'A'],
       ['tool_call', 'B'],
-      ['session_end', 'A'],
-      ['session_end', 'B'],
     ]);
-    expect(summary).toMatchObject({ eventsRead: 2, limited: true });
+    expect(summary).toMatchObject({ eventsRead: 2, limited: true, sessionEnds: 0, casesLeftOpen: 2 });
   });
 
   it('skips an activity the contract refuses, naming the field and the line, and imports the rest', async () => {

@@ -4,6 +4,7 @@ import { CaseTracker, type CaseState } from './case-tracker';
 import { EventMapper, type EventMapperOptions } from './event-mapper';
 import type { EventSink } from './event-sink';
 import type { LogItem, LogRecord, SkippedItem, SkipReason } from './log-record';
+import { LogTruncatedError } from './column-mapping';
 
 export interface ImportRunOptions extends EventMapperOptions {
   items: AsyncIterable<LogItem>;
@@ -55,6 +56,10 @@ export interface ImportSummary {
   eventsPerSecond: number;
   /** Largest V8 heap seen while importing. */
   peakHeapBytes: number;
+  /** Why reading stopped before the end of the file (cut or damaged); undefined when it was read whole. */
+  truncated?: string;
+  /** Cases left without a `session_end` because reading stopped early (cut, limit, interrupt) while they were open. */
+  casesLeftOpen?: number;
 }
 
 const HEAP_SAMPLE_EVERY = 4096;
@@ -164,7 +169,7 @@ export async function runImport(opts: ImportRunOptions): Promise<ImportSummary> 
   };
 
   try {
-    for await (const item of opts.items) {
+    for await (const item of untilCut(opts.items, summary)) {
       if (item.type === 'case_end') {
         const state = cases.close(item.caseId);
         if (state) await endCase(item.caseId, state);
@@ -189,7 +194,15 @@ export async function runImport(opts: ImportRunOptions): Promise<ImportSummary> 
       const wait = importRecord(item.record);
       if (wait) await wait;
     }
-    for (const [caseId, state] of cases.closeAll()) await endCase(caseId, state);
+    if (summary.truncated === undefined && !summary.limited && !summary.interrupted) {
+      for (const [caseId, state] of cases.closeAll()) await endCase(caseId, state);
+    } else {
+      // Reading stopped early (a cut file, --limit, Ctrl-C): a case still open may have more
+      // activities in the rest of the file. Ending it now would publish a wrong session_end under
+      // the id the whole file's import needs, and that import would then be refused it.
+      summary.casesLeftOpen = 0;
+      for (const [, state] of cases.closeAll()) if (state.calls > 0) summary.casesLeftOpen++;
+    }
     await sink.finish();
   } finally {
     if (timer) clearInterval(timer);
@@ -202,4 +215,14 @@ export async function runImport(opts: ImportRunOptions): Promise<ImportSummary> 
   summary.durationMs = Math.round(elapsed());
   summary.eventsPerSecond = summary.durationMs > 0 ? Math.round((summary.eventsRead * 1000) / summary.durationMs) : summary.eventsRead;
   return summary;
+}
+
+/** The items up to a cut in the file, which is noted in the summary rather than thrown. */
+async function* untilCut(items: AsyncIterable<LogItem>, summary: ImportSummary): AsyncGenerator<LogItem> {
+  try {
+    yield* items;
+  } catch (err) {
+    if (!(err instanceof LogTruncatedError)) throw err;
+    summary.truncated = err.message;
+  }
 }

@@ -63,7 +63,7 @@ describe('readXesLog', () => {
     expect(items.map((i) => i.type)).toEqual(['record', 'record', 'case_end', 'record', 'case_end']);
   });
 
-  it('pairs start and complete into one activity with its duration, in start order', async () => {
+  it('pairs start and complete into one activity with its duration, in start order (the interval view)', async () => {
     const lc = (t: string) => `<string key="lifecycle:transition" value="${t}"/>`;
     const text = xes(`
   <trace>
@@ -76,14 +76,43 @@ describe('readXesLog', () => {
     ${event('C', '2026-01-05T08:03:30Z', lc('ate_abort'))}
     ${event('D', '2026-01-05T08:04:00Z', lc('start'))}
   </trace>`);
-    const { records, counters } = await read(text);
+    const { records, counters, items } = await read(text);
     expect(records.map((r) => [r.activity, r.durationMs, r.success, r.error])).toEqual([
       ['A', 60_000, undefined, undefined],
       ['B', 0, undefined, undefined],
-      ['C', 30_000, false, 'ate_abort'],
-      ['D', 0, false, 'started but never completed'],
     ]);
+    // As pm4py's interval view: an aborted start and a start never completed are no activity; counted, in place.
+    const skips = items.flatMap((i) => (i.type === 'skip' ? [i.skip] : []));
+    expect(skips.map((k) => [k.reason, k.caseId, k.message])).toEqual([
+      ['not_completed', 'c', expect.stringContaining('aborted (ate_abort)')],
+      ['not_completed', 'c', expect.stringContaining('started but never completed')],
+    ]);
+    expect(items.map((i) => i.type)).toEqual(['record', 'record', 'skip', 'skip', 'case_end']);
     expect(counters.ignoredTransitions).toBe(1);
+  });
+
+  it('orders calls that started together by their end, and pairs by concept:instance when given', async () => {
+    const lc = (t: string, instance?: string) =>
+      `<string key="lifecycle:transition" value="${t}"/>${instance ? `<string key="concept:instance" value="${instance}"/>` : ''}`;
+    const text = xes(`
+  <trace>
+    <string key="concept:name" value="c"/>
+    ${event('long', '2026-01-05T08:00:00Z', lc('start'))}
+    ${event('short', '2026-01-05T08:00:00Z', lc('start'))}
+    ${event('short', '2026-01-05T08:00:05Z', lc('complete'))}
+    ${event('long', '2026-01-05T08:01:00Z', lc('complete'))}
+    ${event('X', '2026-01-05T09:00:00Z', lc('start', '1'))}
+    ${event('X', '2026-01-05T09:00:01Z', lc('start', '2'))}
+    ${event('X', '2026-01-05T09:00:02Z', lc('complete', '2'))}
+    ${event('X', '2026-01-05T09:00:09Z', lc('complete', '1'))}
+  </trace>`);
+    const { records } = await read(text);
+    expect(records.map((r) => [r.activity, new Date(r.startMs).toISOString().slice(11, 19), r.durationMs])).toEqual([
+      ['short', '08:00:00', 5_000],
+      ['long', '08:00:00', 60_000],
+      ['X', '09:00:00', 9_000],
+      ['X', '09:00:01', 1_000],
+    ]);
   });
 
   it('keeps nested attributes: meta-attributes, containers and lists', async () => {

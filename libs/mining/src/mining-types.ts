@@ -14,6 +14,13 @@ export interface MiningEvent {
   /** Epoch ms. */
   startedAt: number;
   durationMs: number;
+  /**
+   * When the event reached Toolpath (epoch ms): the JetStream message timestamp, stored by the
+   * recorder as `receivedAt`. Sessions go idle on this clock, never on startedAt, so historical
+   * event times never split a case and every re-read gives the same sessions. Without it the
+   * assembler falls back to the event's end time (startedAt + durationMs).
+   */
+  arrivedAt?: number;
   seq?: number;
   intent?: string;
   userId?: string;
@@ -25,6 +32,8 @@ export interface SessionStep {
   tool: string;
   parameters?: Record<string, unknown>;
   result?: unknown;
+  /** True when the result was recorded as JSON text and is kept parsed (see compactResult). */
+  resultJsonText?: boolean;
   success: boolean;
   error?: string;
   durationMs: number;
@@ -60,6 +69,10 @@ export interface OpenSessionState {
   droppedSteps: number;
   /** Latest activity (max of startedAt + durationMs) seen in the session. */
   lastActivityAt: number;
+  /** Latest arrival (arrival clock, epoch ms) of the session's events; absent in state written before it existed. */
+  lastArrivedAt?: number;
+  /** Arrival of the session's session_end, when one arrived (null: it carried no arrival time). */
+  endArrivedAt?: number | null;
 }
 
 export interface MinedPattern {
@@ -95,6 +108,11 @@ export interface MinedPattern {
   exampleSessionIds: string[];
   /** Ids of listed patterns made of the same tools in another order (independent steps seen in both orders). */
   variantIds: string[];
+  /**
+   * Per step: calls of the step's tool in a row at the matched place (a loop of one tool is one
+   * step of a pattern), mean and most over the supporting sessions' leftmost occurrences.
+   */
+  stepRepeats: { mean: number; max: number }[];
   /** startedAt of the earliest / endedAt of the latest supporting session. */
   firstSeenAt: number;
   lastSeenAt: number;

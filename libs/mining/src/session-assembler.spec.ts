@@ -1,4 +1,4 @@
-import type { MiningEvent } from './mining-types';
+import type { ClosedSession, MiningEvent } from './mining-types';
 import { MiningInputError, SessionAssembler } from './session-assembler';
 
 let streamSeq = 0;
@@ -108,5 +108,120 @@ describe('SessionAssembler', () => {
       ['a', 0, 0],
       ['b', 5, 0],
     ]);
+  });
+
+  describe('closing on the arrival clock', () => {
+    const DAY = 86_400_000;
+    /** Events of cases published one after the other, arriving 10 ms apart (what an import does). */
+    const arriving = (events: Array<[string, string | null, number]>, from = 1_000_000): MiningEvent[] =>
+      events.map(([sessionId, tool, startedAt], i) =>
+        tool === null ? end(sessionId, { startedAt, arrivedAt: from + i * 10 }) : call(sessionId, tool, { seq: i, startedAt, arrivedAt: from + i * 10 }),
+      );
+    const shape = (closed: ReturnType<SessionAssembler['takeAll']>) => closed.map((s) => `${s.sessionId}:${s.steps.map((x) => x.tool).join('>')}${s.ended ? '.' : ''}`);
+
+    it('never splits a case at a gap in its event times (a two-day gap)', () => {
+      const a = new SessionAssembler({ sessionIdleMs: 300_000 });
+      const out: ClosedSession[] = [];
+      for (const e of arriving([
+        ['c1', 'open', 0],
+        ['c2', 'open', 0],
+        ['c1', 'review', 2 * DAY],
+        ['c1', null, 2 * DAY],
+        ['c2', 'close', 3 * DAY],
+        ['c2', null, 3 * DAY],
+      ])) {
+        a.add(e);
+        // The clock the analyzer passes at the end of a step: the latest arrival read.
+        out.push(...a.takeClosed(e.arrivedAt!));
+      }
+      expect(shape(out)).toEqual(['c1:open>review.', 'c2:open>close.']);
+    });
+
+    it('gives the same sessions whatever the closing points (per event, per step of 2, at the end)', () => {
+      const events = arriving([
+        ['a', 'x', 5 * DAY],
+        ['b', 'x', 0],
+        ['a', 'y', 0],
+        ['b', 'y', DAY],
+        ['a', null, 0],
+        ['b', 'z', DAY],
+        ['b', null, DAY],
+      ]);
+      const run = (every: number) => {
+        const a = new SessionAssembler({ sessionIdleMs: 1_000, sessionEndGraceMs: 15 });
+        const out: ClosedSession[] = [];
+        events.forEach((e, i) => {
+          a.add(e);
+          if ((i + 1) % every === 0) out.push(...a.takeClosed(e.arrivedAt!));
+        });
+        out.push(...a.takeAll());
+        return shape(out);
+      };
+      expect(run(1)).toEqual(['a:x>y.', 'b:x>y>z.']);
+      expect(run(2)).toEqual(run(1));
+      expect(run(events.length + 1)).toEqual(run(1));
+    });
+
+    it('closes a session idle on the arrival clock, and a late event of it opens a new piece, at any closing point', () => {
+      for (const closeEvery of [1, 100]) {
+        const a = new SessionAssembler({ sessionIdleMs: 1_000 });
+        const out: ClosedSession[] = [];
+        const add = (e: MiningEvent) => {
+          a.add(e);
+          if (closeEvery === 1) out.push(...a.takeClosed(e.arrivedAt!));
+        };
+        add(call('s', 'a', { arrivedAt: 0, startedAt: 0 }));
+        add(call('s', 'b', { arrivedAt: 999, startedAt: 0 }));
+        add(call('t', 'other', { arrivedAt: 1_998 }));
+        add(call('s', 'c', { arrivedAt: 1_999, startedAt: 0 }));
+        out.push(...a.takeAll());
+        expect(shape(out)).toEqual(['s:a>b', 't:other', 's:c']);
+      }
+    });
+
+    it('closes an ended session after the grace, and takes in a call that arrives within it', () => {
+      const a = new SessionAssembler({ sessionIdleMs: 60_000, sessionEndGraceMs: 500 });
+      a.add(call('s', 'a', { seq: 0, arrivedAt: 0 }));
+      a.add(end('s', { seq: 2, arrivedAt: 100 }));
+      a.add(call('s', 'b', { seq: 1, arrivedAt: 400 }));
+      expect(a.takeClosed(599)).toEqual([]);
+      expect(a.nextCloseAt()).toBe(600);
+      expect(shape(a.takeClosed(600))).toEqual(['s:a>b.']);
+      // Past the grace, a call of the same session is a new piece.
+      a.add(end('u', { arrivedAt: 1_000 }));
+      a.add(call('u', 'late', { arrivedAt: 1_500 }));
+      expect(shape(a.takeAll())).toEqual(['u:.', 'u:late']);
+    });
+
+    it('puts a session_end that carries the session\'s start time after its calls', () => {
+      const a = new SessionAssembler({ sessionIdleMs: 300_000 });
+      // A full rebuild reads in arrival order: the session_end, stamped with the start, arrives last.
+      a.add(call('s', 'a', { seq: 0, startedAt: 1_000, arrivedAt: 50 }));
+      a.add(call('s', 'b', { seq: 1, startedAt: 2_000, arrivedAt: 60 }));
+      a.add(end('s', { seq: 2, startedAt: 1_000, durationMs: 1_500, arrivedAt: 70 }));
+      expect(a.takeClosed(70).map((s) => [s.steps.map((x) => x.tool), s.ended, s.startedAt, s.endedAt])).toEqual([[['a', 'b'], true, 1_000, 2_500]]);
+    });
+
+    it('keeps arrival times and pieces found over across a save and restore', () => {
+      const a = new SessionAssembler({ sessionIdleMs: 1_000, sessionEndGraceMs: 100 });
+      a.add(call('s', 'a', { arrivedAt: 0 }));
+      a.add(call('s', 'b', { arrivedAt: 1_000 })); // over: a new piece
+      a.add(call('e', 'x', { arrivedAt: 1_010 }));
+      a.add(end('e', { arrivedAt: 1_020 }));
+      const b = SessionAssembler.restore(a.opts, JSON.parse(JSON.stringify(a.openSessions())));
+      expect(b.openCount).toBe(3);
+      expect(b.lowestOpenStreamSeq()).toBe(a.lowestOpenStreamSeq());
+      expect(shape(b.takeClosed(1_119))).toEqual(['s:a']);
+      expect(shape(b.takeClosed(1_120))).toEqual(['e:x.']);
+      b.add(call('s', 'c', { arrivedAt: 1_999 }));
+      expect(shape(b.takeClosed(2_998))).toEqual([]);
+      expect(shape(b.takeClosed(2_999))).toEqual(['s:b>c']);
+    });
+
+    it('restores state saved before arrival times existed at the arrival it is given', () => {
+      const saved = [{ tenantId: 't1', sessionId: 'old', events: [call('old', 'a', { startedAt: 5 * DAY })], droppedSteps: 0, lastActivityAt: 5 * DAY }];
+      const b = SessionAssembler.restore({ sessionIdleMs: 1_000 }, saved, 50_000);
+      expect(b.nextCloseAt()).toBe(51_000);
+    });
   });
 });

@@ -1,7 +1,14 @@
 import type { ClosedSession, MiningEvent, OpenSessionState, SessionStep } from './mining-types';
 
 export interface SessionAssemblerOptions {
+  /** A session closes once the arrival clock reaches its last arrival + this. */
   sessionIdleMs: number;
+  /**
+   * A session with a session_end closes once the arrival clock reaches the session_end's arrival
+   * + this (default 0: at once), so calls published just before it but delivered just after it
+   * still join it.
+   */
+  sessionEndGraceMs?: number;
   /** Tool calls kept per session (the first to arrive); later calls are dropped and counted (default 10,000). */
   maxStepsPerSession?: number;
 }
@@ -24,6 +31,10 @@ interface OpenSession {
   end?: MiningEvent;
   droppedSteps: number;
   lastActivityAt: number;
+  /** Latest arrival of the session's events (arrival clock). */
+  lastArrivedAt: number;
+  /** Arrival of its first session_end (-Infinity when that event carried no arrival: it closes at the next closing). */
+  endArrivedAt?: number;
   lowestStreamSeq: number;
 }
 
@@ -44,45 +55,73 @@ export function compareSessionEvents(a: MiningEvent, b: MiningEvent): number {
 }
 
 /**
- * Groups events into sessions, per tenant and session id, in any order of arrival. A session
- * closes at its session_end, or when it has been idle for sessionIdleMs by the clock the caller
- * passes (the latest event time seen, so replays close sessions the same way as live runs).
- * Events of a session that arrive after it closed open a new piece of that session.
+ * Groups events into sessions, per tenant and session id. Sessions close on the **arrival clock**
+ * (when events reached Toolpath, `arrivedAt`), never on the time the producer wrote in the event:
+ * a session is over once the clock reaches its last arrival + sessionIdleMs, or its session_end's
+ * arrival + sessionEndGraceMs. An event of an open session that arrives at or after that point
+ * closes it first and opens a new piece of that session. The pieces therefore depend only on the
+ * events and their arrival times, never on when the caller closes: closing at any clock not ahead
+ * of the arrivals still to come (`takeClosed`) gives the same sessions as closing at every event.
  */
 export class SessionAssembler {
   private readonly open = new Map<string, OpenSession>();
+  /** Pieces an arriving event found over: closed by the next takeClosed/takeAll. */
+  private overdue: OpenSession[] = [];
+  private readonly closeAtOf = new WeakMap<ClosedSession, number>();
   private readonly maxSteps: number;
+  private readonly graceMs: number;
 
   constructor(readonly opts: SessionAssemblerOptions) {
     if (!Number.isFinite(opts.sessionIdleMs) || opts.sessionIdleMs <= 0) {
       throw new RangeError(`sessionIdleMs must be a positive number, got ${String(opts.sessionIdleMs)}`);
     }
+    const grace = opts.sessionEndGraceMs ?? 0;
+    if (!Number.isFinite(grace) || grace < 0) throw new RangeError(`sessionEndGraceMs must be a number ≥ 0, got ${String(opts.sessionEndGraceMs)}`);
+    this.graceMs = grace;
     this.maxSteps = opts.maxStepsPerSession ?? DEFAULT_MAX_STEPS;
   }
 
+  /** Sessions not closed yet (including pieces found over but not taken). */
   get openCount(): number {
-    return this.open.size;
+    return this.open.size + this.overdue.length;
   }
 
   add(event: MiningEvent): void {
-    if (typeof event?.tenantId !== 'string' || event.tenantId === '') throw new MiningInputError('tenantId', 'must be a non-empty string');
-    if (typeof event.sessionId !== 'string' || event.sessionId === '') throw new MiningInputError('sessionId', 'must be a non-empty string');
-    if (event.kind !== 'tool_call' && event.kind !== 'session_end') throw new MiningInputError('kind', 'must be tool_call or session_end');
-    if (event.kind === 'tool_call' && (typeof event.tool !== 'string' || event.tool === '')) throw new MiningInputError('tool', 'must be a non-empty string');
-    if (typeof event.streamSeq !== 'number' || !Number.isFinite(event.streamSeq)) throw new MiningInputError('streamSeq', 'must be a number');
+    validate(event);
     const key = `${event.tenantId}\u0000${event.sessionId}`;
     let s = this.open.get(key);
+    // A session_end without an arrival time only marks the end (it closes at the next closing).
+    const arrived = event.kind === 'session_end' ? finiteOr(event.arrivedAt, -Infinity) : arrivalOf(event);
+    if (s && arrived >= this.closeAt(s)) {
+      this.open.delete(key);
+      this.overdue.push(s);
+      s = undefined;
+    }
     if (!s) {
-      s = { tenantId: event.tenantId, sessionId: event.sessionId, calls: [], droppedSteps: 0, lastActivityAt: -Infinity, lowestStreamSeq: event.streamSeq };
+      s = newOpen(event);
       this.open.set(key, s);
     }
+    this.place(s, event);
+  }
+
+  /** Arrival-clock time at which `s` is over. */
+  private closeAt(s: OpenSession): number {
+    const idle = s.lastArrivedAt + this.opts.sessionIdleMs;
+    return s.endArrivedAt === undefined ? idle : Math.min(idle, s.endArrivedAt + this.graceMs);
+  }
+
+  private place(s: OpenSession, event: MiningEvent): void {
     s.lowestStreamSeq = Math.min(s.lowestStreamSeq, event.streamSeq);
-    s.lastActivityAt = Math.max(s.lastActivityAt, finiteOr(event.startedAt, 0) + Math.max(0, finiteOr(event.durationMs, 0)));
+    s.lastActivityAt = Math.max(s.lastActivityAt, eventEnd(event));
     if (event.kind === 'session_end') {
+      const arrived = finiteOr(event.arrivedAt, -Infinity);
+      s.endArrivedAt = s.endArrivedAt === undefined ? arrived : Math.min(s.endArrivedAt, arrived);
+      if (Number.isFinite(arrived)) s.lastArrivedAt = Math.max(s.lastArrivedAt, arrived);
       // A repeated session_end keeps the latest one (by stream order): it is the producer's last word.
       if (!s.end || s.end.streamSeq < event.streamSeq) s.end = event;
       return;
     }
+    s.lastArrivedAt = Math.max(s.lastArrivedAt, arrivalOf(event));
     if (s.calls.length >= this.maxSteps) {
       s.droppedSteps++;
       return;
@@ -90,45 +129,90 @@ export class SessionAssembler {
     s.calls.push(event);
   }
 
-  /** Sessions ended by a session_end, or idle for sessionIdleMs at `nowMs`; removed from the open set. */
-  takeClosed(nowMs: number): ClosedSession[] {
-    const out: ClosedSession[] = [];
-    for (const [key, s] of this.open) {
-      if (s.end || s.lastActivityAt + this.opts.sessionIdleMs <= nowMs) {
-        this.open.delete(key);
-        out.push(closeSession(s));
-      }
-    }
-    return sortClosed(out);
+  private close(s: OpenSession): ClosedSession {
+    const closed = closeSession(s);
+    this.closeAtOf.set(closed, this.closeAt(s));
+    return closed;
   }
 
-  /** Closes every open session (end of a full rebuild, or shutdown without persistence). */
+  /**
+   * Sessions over at `nowMs` on the arrival clock (and those a later event found over), removed
+   * from the open set. `nowMs` must not be ahead of an arrival still to come: the latest arrival
+   * read, or a time the event source vouches for.
+   */
+  takeClosed(nowMs: number): ClosedSession[] {
+    const out = this.takeOverdue();
+    for (const [key, s] of this.open) {
+      if (this.closeAt(s) <= nowMs) {
+        this.open.delete(key);
+        out.push(this.close(s));
+      }
+    }
+    return this.sortClosed(out);
+  }
+
+  /** Closes every open session (shutdown without persistence, or the end of a finite log). */
   takeAll(): ClosedSession[] {
-    const out = [...this.open.values()].map(closeSession);
+    const out = this.takeOverdue();
+    for (const s of this.open.values()) out.push(this.close(s));
     this.open.clear();
-    return sortClosed(out);
+    return this.sortClosed(out);
+  }
+
+  /** The earliest arrival-clock time at which an open session will be over (undefined: none open). */
+  nextCloseAt(): number | undefined {
+    let next: number | undefined;
+    for (const s of this.open.values()) {
+      const at = this.closeAt(s);
+      if (next === undefined || at < next) next = at;
+    }
+    return next;
+  }
+
+  private takeOverdue(): ClosedSession[] {
+    const out = this.overdue.map((s) => this.close(s));
+    this.overdue = [];
+    return out;
   }
 
   /** What must be kept to continue after a restart (JSON-serialisable). */
   openSessions(): OpenSessionState[] {
-    return [...this.open.values()].map((s) => ({
+    // Pieces found over but not taken yet come first: restore() puts them back as over.
+    return [...this.overdue, ...this.open.values()].map((s) => ({
       tenantId: s.tenantId,
       sessionId: s.sessionId,
       events: s.end ? [...s.calls, s.end] : [...s.calls],
       droppedSteps: s.droppedSteps,
       lastActivityAt: s.lastActivityAt,
+      lastArrivedAt: s.lastArrivedAt,
+      ...(s.endArrivedAt !== undefined ? { endArrivedAt: Number.isFinite(s.endArrivedAt) ? s.endArrivedAt : null } : {}),
     }));
   }
 
-  static restore(opts: SessionAssemblerOptions, state: OpenSessionState[]): SessionAssembler {
+  /**
+   * Continues from `openSessions()`. `defaultArrivedAt` stands for the arrival of sessions saved
+   * before arrival times were kept (the time they were last read is the best estimate).
+   */
+  static restore(opts: SessionAssemblerOptions, state: OpenSessionState[], defaultArrivedAt = -Infinity): SessionAssembler {
     const a = new SessionAssembler(opts);
-    for (const s of state) {
-      for (const e of s.events) a.add(e);
-      const open = a.open.get(`${s.tenantId}\u0000${s.sessionId}`);
-      if (open) {
-        open.droppedSteps += s.droppedSteps;
-        if (Number.isFinite(s.lastActivityAt)) open.lastActivityAt = Math.max(open.lastActivityAt, s.lastActivityAt);
+    for (const saved of state) {
+      const key = `${saved.tenantId}\u0000${saved.sessionId}`;
+      if (saved.events.length === 0) continue;
+      // A second piece of the same session: the first was found over before the save.
+      const earlier = a.open.get(key);
+      if (earlier) a.overdue.push(earlier);
+      // Saved pieces are placed as they were, without the closing rule: they were open when saved.
+      const s = newOpen(saved.events[0]);
+      a.open.set(key, s);
+      for (const e of saved.events) {
+        validate(e);
+        a.place(s, e);
       }
+      s.droppedSteps += saved.droppedSteps;
+      if (Number.isFinite(saved.lastActivityAt)) s.lastActivityAt = Math.max(s.lastActivityAt, saved.lastActivityAt);
+      if (typeof saved.lastArrivedAt === 'number' && Number.isFinite(saved.lastArrivedAt)) s.lastArrivedAt = saved.lastArrivedAt;
+      else if (Number.isFinite(defaultArrivedAt)) s.lastArrivedAt = defaultArrivedAt;
+      if (s.end && saved.endArrivedAt !== undefined) s.endArrivedAt = saved.endArrivedAt ?? -Infinity;
     }
     return a;
   }
@@ -136,14 +220,51 @@ export class SessionAssembler {
   /** Lowest streamSeq still held by an open session (the replay point), or undefined. */
   lowestOpenStreamSeq(): number | undefined {
     let low: number | undefined;
-    for (const s of this.open.values()) if (low === undefined || s.lowestStreamSeq < low) low = s.lowestStreamSeq;
+    for (const s of [...this.overdue, ...this.open.values()]) if (low === undefined || s.lowestStreamSeq < low) low = s.lowestStreamSeq;
     return low;
+  }
+
+  /**
+   * A canonical order for the counter: by the arrival-clock time each session was over, then the
+   * stream position it completed at. Sessions closed in different steps keep this order too (a
+   * session closed in a later step was over later, or opened later), so the counter sees the
+   * same sequence whatever the step size.
+   */
+  private sortClosed(sessions: ClosedSession[]): ClosedSession[] {
+    const at = (s: ClosedSession) => this.closeAtOf.get(s) ?? 0;
+    return sessions.sort(
+      (a, b) => at(a) - at(b) || a.lastStreamSeq - b.lastStreamSeq || (a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : 0),
+    );
   }
 }
 
-function sortClosed(sessions: ClosedSession[]): ClosedSession[] {
-  // Deterministic order for the counter: by the stream position at which each session completed.
-  return sessions.sort((a, b) => a.lastStreamSeq - b.lastStreamSeq || (a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : 0));
+function validate(event: MiningEvent): void {
+  if (typeof event?.tenantId !== 'string' || event.tenantId === '') throw new MiningInputError('tenantId', 'must be a non-empty string');
+  if (typeof event.sessionId !== 'string' || event.sessionId === '') throw new MiningInputError('sessionId', 'must be a non-empty string');
+  if (event.kind !== 'tool_call' && event.kind !== 'session_end') throw new MiningInputError('kind', 'must be tool_call or session_end');
+  if (event.kind === 'tool_call' && (typeof event.tool !== 'string' || event.tool === '')) throw new MiningInputError('tool', 'must be a non-empty string');
+  if (typeof event.streamSeq !== 'number' || !Number.isFinite(event.streamSeq)) throw new MiningInputError('streamSeq', 'must be a number');
+}
+
+function newOpen(event: MiningEvent): OpenSession {
+  return {
+    tenantId: event.tenantId,
+    sessionId: event.sessionId,
+    calls: [],
+    droppedSteps: 0,
+    lastActivityAt: -Infinity,
+    lastArrivedAt: -Infinity,
+    lowestStreamSeq: event.streamSeq,
+  };
+}
+
+function eventEnd(e: MiningEvent): number {
+  return finiteOr(e.startedAt, 0) + Math.max(0, finiteOr(e.durationMs, 0));
+}
+
+/** The event's arrival, or (events without one) its end time. */
+function arrivalOf(e: MiningEvent): number {
+  return typeof e.arrivedAt === 'number' && Number.isFinite(e.arrivedAt) ? e.arrivedAt : eventEnd(e);
 }
 
 function closeSession(s: OpenSession): ClosedSession {

@@ -70,6 +70,10 @@ describe('ToolSession against NATS', () => {
     expect(events[2]).toMatchObject({ error: 'permission denied' });
     expect(events[2].durationMs as number).toBeGreaterThanOrEqual(15);
     expect(typeof events[2].startedAt).toBe('string');
+    // The session_end is stamped with the session's end, after every call's end, never its start.
+    const endOf = (e: Record<string, unknown>) => Date.parse(e.startedAt as string) + (e.durationMs as number);
+    expect(events[3].durationMs).toBe(0);
+    expect(Date.parse(events[3].startedAt as string)).toBeGreaterThanOrEqual(Math.max(...events.slice(0, 3).map(endOf)));
     expect(errors).toEqual([]);
   });
 

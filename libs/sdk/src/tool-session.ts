@@ -39,9 +39,9 @@ const MAX_TEXT = 10_000;
 export class ToolSession {
   readonly sessionId: string;
   private readonly common: Pick<ToolEventInput, 'sessionId' | 'userId' | 'agentId' | 'source' | 'intent'>;
-  private readonly startedAt = Date.now();
-  private readonly startedAtPerf = performance.now();
   private nextSeq = 0;
+  /** Latest end (epoch ms) of a tracked call: the session_end is stamped no earlier. */
+  private lastCallEndMs = -Infinity;
   private failedSteps = 0;
   private result: unknown;
   private resultSuccess?: boolean;
@@ -79,6 +79,7 @@ export class ToolSession {
       value = await fn();
     } catch (err) {
       this.failedSteps++;
+      const durationMs = this.callEnded(startedAt, t0);
       this.emit({
         ...this.common,
         kind: 'tool_call',
@@ -88,10 +89,11 @@ export class ToolSession {
         success: false,
         error: clip(errorMessage(err)),
         startedAt: new Date(startedAt).toISOString(),
-        durationMs: elapsed(t0),
+        durationMs,
       });
       throw err;
     }
+    const durationMs = this.callEnded(startedAt, t0);
     this.emit({
       ...this.common,
       kind: 'tool_call',
@@ -101,7 +103,7 @@ export class ToolSession {
       success: true,
       result: value,
       startedAt: new Date(startedAt).toISOString(),
-      durationMs: elapsed(t0),
+      durationMs,
     });
     return value;
   }
@@ -115,6 +117,8 @@ export class ToolSession {
   /**
    * Publishes `session_end` once (later calls do nothing and return undefined). Success is, in
    * order: `opts.success`, the one given to `setResult`, else whether every tracked step succeeded.
+   * It is stamped with the time the session ended (`durationMs` 0), never its start: in time
+   * order too it comes after every call of the session.
    */
   end(opts: EndSessionOptions = {}): string | undefined {
     if (this.ended) return undefined;
@@ -127,10 +131,17 @@ export class ToolSession {
         success: opts.success ?? this.resultSuccess ?? this.failedSteps === 0,
         result: opts.result !== undefined ? opts.result : this.result,
         error: opts.error === undefined ? undefined : clip(opts.error),
-        startedAt: new Date(this.startedAt).toISOString(),
-        durationMs: elapsed(this.startedAtPerf),
+        startedAt: new Date(Math.max(Date.now(), Math.ceil(this.lastCallEndMs))).toISOString(),
+        durationMs: 0,
       }),
     );
+  }
+
+  /** The call's duration; remembers its end for the session_end's time. */
+  private callEnded(startedAt: number, t0: number): number {
+    const durationMs = elapsed(t0);
+    this.lastCallEndMs = Math.max(this.lastCallEndMs, startedAt + durationMs);
+    return durationMs;
   }
 
   /**

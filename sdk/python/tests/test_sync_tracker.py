@@ -43,8 +43,10 @@ def test_round_trip_tool_calls_then_session_end(stream):
     assert events[2]["durationMs"] == 40
     end = events[3]
     assert end["result"] == "Found 2 files"
-    assert end["durationMs"] >= events[0]["durationMs"]
-    assert end["startedAt"] <= events[0]["startedAt"]
+    # Stamped with the session's end (after every call's end), never its start.
+    assert end["durationMs"] == 0
+    parse = lambda t: dt.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() * 1000.0
+    assert parse(end["startedAt"]) >= max(parse(e["startedAt"]) + e["durationMs"] for e in events[:3]) - 1e-6
 
 
 def test_failure_is_recorded_and_reraised(stream):

@@ -17,6 +17,12 @@ export interface StreamPosition {
   created: string;
   /** True when the consumer was re-positioned to the stored watermark (a run died holding messages). */
   repositioned: boolean;
+  /**
+   * The server's time (epoch ms, the clock that stamps messages) before `pending` was counted:
+   * every message not among those `pending` is stamped at or after it. Undefined on servers that
+   * do not say (before NATS 2.10).
+   */
+  serverTime?: number;
 }
 
 /**
@@ -60,12 +66,14 @@ export class EventStreamReader {
       await this.create(streamWatermark);
       info = await jsm.consumers.info(this.stream, ANALYZER_CONSUMER);
     }
+    const serverTime = streamInfo.ts ? Date.parse(streamInfo.ts) : NaN;
     return {
       pending: info.num_pending,
       firstSeq: streamInfo.state.first_seq,
       lastSeq: streamInfo.state.last_seq,
       created: streamInfo.created,
       repositioned,
+      ...(Number.isFinite(serverTime) ? { serverTime } : {}),
     };
   }
 

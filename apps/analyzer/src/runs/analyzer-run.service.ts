@@ -3,7 +3,7 @@ import { InjectConnection } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import type { JsMsg } from 'nats';
 import { Collections, RECORDER_CONSUMER, analyzerRunLockKey, type AnalyzerRunMode } from '@toolpath/contracts';
-import type { StoredToolEvent } from '@toolpath/event-store';
+import { arrivalMillis, type StoredToolEvent } from '@toolpath/event-store';
 import type { MiningEvent } from '@toolpath/mining';
 import { APP_CONFIG, NatsClient, RedisClient } from '@toolpath/platform';
 import type { AnalyzerConfig } from '../analyzer.config';
@@ -54,6 +54,8 @@ export class AnalyzerRunService implements OnApplicationShutdown {
   private activeEnded?: Promise<unknown>;
   private stopping = false;
   private lastPrune = 0;
+  /** Server time at the start of this run's reading, once all that was stored before it was read. */
+  private vouchedClock?: number;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AnalyzerConfig,
@@ -165,6 +167,20 @@ export class AnalyzerRunService implements OnApplicationShutdown {
     return { started: true, run: record, done: false };
   }
 
+  /** Calls dropped beyond ANALYZER_MAX_STEPS_PER_SESSION by the sessions this run closed: on the record, a metric, the log. */
+  private noteDroppedSteps(record: RunRecord, touched: Set<string>): void {
+    for (const { state } of this.states.cachedTenants()) {
+      if (!touched.has(state.tenantId)) continue;
+      const dropped = state.takeDroppedSteps();
+      if (dropped === 0) continue;
+      this.share(record, state.tenantId).droppedSteps = dropped;
+      this.metrics.stepsDropped.inc(dropped);
+      const warning = `${state.tenantId}: ${dropped} calls beyond ANALYZER_MAX_STEPS_PER_SESSION (${this.config.ANALYZER_MAX_STEPS_PER_SESSION}) in one session were not mined`;
+      record.warnings.push(warning);
+      this.log.warn(`run ${record._id}: ${warning}`);
+    }
+  }
+
   /** Runs, stores the record, calls `ended`, then compacts what is due (still holding the lock). */
   private async execute(record: RunRecord, lock: HeldLock, ended: () => void): Promise<RunRecord> {
     const started = performance.now();
@@ -182,6 +198,7 @@ export class AnalyzerRunService implements OnApplicationShutdown {
       const t0 = performance.now();
       await this.afterRun(record, touched);
       addPhase(record, 'after', t0);
+      this.noteDroppedSteps(record, touched);
       record.status = 'completed';
     } catch (err) {
       record.status = 'failed';
@@ -256,6 +273,7 @@ export class AnalyzerRunService implements OnApplicationShutdown {
     addPhase(record, 'prepare', prepareStarted);
     // Bounded by what was pending at the start, so a busy stream cannot keep one run going forever.
     let budget = pos.pending;
+    this.vouchedClock = undefined;
     while (budget > 0 && !this.stopping) {
       if (lock.lost) throw new Error('the run lock was lost (expired or taken); stopping before writing more');
       const readStarted = performance.now();
@@ -266,7 +284,11 @@ export class AnalyzerRunService implements OnApplicationShutdown {
       cursor = await this.step(record, msgs, cursor, touched);
       this.log.log(`run ${record._id}: ${record.eventsRead} events read, ${budget > 0 ? `${budget} to go` : 'caught up'}`);
     }
+    // Everything stored before the server's time at the start has been read: no arrival still to
+    // come is earlier, so sessions over by then can close (a session_end's grace, idle sessions).
+    if (!this.stopping) this.vouchedClock = pos.serverTime;
     const quietStarted = performance.now();
+    await this.closeDueTenants(record, touched);
     await this.closeQuietTenants(record, touched);
     addPhase(record, 'quiet', quietStarted);
   }
@@ -276,8 +298,12 @@ export class AnalyzerRunService implements OnApplicationShutdown {
     const c = this.config;
     let t0 = performance.now();
     const byTenant = new Map<string, MiningEvent[]>();
+    // The arrival clock at the end of the step: every later message is stamped at or after it.
+    let stepClock = -Infinity;
     for (const m of msgs) {
-      const d = decodeStreamEvent({ data: m.data, subject: m.subject, streamSeq: m.seq }, c.TOOLPATH_SUBJECT_PREFIX, c.ANALYZER_MAX_RESULT_BYTES);
+      const arrivedAt = arrivalMillis(m.info.timestampNanos);
+      if (arrivedAt !== undefined && arrivedAt > stepClock) stepClock = arrivedAt;
+      const d = decodeStreamEvent({ data: m.data, subject: m.subject, streamSeq: m.seq, arrivedAt }, c.TOOLPATH_SUBJECT_PREFIX, c.ANALYZER_MAX_RESULT_BYTES);
       const ofTenant = d.ok ? d.event.tenantId : d.tenantId;
       const tenantShare = ofTenant !== null ? this.share(record, ofTenant) : undefined;
       if (tenantShare) tenantShare.read = (tenantShare.read ?? 0) + 1;
@@ -299,7 +325,7 @@ export class AnalyzerRunService implements OnApplicationShutdown {
         const { state } = await this.states.forRun(tenantId);
         states.push(state);
         const r = state.addEvents(events, now);
-        const closed = state.closeSessions();
+        const closed = state.closeSessions(Math.max(state.arrivalClock, stepClock));
         const share = this.share(record, tenantId);
         share.events += r.added;
         share.sessionsClosed += closed;
@@ -330,9 +356,41 @@ export class AnalyzerRunService implements OnApplicationShutdown {
   }
 
   /**
-   * Sessions without a session_end close by the latest event time of their tenant; a tenant that
-   * has gone quiet has no later events to move that clock, so once nothing has arrived for it for
-   * the idle window (wall clock), all its open sessions close.
+   * Sessions over by the server time this run started at (`vouchedClock`): a tenant without
+   * later events has nothing else to move its arrival clock past its sessions' grace or idle
+   * window. Cached tenants are checked in memory, the others by their stored next closing time.
+   */
+  private async closeDueTenants(record: RunRecord, touched: Set<string>): Promise<void> {
+    const clock = this.vouchedClock;
+    if (clock === undefined) return;
+    const candidates = new Set(await this.states.repo.tenantsDueAt(clock));
+    for (const e of this.states.cachedTenants()) {
+      const next = e.state.assembler.nextCloseAt();
+      if (next !== undefined && next <= clock) candidates.add(e.state.tenantId);
+    }
+    for (const tenantId of candidates) {
+      const { state } = await this.states.forRun(tenantId);
+      await this.persistClosed(record, touched, state, state.closeSessions(Math.max(state.arrivalClock, clock)));
+    }
+  }
+
+  /** Persists a tenant after `closed` of its sessions closed outside a step, and counts them in the run. */
+  private async persistClosed(record: RunRecord, touched: Set<string>, state: TenantLearning, closed: number): Promise<void> {
+    if (closed === 0) return;
+    try {
+      await this.states.repo.persist(state, { deferCompaction: true });
+    } catch (err) {
+      this.states.evict(state.tenantId);
+      throw err;
+    }
+    this.share(record, state.tenantId).sessionsClosed += closed;
+    this.metrics.sessionsClosed.inc(closed);
+    touched.add(state.tenantId);
+  }
+
+  /**
+   * The fallback on the wall clock: a tenant that has gone quiet has no later events to move its
+   * arrival clock, so once nothing has arrived for it for the idle window, all its open sessions close.
    */
   private async closeQuietTenants(record: RunRecord, touched: Set<string>): Promise<void> {
     const before = Date.now() - this.config.ANALYZER_SESSION_IDLE_MS;
@@ -343,16 +401,7 @@ export class AnalyzerRunService implements OnApplicationShutdown {
     for (const tenantId of candidates) {
       const { state } = await this.states.forRun(tenantId);
       if (state.openSessionCount() === 0 || state.lastArrivalAt >= before) continue;
-      const closed = state.closeSessions(CLOSE_ALL);
-      try {
-        await this.states.repo.persist(state, { deferCompaction: true });
-      } catch (err) {
-        this.states.evict(tenantId);
-        throw err;
-      }
-      this.share(record, tenantId).sessionsClosed += closed;
-      this.metrics.sessionsClosed.inc(closed);
-      touched.add(tenantId);
+      await this.persistClosed(record, touched, state, state.closeSessions(CLOSE_ALL));
     }
   }
 
@@ -369,6 +418,7 @@ export class AnalyzerRunService implements OnApplicationShutdown {
     share.sessionsClosed = 0;
     let batch: MiningEvent[] = [];
     let maxReceivedAt = 0;
+    // Rows in arrival order close sessions exactly as the stream did: the same arrival clock.
     const flush = () => {
       const r = fresh.addEvents(batch, 0, false);
       record.invalidEvents += r.invalid;
@@ -379,10 +429,11 @@ export class AnalyzerRunService implements OnApplicationShutdown {
       fresh.unpersisted = [];
       batch = [];
     };
+    // Arrival order: the stream's (rows stored without a stream sequence first, by arrival).
     const rows = this.connection
       .db!.collection<StoredToolEvent>(Collections.toolEvents)
       .find({ tenantId })
-      .sort({ startedAt: 1 })
+      .sort({ streamSeq: 1, receivedAt: 1 })
       .batchSize(REBUILD_BATCH);
     for await (const row of rows) {
       record.eventsRead++;
@@ -403,6 +454,10 @@ export class AnalyzerRunService implements OnApplicationShutdown {
     fresh.lastArrivalAt = maxReceivedAt;
     if (Date.now() - maxReceivedAt >= c.ANALYZER_SESSION_IDLE_MS) {
       share.sessionsClosed += fresh.closeSessions(CLOSE_ALL);
+      fresh.unpersisted = [];
+    } else if (this.vouchedClock !== undefined) {
+      // What the incremental part of this run closed at the server's time, the rebuild closes too.
+      share.sessionsClosed += fresh.closeSessions(Math.max(fresh.arrivalClock, this.vouchedClock));
       fresh.unpersisted = [];
     }
     await this.states.repo.persist(fresh, { snapshot: true, fullRunId: record._id });

@@ -11,6 +11,8 @@ export interface TenantShare {
   read?: number;
   invalid?: number;
   alreadyCounted?: number;
+  /** Calls of the sessions closed in this run beyond ANALYZER_MAX_STEPS_PER_SESSION, not mined. */
+  droppedSteps?: number;
 }
 
 /** A row of `analyzer_runs` (`_id` = run id). Incremental runs cover every tenant; a full run one. */

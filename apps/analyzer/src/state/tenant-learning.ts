@@ -1,4 +1,4 @@
-import { PatternCounter, SessionAssembler, type ClosedSession, type MiningEvent, type MiningOptions, type OpenSessionState } from '@toolpath/mining';
+import { NextStepModel, PatternCounter, SessionAssembler, type ClosedSession, type MiningEvent, type MiningOptions, type OpenSessionState } from '@toolpath/mining';
 import { LearningStats } from '../stats/learning-stats';
 import type { BlobRef } from './blob-store';
 
@@ -8,6 +8,8 @@ export const CLOSE_ALL = Number.MAX_SAFE_INTEGER;
 export interface LearningOptions {
   mining: MiningOptions;
   maxStepsPerSession: number;
+  /** An ended session closes once the arrival clock is this far past its session_end's arrival (default 0). */
+  sessionEndGraceMs?: number;
 }
 
 /** Where a tenant's state stands in the store; a write succeeds only against the version it read. */
@@ -31,6 +33,9 @@ export class TenantLearning {
   unpersisted: ClosedSession[] = [];
   promoted = new Map<string, string>();
   lastFullRunId: string | null = null;
+  /** Immediate successors for next-step prediction (libs/mining next-step-model.ts): fed every counted session, saved with the snapshot. */
+  nextSteps = new NextStepModel();
+  private droppedSinceTaken = 0;
 
   constructor(
     readonly tenantId: string,
@@ -40,8 +45,12 @@ export class TenantLearning {
     public watermark: number,
     /** Wall-clock ms of the last event received for this tenant (the quiet-tenant rule). */
     public lastArrivalAt: number,
-    /** Highest event time seen: sessions idle by this clock close even while the tenant is busy. */
-    public maxEventTime: number,
+    /**
+     * The arrival clock: the latest arrival (JetStream timestamp) of the tenant's events read.
+     * Sessions close on it (see SessionAssembler), so the step and batch boundaries of a run
+     * never change them, and replays and rebuilds give the sessions live reading gave.
+     */
+    public arrivalClock: number,
     public meta: PersistedMeta,
   ) {}
 
@@ -51,9 +60,10 @@ export class TenantLearning {
 
   /**
    * Adds events in stream order; returns how many were at or below the watermark (skipped). A full
-   * rebuild reads the store in time order, not stream order, and passes `checkWatermark` false.
+   * rebuild reads the store in arrival order and passes `checkWatermark` false. `readAt` is the
+   * wall-clock time they were read (the quiet-tenant rule); their arrival times are their own.
    */
-  addEvents(events: MiningEvent[], arrivedAt: number, checkWatermark = true): { added: number; alreadyCounted: number; invalid: number } {
+  addEvents(events: MiningEvent[], readAt: number, checkWatermark = true): { added: number; alreadyCounted: number; invalid: number } {
     let added = 0;
     let alreadyCounted = 0;
     let invalid = 0;
@@ -69,23 +79,29 @@ export class TenantLearning {
         invalid++;
         continue;
       }
-      // The assembler measures idleness from the end of a call: keep the same clock.
-      const end = e.startedAt + Math.max(0, e.durationMs);
-      if (end > this.maxEventTime && Number.isFinite(end)) this.maxEventTime = end;
+      // The assembler's clock for events without an arrival time is their end: keep the same.
+      const arrived = typeof e.arrivedAt === 'number' ? e.arrivedAt : e.startedAt + Math.max(0, e.durationMs);
+      if (arrived > this.arrivalClock && Number.isFinite(arrived)) this.arrivalClock = arrived;
       if (checkWatermark && e.streamSeq > this.watermark) this.watermark = e.streamSeq;
       added++;
     }
     if (added > 0) {
-      this.lastArrivalAt = Math.max(this.lastArrivalAt, arrivedAt);
+      this.lastArrivalAt = Math.max(this.lastArrivalAt, readAt);
       this.revision++;
     }
     return { added, alreadyCounted, invalid };
   }
 
-  /** Closes the sessions that are over at `nowMs` and counts them; returns how many closed. */
-  closeSessions(nowMs: number = this.maxEventTime): number {
+  /**
+   * Closes the sessions that are over at `nowMs` on the arrival clock and counts them; returns how
+   * many closed. `nowMs` must not be ahead of an arrival still to be read (default: the latest read).
+   */
+  closeSessions(nowMs: number = this.arrivalClock): number {
     const closed = this.assembler.takeClosed(nowMs);
-    for (const s of closed) this.countSession(s);
+    for (const s of closed) {
+      this.countSession(s);
+      this.droppedSinceTaken += s.droppedSteps ?? 0;
+    }
     this.unpersisted.push(...closed);
     if (closed.length > 0) this.revision++;
     return closed.length;
@@ -94,7 +110,15 @@ export class TenantLearning {
   /** Replays a journaled session (loading): counted, not journaled again. */
   countSession(s: ClosedSession): void {
     this.counter.addSession(s);
+    this.nextSteps.addSession(s);
     this.stats.addSession(s);
+  }
+
+  /** Calls dropped (beyond maxStepsPerSession) by the sessions closed since the last call; resets. */
+  takeDroppedSteps(): number {
+    const n = this.droppedSinceTaken;
+    this.droppedSinceTaken = 0;
+    return n;
   }
 
   openSessionCount(): number {
@@ -102,7 +126,8 @@ export class TenantLearning {
   }
 }
 
-export function newAssembler(opts: LearningOptions, state?: OpenSessionState[]): SessionAssembler {
-  const o = { sessionIdleMs: opts.mining.sessionIdleMs, maxStepsPerSession: opts.maxStepsPerSession };
-  return state ? SessionAssembler.restore(o, state) : new SessionAssembler(o);
+/** `defaultArrivedAt`: the arrival assumed for open sessions saved before arrival times were kept. */
+export function newAssembler(opts: LearningOptions, state?: OpenSessionState[], defaultArrivedAt?: number): SessionAssembler {
+  const o = { sessionIdleMs: opts.mining.sessionIdleMs, sessionEndGraceMs: opts.sessionEndGraceMs ?? 0, maxStepsPerSession: opts.maxStepsPerSession };
+  return state ? SessionAssembler.restore(o, state, defaultArrivedAt) : new SessionAssembler(o);
 }

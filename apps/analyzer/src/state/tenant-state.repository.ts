@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { Logger } from '@nestjs/common';
 import type { Collection, Db } from 'mongodb';
 import { Collections } from '@toolpath/contracts';
-import { PatternCounter, type ClosedSession, type OpenSessionState } from '@toolpath/mining';
+import { NextStepModel, PatternCounter, type ClosedSession, type OpenSessionState } from '@toolpath/mining';
 import { LearningStats, type LearningStatsState } from '../stats/learning-stats';
 import { BlobStore, type BlobRef } from './blob-store';
 import { TenantLearning, newAssembler, type LearningOptions, type PersistedMeta } from './tenant-learning';
@@ -20,7 +21,10 @@ interface TenantStateRow {
   open: BlobRef | null;
   openSessions: number;
   lastArrivalAt: number;
-  maxEventTime: number;
+  /** The tenant's arrival clock (absent in rows written before it; `maxEventTime` was an event-time clock). */
+  arrivalClock?: number;
+  /** When the first open session is over on the arrival clock (null: none open). */
+  nextCloseAt?: number | null;
   promoted: Record<string, string>;
   lastFullRunId: string | null;
   updatedAt: Date;
@@ -106,17 +110,27 @@ export class TenantStateRepository {
     if (!row) return TenantLearning.fresh(tenantId, opts);
     let counter: PatternCounter;
     let stats: LearningStats;
+    let nextSteps: NextStepModel | undefined;
     if (row.snapshot) {
       const decoded = decodeSnapshot(await this.blobs.read(row.snapshot));
       counter = PatternCounter.fromSnapshot(decoded.counter);
+      if (counter.rebuiltFromFormat) new Logger('TenantStateRepository').warn(`tenant ${tenantId}: mining snapshot of format ${counter.rebuiltFromFormat} recounted from its ${counter.sessionsSeen} stored sessions (patterns now count a loop of one tool as one step)`);
       stats = LearningStats.fromState(decoded.stats);
+      // A snapshot written before the next-step model existed has none: it starts empty, learns from
+      // the journal and the sessions closed from now on (a full rebuild restores it whole), and
+      // predictions fall back to the pattern counts until it has counted a session.
+      if (decoded.nextSteps) nextSteps = NextStepModel.fromSnapshot(decoded.nextSteps);
+      else new Logger('TenantStateRepository').warn(`tenant ${tenantId}: snapshot without a next-step model; it starts empty (a full rebuild restores it)`);
     } else {
       counter = new PatternCounter({ ...opts.mining, tenantId });
       stats = new LearningStats();
     }
     const open = row.open ? (JSON.parse((await this.blobs.read(row.open)).toString('utf8')) as OpenSessionState[]) : undefined;
     const meta: PersistedMeta = { version: row.version, promotedRev: row.promotedRev ?? 0, snapshot: row.snapshot, journal: row.journal ?? [], open: row.open };
-    const state = new TenantLearning(tenantId, newAssembler(opts, open), counter, stats, row.watermark, row.lastArrivalAt, row.maxEventTime, meta);
+    // Open sessions saved before arrival times were kept are taken as arrived when last read.
+    const assembler = newAssembler(opts, open, row.lastArrivalAt);
+    const state = new TenantLearning(tenantId, assembler, counter, stats, row.watermark, row.lastArrivalAt, row.arrivalClock ?? row.lastArrivalAt ?? 0, meta);
+    if (nextSteps) state.nextSteps = nextSteps;
     // Entries are read one at a time and replayed in order: the journal is bounded by the
     // compaction ratio, but reading it all at once would double the peak memory.
     for (const ref of meta.journal) {
@@ -159,7 +173,7 @@ export class TenantStateRepository {
       const compact = opts.snapshot === true || journalBytes > this.compactionDueAt(prev) * (opts.deferCompaction ? DEFERRED_COMPACT_FACTOR : 1);
       let snapshot = prev.snapshot;
       if (compact) {
-        snapshot = await this.blobs.write(`${t}:s:${tag}`, encodeSnapshot(state.stats.toState(), state.counter.toSnapshot()));
+        snapshot = await this.blobs.write(`${t}:s:${tag}`, encodeSnapshot(state.stats.toState(), state.counter.toSnapshot(), state.nextSteps.toSnapshot()));
         written.push(snapshot);
         journal = [];
       }
@@ -176,7 +190,8 @@ export class TenantStateRepository {
         open,
         openSessions: openSessions.length,
         lastArrivalAt: state.lastArrivalAt,
-        maxEventTime: state.maxEventTime,
+        arrivalClock: state.arrivalClock,
+        nextCloseAt: storableTime(state.assembler.nextCloseAt()),
         lastFullRunId: opts.fullRunId ?? state.lastFullRunId,
         updatedAt: new Date(),
       };
@@ -241,6 +256,12 @@ export class TenantStateRepository {
     return true;
   }
 
+  /** Tenants with an open session over at `arrivalClock` (the event source vouches no earlier arrival is unread). */
+  async tenantsDueAt(arrivalClock: number): Promise<string[]> {
+    const rows = await this.heads.find({ openSessions: { $gt: 0 }, nextCloseAt: { $lte: arrivalClock } }, { projection: { _id: 1 } }).toArray();
+    return rows.map((r) => r._id).filter((id) => id !== CURSOR_ID);
+  }
+
   /** Tenants whose open sessions have had no event since `before` (wall clock): due to close. */
   async quietTenants(before: number): Promise<string[]> {
     const rows = await this.heads.find({ openSessions: { $gt: 0 }, lastArrivalAt: { $lt: before } }, { projection: { _id: 1 } }).toArray();
@@ -286,6 +307,12 @@ export class TenantStateRepository {
   }
 }
 
+/** A time for the head row: PostgreSQL under FerretDB stores no infinity (-Infinity: due at any time). */
+function storableTime(t: number | undefined): number | null {
+  if (t === undefined || Number.isNaN(t)) return null;
+  return Number.isFinite(t) ? t : t < 0 ? 0 : null;
+}
+
 const JOURNAL_MAGIC = Buffer.from('TPJ1');
 
 /**
@@ -302,17 +329,22 @@ export function decodeJournalEntry(buf: Buffer): ClosedSession[] {
   return JSON.parse(json.toString('utf8')) as ClosedSession[];
 }
 
-/** `[u32 header length][header JSON][counter snapshot]`: the counter's own format stays opaque. */
-function encodeSnapshot(stats: LearningStatsState, counter: Buffer): Buffer {
-  const header = Buffer.from(JSON.stringify({ format: 1, stats }), 'utf8');
+/**
+ * `[u32 header length][header JSON][counter snapshot][next-step model]`: the counter's and the
+ * model's own formats stay opaque; the header says how long the model part is (snapshots written
+ * before it have none and still read).
+ */
+export function encodeSnapshot(stats: LearningStatsState, counter: Buffer, nextSteps?: Buffer): Buffer {
+  const header = Buffer.from(JSON.stringify({ format: 1, stats, ...(nextSteps ? { nextStepsBytes: nextSteps.length } : {}) }), 'utf8');
   const len = Buffer.alloc(4);
   len.writeUInt32BE(header.length);
-  return Buffer.concat([len, header, counter]);
+  return Buffer.concat([len, header, counter, ...(nextSteps ? [nextSteps] : [])]);
 }
 
-function decodeSnapshot(buf: Buffer): { stats: LearningStatsState; counter: Buffer } {
+export function decodeSnapshot(buf: Buffer): { stats: LearningStatsState; counter: Buffer; nextSteps?: Buffer } {
   const len = buf.readUInt32BE(0);
-  const header = JSON.parse(buf.subarray(4, 4 + len).toString('utf8')) as { format: number; stats: LearningStatsState };
+  const header = JSON.parse(buf.subarray(4, 4 + len).toString('utf8')) as { format: number; stats: LearningStatsState; nextStepsBytes?: number };
   if (header.format !== 1) throw new Error(`unknown snapshot format ${header.format}`);
-  return { stats: header.stats, counter: buf.subarray(4 + len) };
+  const modelBytes = typeof header.nextStepsBytes === 'number' && header.nextStepsBytes > 0 && header.nextStepsBytes <= buf.length - 4 - len ? header.nextStepsBytes : 0;
+  return { stats: header.stats, counter: buf.subarray(4 + len, buf.length - modelBytes), ...(modelBytes > 0 ? { nextSteps: buf.subarray(buf.length - modelBytes) } : {}) };
 }

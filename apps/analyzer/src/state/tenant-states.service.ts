@@ -22,6 +22,7 @@ export function learningOptions(c: AnalyzerConfig): LearningOptions {
     mining: resolveMiningOptions({
       minSteps: c.ANALYZER_MIN_STEPS,
       maxSteps: Math.max(c.ANALYZER_MAX_STEPS, c.ANALYZER_MIN_STEPS),
+      maxPatternSteps: Math.max(c.ANALYZER_MAX_PATTERN_STEPS, c.ANALYZER_MAX_STEPS, c.ANALYZER_MIN_STEPS),
       maxGap: c.ANALYZER_MAX_GAP,
       minSupport: c.ANALYZER_MIN_SUPPORT,
       minSuccessRate: c.ANALYZER_MIN_SUCCESS_RATE,
@@ -30,6 +31,7 @@ export function learningOptions(c: AnalyzerConfig): LearningOptions {
       maxSessionSteps: c.ANALYZER_MAX_STEPS_PER_SESSION,
     }),
     maxStepsPerSession: c.ANALYZER_MAX_STEPS_PER_SESSION,
+    sessionEndGraceMs: c.ANALYZER_SESSION_END_GRACE_MS,
   };
 }
 
@@ -126,6 +128,7 @@ export class TenantStates {
         minSuccessRate: this.config.ANALYZER_MIN_SUCCESS_RATE,
         minShare: this.config.ANALYZER_MIN_SUPPORT_SHARE,
         closedTolerance: this.config.ANALYZER_CLOSED_TOLERANCE,
+        maxPatterns: this.config.ANALYZER_MAX_PATTERNS,
       }),
       checkedAt: Date.now(),
     };

@@ -46,6 +46,16 @@ function rejected(d: Decoded) {
   return d.rejected;
 }
 
+describe('decodeEventMessage: arrival', () => {
+  it("stores the message's stream timestamp as receivedAt, the arrival the analyzer reads from the stream", () => {
+    const arrived = new Date('2026-11-21T12:00:00.123Z');
+    expect(stored(decodeEventMessage({ ...message(event()), receivedAt: arrived }, ctx)).receivedAt).toEqual(arrived);
+    expect(rejected(decodeEventMessage({ ...message('not json'), receivedAt: arrived }, ctx)).receivedAt).toEqual(arrived);
+    // Without one (a message read some other way), the batch's time.
+    expect(stored(decodeEventMessage(message(event()), ctx)).receivedAt).toEqual(receivedAt);
+  });
+});
+
 describe('decodeEventMessage: rejections', () => {
   it('dead-letters malformed JSON with the bytes as received and the subject tenant', () => {
     const msg = message('{"specVersion":"1","eventId":"ev-1",');

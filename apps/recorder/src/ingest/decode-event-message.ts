@@ -19,6 +19,8 @@ export interface RawMessage {
   data: Uint8Array;
   subject: string;
   streamSeq: number;
+  /** When the stream stored the message (its JetStream timestamp): stored as `receivedAt` when given. */
+  receivedAt?: Date;
 }
 
 export type Decoded = { ok: true; row: StoredToolEvent } | { ok: false; rejected: RejectedEvent };
@@ -56,7 +58,7 @@ export function decodeEventMessage(msg: RawMessage, ctx: DecodeContext): Decoded
     ...event,
     _id: eventKey(event.tenantId, event.eventId),
     startedAt: new Date(timestampToMillis(event.startedAt)),
-    receivedAt: ctx.receivedAt,
+    receivedAt: msg.receivedAt ?? ctx.receivedAt,
     streamSeq: msg.streamSeq,
   };
   // Only a message larger than the cap can hold a result larger than the cap: skip the re-encode otherwise.
@@ -105,7 +107,7 @@ export function rejection(
     issues: clean,
     eventId: eventId === null ? null : storable(eventId),
     raw: Buffer.from(msg.data),
-    receivedAt: ctx.receivedAt,
+    receivedAt: msg.receivedAt ?? ctx.receivedAt,
     streamSeq: msg.streamSeq,
   };
 }

@@ -3,7 +3,7 @@ import { InjectConnection } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from 'nats';
 import { RECORDER_CONSUMER, RejectReason, eventsSubjectFilter } from '@toolpath/contracts';
-import { ToolEventWriter, type RejectedEvent, type StoredToolEvent } from '@toolpath/event-store';
+import { ToolEventWriter, arrivalMillis, type RejectedEvent, type StoredToolEvent } from '@toolpath/event-store';
 import { APP_CONFIG, HealthRegistry, NatsClient, isNotFound } from '@toolpath/platform';
 import type { RecorderConfig } from '../recorder.config';
 import { decodeEventMessage, rejection, type DecodeContext } from './decode-event-message';
@@ -262,7 +262,9 @@ export class RecordToolEventsService implements OnApplicationBootstrap, OnApplic
     const rowMsgs: JsMsg[] = [];
     const rejects: RejectedEvent[] = [];
     for (const m of msgs) {
-      const d = decodeEventMessage({ data: m.data, subject: m.subject, streamSeq: m.seq }, ctx);
+      // receivedAt = the stream's timestamp: the arrival the analyzer reads from the stream too.
+      const arrived = arrivalMillis(m.info.timestampNanos);
+      const d = decodeEventMessage({ data: m.data, subject: m.subject, streamSeq: m.seq, ...(arrived !== undefined ? { receivedAt: new Date(arrived) } : {}) }, ctx);
       if (d.ok) {
         rows.push(d.row);
         rowMsgs.push(m);

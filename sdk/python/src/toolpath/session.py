@@ -15,6 +15,7 @@ from __future__ import annotations
 import inspect
 import logging
 import threading
+import math
 import time
 from collections.abc import Mapping
 from types import TracebackType
@@ -119,8 +120,8 @@ class Session:
         self._any_step_failed = False
         self._explicit: Optional[Tuple[Any, bool]] = None
         self._ended = False
-        self._started_wall = time.time()
-        self._started_perf = time.perf_counter()
+        # Latest end (epoch seconds) of a recorded call: the session_end is stamped no earlier.
+        self._last_call_end = float("-inf")
 
     # --- steps --------------------------------------------------------------------------------
 
@@ -219,16 +220,17 @@ class Session:
         if exc is not None:
             success = False
             error = describe_exception(exc)
-        duration = (time.perf_counter() - self._started_perf) * 1000.0
+        # Stamped with the time the session ended (durationMs 0), never its start: in time order
+        # too it comes after every call of the session. Whole milliseconds, rounded up.
+        end_ms = math.ceil(max(time.time(), self._last_call_end) * 1000.0)
         self._emit(_events.session_end_event(
             tenant_id=self._client.tenant_id, session_id=self.session_id, success=success,
-            started_at=self._started_wall, duration_ms=round(duration, 3), result=result,
+            started_at=end_ms / 1000.0, duration_ms=0, result=result,
             error=error, seq=seq, user_id=self.user_id, agent_id=self.agent_id,
             intent=self.intent, source=self.source, run_id=self.run_id,
         ))
 
     def __enter__(self) -> "Session":
-        self._restart_clock()
         return self
 
     def __exit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
@@ -237,7 +239,6 @@ class Session:
         return False  # never swallow the caller's exception
 
     async def __aenter__(self) -> "Session":
-        self._restart_clock()
         return self
 
     async def __aexit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
@@ -246,12 +247,6 @@ class Session:
         return False
 
     # --- internals ----------------------------------------------------------------------------
-
-    def _restart_clock(self) -> None:
-        with self._lock:
-            if self._seq == 0:  # the session is entered before any step: time from here
-                self._started_wall = time.time()
-                self._started_perf = time.perf_counter()
 
     def _next_seq(self) -> int:
         with self._lock:
@@ -270,6 +265,8 @@ class Session:
                       error: Optional[str]) -> None:
         if not success:
             self._any_step_failed = True
+        with self._lock:
+            self._last_call_end = max(self._last_call_end, wall + duration_ms / 1000.0)
         self._emit(_events.tool_call_event(
             tenant_id=self._client.tenant_id, session_id=self.session_id, tool=tool,
             success=success, started_at=wall, duration_ms=duration_ms,
