@@ -151,6 +151,23 @@ describe('bad input', () => {
     expect(badCursor.body).toMatchObject({ statusCode: 400, details: [{ field: 'cursor' }] });
   });
 
+  it('answers 400 naming the field for parameters or a result nested 10,000 deep, and publishes nothing', async () => {
+    // Sent as text: JSON.stringify of such a value overflows the stack.
+    const deep = `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`;
+    for (const field of ['parameters', 'result']) {
+      const raw = `${JSON.stringify(event({ sessionId: `deep-${field}`, parameters: undefined })).slice(0, -1)},"${field}":${deep}}`;
+      const r = await call('POST', '/api/v1/events', { raw });
+      expect({ field, status: r.status }).toEqual({ field, status: 400 });
+      expect(r.body.message).toBe(`${field}: nested deeper than 64 levels of objects and arrays`);
+      expect(r.body.details).toEqual([{ field, message: 'nested deeper than 64 levels of objects and arrays' }]);
+      const batch = await call('POST', '/api/v1/events', { raw: `[${JSON.stringify(event({ sessionId: 'deep-batch' }))},${raw}]` });
+      expect(batch.status).toBe(202);
+      expect(batch.body.errors).toEqual([expect.objectContaining({ index: 1, field, reason: 'invalid_event' })]);
+    }
+    const rejected = await call('GET', '/api/v1/events/rejected');
+    expect(JSON.stringify(rejected.body)).not.toContain('deep-');
+  });
+
   it('lists the invalid items of a batch by index and accepts the rest', async () => {
     const r = await call('POST', '/api/v1/events', { body: [event({ sessionId: 'mixed' }), event({ durationMs: 'slow' }), event({ sessionId: 'mixed', seq: 1 })] });
     expect(r.status).toBe(202);

@@ -82,6 +82,11 @@ describe('recorder process: mixed valid and invalid events', () => {
     // Valid by the contract, but no Mongo-compatible database can store a key holding NUL.
     await publishInvalid('nul-key', RejectReason.StorageRejected, '(document)', rawEvent({ eventId: 'nul-key', parameters: { 'a\u0000b': 1 } }), 'nul-key');
     await publishValid(toolCall({ tool: 'search.web', result: { hits: Array.from({ length: 9000 }, (_, i) => ({ i, snippet: 'w'.repeat(80) })) } }));
+    // Nested 10,000 deep (built as text: JSON.stringify of such a value overflows the stack).
+    const deep = `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`;
+    for (const field of ['parameters', 'result']) {
+      await publishInvalid(`deep-${field}`, RejectReason.InvalidEvent, field, `${rawEvent({ eventId: `deep-${field}` }).slice(0, -1)},"${field}":${deep}}`, `deep-${field}`);
+    }
     for (let i = 10; i < 20; i++) await publishValid(toolCall({ seq: i }));
 
     recorder = await h.startRecorder();

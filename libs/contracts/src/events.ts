@@ -11,6 +11,93 @@ export const MAX_EVENT_ID_LENGTH = 128;
 /** Largest batch accepted by `POST /api/v1/events`. */
 export const MAX_EVENTS_PER_BATCH = 1000;
 export const SPEC_VERSION = '1';
+/**
+ * Deepest nesting of objects and arrays in `parameters` or `result` (the outer object is level 1).
+ * Real tool data nests a few levels; a value thousands deep overflows the stack of whatever
+ * serialises or walks it next (JSON.stringify in Node fails near 5 000), so it is refused here.
+ */
+export const MAX_VALUE_DEPTH = 64;
+
+/** Containers a depth check visits at most: more than a 1 MB event can hold (it then fails on size). */
+const MAX_DEPTH_CHECK_NODES = 1_000_000;
+
+/**
+ * True when `value` nests objects and arrays at most `maxDepth` levels deep, as it would be
+ * serialised: iterative (never overflows), and a reference back to an ancestor (which the SDK
+ * writes as a marker) or a getter that throws (written as one) ends its branch.
+ */
+export function nestingWithin(value: unknown, maxDepth: number = MAX_VALUE_DEPTH): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  try {
+    if (shallowerThan(value, maxDepth)) return true;
+  } catch {
+    // A getter threw: the careful walk below reads each property on its own.
+  }
+  return acyclicDepthWithin(value, maxDepth);
+}
+
+/**
+ * The common case, fast: one array of (container, depth) pairs and `for...in`, so no garbage per
+ * container (a fraction of the cost of serialising the value). False when some path is deeper
+ * than `maxDepth`, a cycle included: `acyclicDepthWithin` then decides.
+ */
+function shallowerThan(value: object, maxDepth: number): boolean {
+  const stack: unknown[] = [value, 1];
+  let visited = 0;
+  while (stack.length > 0) {
+    const depth = stack.pop() as number;
+    const v = stack.pop() as Record<string, unknown>;
+    if (depth > maxDepth) return false;
+    if (++visited > MAX_DEPTH_CHECK_NODES) return true;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const item: unknown = v[i];
+        if (typeof item === 'object' && item !== null) stack.push(item, depth + 1);
+      }
+    } else {
+      for (const key in v) {
+        const item = v[key];
+        if (typeof item === 'object' && item !== null) stack.push(item, depth + 1);
+      }
+    }
+  }
+  return true;
+}
+
+/** Depth first with the path kept, skipping references back to an ancestor and unreadable properties. */
+function acyclicDepthWithin(value: object, maxDepth: number): boolean {
+  const EXIT = Symbol('exit');
+  const path: object[] = [];
+  const stack: unknown[] = [value];
+  let visited = 0;
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === EXIT) {
+      path.pop();
+      continue;
+    }
+    const node = v as Record<string, unknown>;
+    if (path.includes(node)) continue;
+    if (path.length >= maxDepth) return false;
+    if (++visited > MAX_DEPTH_CHECK_NODES) return true;
+    path.push(node);
+    stack.push(EXIT);
+    const keys = Array.isArray(node) ? null : Object.keys(node);
+    const n = keys ? keys.length : (node as unknown as unknown[]).length;
+    for (let i = 0; i < n; i++) {
+      let item: unknown;
+      try {
+        item = keys ? node[keys[i]] : (node as unknown as unknown[])[i];
+      } catch {
+        continue;
+      }
+      if (typeof item === 'object' && item !== null) stack.push(item);
+    }
+  }
+  return true;
+}
+
+const depthMessage = `nested deeper than ${MAX_VALUE_DEPTH} levels of objects and arrays`;
 
 const id = (max: number) => z.string().min(1).max(max);
 
@@ -27,8 +114,8 @@ const commonFields = {
   userId: id(256).optional(),
   agentId: id(256).optional(),
   seq: z.number().int().nonnegative().optional(),
-  parameters: z.record(z.string(), z.unknown()).optional(),
-  result: z.unknown().optional(),
+  parameters: z.record(z.string(), z.unknown()).refine((v) => nestingWithin(v), depthMessage).optional(),
+  result: z.unknown().refine((v) => nestingWithin(v), depthMessage).optional(),
   success: z.boolean(),
   error: z.string().max(10_000).optional(),
   startedAt: TimestampSchema,

@@ -59,7 +59,9 @@ Output
 
 Progress (every second) and skipped lines go to stderr, the summary to stdout. Exit status:
 0 imported (skipped lines are reported, not fatal), 1 nothing could be read, 2 bad arguments,
-3 NATS unreachable, no stream for the subject, or events not acknowledged.`;
+3 NATS unreachable, no stream for the subject, or events not acknowledged, 4 the file is cut
+short or damaged (truncated gzip, XES without its end): what came before the cut is imported,
+and the cases open at the cut get no session_end until the whole file is imported.`;
 
 export interface CliOptions {
   file: string;

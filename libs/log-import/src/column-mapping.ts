@@ -45,6 +45,20 @@ export const XES_DEFAULT_MAPPING: Required<Pick<ColumnMapping, 'case' | 'activit
 /** A column the log cannot be read without is missing, or a named column does not exist. */
 export class LogFormatError extends Error {}
 
+/**
+ * The file stops before its end (cut download, damaged gzip data, XES without `</log>`): what
+ * was read before the cut is good, but a case still open there may have lost its last
+ * activities, so the importer ends no such case (a later import of the whole file ends it).
+ */
+export class LogTruncatedError extends LogFormatError {}
+
+/** A header read as one column that another delimiter would split was split with the wrong one. */
+function delimiterHint(names: string[]): string {
+  if (names.length !== 1) return '';
+  const other = [',', ';', '\t', '|'].find((d) => names[0].includes(d));
+  return other === undefined ? '' : `: one column only, so the delimiter is wrong; this header looks split by ${other === '\t' ? 'tabs' : JSON.stringify(other)} (--delimiter)`;
+}
+
 /** Column index of each field in a CSV header (`undefined`: the log has no such column). */
 export type ResolvedColumns = Record<MappedField, number | undefined> & { names: string[] };
 
@@ -61,7 +75,7 @@ export function resolveCsvColumns(header: string[], mapping: ColumnMapping): Res
     if (!exact.has(name)) exact.set(name, i);
     if (!loose.has(normalise(name))) loose.set(normalise(name), i);
   });
-  const listed = names.map((n) => JSON.stringify(n)).join(', ');
+  const listed = names.map((n) => JSON.stringify(n)).join(', ') + delimiterHint(names);
   const resolved = { names } as ResolvedColumns;
   for (const field of Object.keys(CSV_CANDIDATES) as MappedField[]) {
     const wanted = mapping[field];

@@ -1,6 +1,6 @@
 import { parse, type CsvError, type Parser } from 'csv-parse';
-import { LogFormatError, resolveCsvColumns, type ColumnMapping, type ResolvedColumns } from './column-mapping';
-import { CsvRecordSplitter, detectDelimiter } from './csv-record-splitter';
+import { LogFormatError, LogTruncatedError, resolveCsvColumns, type ColumnMapping, type ResolvedColumns } from './column-mapping';
+import { CsvRecordSplitter, detectDelimiter, type UnclosedRecord } from './csv-record-splitter';
 import type { LogItem, LogRecord, SkippedItem } from './log-record';
 import type { OutcomeInterpreter } from './outcome';
 import type { TimestampParser } from './timestamp-parser';
@@ -57,18 +57,28 @@ export async function* readCsvLog(chunks: AsyncIterable<string>, opts: CsvLogRea
     if (fatal) throw new LogFormatError(`CSV parser stopped: ${fatal.message}`);
   }
 
-  for await (const chunk of chunks) {
-    const out = splitter.push(chunk);
-    for (const u of out.unclosed) yield { type: 'skip', skip: { line: u.line, reason: 'unclosed_quote', message: u.message } };
-    if (out.text.length === 0) continue;
-    parser ??= open();
-    // The parser transforms synchronously on write; reading right away keeps one chunk in memory.
-    parser.write(out.text);
-    yield* take(parser);
+  let cut: LogTruncatedError | undefined;
+  try {
+    for await (const chunk of chunks) {
+      const out = splitter.push(chunk);
+      for (const u of out.unclosed) yield dropped(u);
+      if (out.text.length === 0) continue;
+      parser ??= open();
+      // The parser transforms synchronously on write; reading right away keeps one chunk in memory.
+      parser.write(out.text);
+      yield* take(parser);
+    }
+  } catch (err) {
+    if (!(err instanceof LogTruncatedError)) throw err;
+    // The source is cut (gzip data ends early): the complete lines before the cut are read, the
+    // partial row at the cut is skipped.
+    cut = err;
+    const line = splitter.cut();
+    if (line !== undefined) yield { type: 'skip', skip: { line, reason: 'truncated', message: 'the file is cut inside this row' } };
   }
   const last = splitter.end();
-  for (const u of last.unclosed) yield { type: 'skip', skip: { line: u.line, reason: 'unclosed_quote', message: u.message } };
-  if (parser === undefined && last.text.length === 0) throw new LogFormatError('the file is empty');
+  for (const u of last.unclosed) yield dropped(u);
+  if (parser === undefined && last.text.length === 0) throw cut ?? new LogFormatError('the file is empty');
   parser ??= open();
   parser.end(last.text);
   try {
@@ -82,7 +92,12 @@ export async function* readCsvLog(chunks: AsyncIterable<string>, opts: CsvLogRea
   }
   while (parserSkips.length > 0) yield { type: 'skip', skip: parserSkips.shift()! };
   if (fatal) throw new LogFormatError(`CSV parser stopped: ${fatal.message}`);
-  if (!rows.sawHeader) throw new LogFormatError('the file has no header line');
+  if (!rows.sawHeader) throw cut ?? new LogFormatError('the file has no header line');
+  if (cut) throw cut;
+}
+
+function dropped(u: UnclosedRecord): LogItem {
+  return { type: 'skip', skip: { line: u.line, reason: u.reason ?? 'unclosed_quote', message: u.message } };
 }
 
 /** Turns one parsed row into an activity or a skip; remembers the header. */

@@ -1,8 +1,10 @@
-/** A record the splitter took out of the text because a quote in it was never closed. */
+/** A record the splitter took out of the text: a quote in it was never closed, or a line too long to be an event. */
 export interface UnclosedRecord {
   /** 1-based line where the record starts. */
   line: number;
   message: string;
+  /** Why; `unclosed_quote` when left out. */
+  reason?: 'unclosed_quote' | 'too_large';
 }
 
 /** What one `push`/`end` hands on: text to parse, and records taken out of it. */
@@ -25,13 +27,24 @@ export class CsvRecordSplitter {
   private open: string[] = [];
   private openBytes = 0;
   private openLine = 0;
-  /** Text after the last newline seen. */
-  private tail = '';
+  /** Text after the last newline seen, in pieces (joined once its line is complete). */
+  private tail: string[] = [];
+  private tailLength = 0;
+  /** Reading past a line over `maxLineChars`: the rest of it up to its newline is dropped. */
+  private dropping = false;
   /** Lines handed on or dropped so far. */
   private lines = 0;
   private header?: string;
 
-  constructor(private readonly maxRecordBytes = 64 * 1024) {}
+  /**
+   * @param maxRecordBytes a quoted field still open after this much text is reported as unclosed
+   * @param maxLineChars a line longer than this is dropped without being held (no event this large
+   *   could be sent: the contract caps one at 1 MB)
+   */
+  constructor(
+    private readonly maxRecordBytes = 64 * 1024,
+    private readonly maxLineChars = 1024 * 1024,
+  ) {}
 
   /** The first line of the input, once it is complete (for delimiter detection). */
   get firstLine(): string | undefined {
@@ -39,21 +52,34 @@ export class CsvRecordSplitter {
   }
 
   push(chunk: string): SplitOutput {
-    const text = this.tail + chunk;
-    const lastNewline = text.lastIndexOf('\n');
-    if (lastNewline === -1) {
-      this.tail = text;
-      return { text: '', unclosed: [] };
-    }
-    this.tail = text.slice(lastNewline + 1);
-    const complete = lastNewline === text.length - 1 ? text : text.slice(0, lastNewline + 1);
-    if (this.header === undefined) this.header = complete.slice(0, complete.indexOf('\n'));
     const out: string[] = [];
     const unclosed: UnclosedRecord[] = [];
+    let from = 0;
+    if (this.dropping) {
+      const newline = chunk.indexOf('\n');
+      if (newline === -1) return { text: '', unclosed };
+      // The dropped line stands as an empty one, so the lines after it keep their numbers.
+      this.dropping = false;
+      this.takeLine('\n', out, unclosed);
+      from = newline + 1;
+    }
+    // Only the new chunk is searched: a long line arriving in many chunks is never scanned twice.
+    const lastNewline = chunk.lastIndexOf('\n');
+    if (lastNewline < from) {
+      this.addToTail(from === 0 ? chunk : chunk.slice(from), unclosed);
+      return { text: out.join(''), unclosed };
+    }
+    const head = chunk.slice(from, lastNewline + 1);
+    const complete = this.tailLength > 0 ? this.tail.join('') + head : head;
+    this.tail = [];
+    this.tailLength = 0;
+    if (lastNewline + 1 < chunk.length) this.addToTail(chunk.slice(lastNewline + 1), unclosed);
+    if (this.header === undefined) this.header = complete.slice(0, complete.indexOf('\n'));
     // Fast path: no quote anywhere and none open means every line is a record as it stands.
     if (this.open.length === 0 && complete.indexOf('"') === -1) {
       this.lines += countNewlines(complete);
-      return { text: complete, unclosed };
+      out.push(complete);
+      return { text: out.length === 1 ? complete : out.join(''), unclosed };
     }
     let start = 0;
     while (start < complete.length) {
@@ -68,13 +94,44 @@ export class CsvRecordSplitter {
   end(): SplitOutput {
     const out: string[] = [];
     const unclosed: UnclosedRecord[] = [];
-    if (this.tail.length > 0) {
-      if (this.header === undefined) this.header = this.tail;
-      this.takeLine(this.tail, out, unclosed);
-      this.tail = '';
+    this.dropping = false;
+    if (this.tailLength > 0) {
+      const last = this.tail.join('');
+      this.tail = [];
+      this.tailLength = 0;
+      if (this.header === undefined) this.header = last;
+      this.takeLine(last, out, unclosed);
     }
     while (this.open.length > 0) this.dropOpen(out, unclosed, 'the file ends inside it');
     return { text: out.join(''), unclosed };
+  }
+
+  /**
+   * The input was cut: drops what the cut left incomplete (the partial last line, a record whose
+   * quote is still open) and returns the line where that starts; undefined when nothing was cut.
+   */
+  cut(): number | undefined {
+    let line: number | undefined;
+    if (this.open.length > 0) line = this.openLine;
+    else if (this.tailLength > 0 || this.dropping) line = this.lines + 1;
+    this.open = [];
+    this.openBytes = 0;
+    this.tail = [];
+    this.tailLength = 0;
+    this.dropping = false;
+    return line;
+  }
+
+  /** Holds the start of an unfinished line; one longer than `maxLineChars` is dropped as it comes. */
+  private addToTail(piece: string, unclosed: UnclosedRecord[]): void {
+    this.tail.push(piece);
+    this.tailLength += piece.length;
+    if (this.tailLength <= this.maxLineChars) return;
+    const line = this.lines + 1;
+    unclosed.push({ line, reason: 'too_large', message: `the line is longer than ${this.maxLineChars} characters: no event can hold it` });
+    this.tail = [];
+    this.tailLength = 0;
+    this.dropping = true;
   }
 
   private takeLine(line: string, out: string[], unclosed: UnclosedRecord[]): void {

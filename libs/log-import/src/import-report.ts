@@ -16,6 +16,8 @@ export interface SummaryContext {
   tenantId: string;
   dryRun: boolean;
   ignoredTransitions: number;
+  /** XES traces without any event (no session is made of them). */
+  emptyTraces?: number;
 }
 
 /** The closing report, one fact per line. */
@@ -33,7 +35,10 @@ export function formatSummary(s: ImportSummary, ctx: SummaryContext): string {
   for (const [reason, count] of Object.entries(s.skippedByReason).sort((a, b) => b[1] - a[1])) {
     lines.push(`    ${reason.padEnd(20)}${n(count)}`);
   }
+  if (s.truncated !== undefined) lines.push(`  cut short         ${s.truncated}`);
+  if (s.casesLeftOpen) lines.push(`  left open         ${n(s.casesLeftOpen)} case(s) open where reading stopped: no session_end until the whole file is imported`);
   if (ctx.ignoredTransitions > 0) lines.push(`  lifecycle events that are no activity (schedule, suspend, ...): ${n(ctx.ignoredTransitions)}`);
+  if (ctx.emptyTraces) lines.push(`  traces without events (no session): ${n(ctx.emptyTraces)}`);
   lines.push(`  duration          ${(s.durationMs / 1000).toFixed(1)} s, ${n(s.eventsPerSecond)} activities/s, peak heap ${n(s.peakHeapBytes / 1048576)} MB`);
   return lines.join('\n');
 }

@@ -31,7 +31,11 @@ export type SkipReason =
   | 'malformed_event'
   | 'duplicate_case'
   | 'invalid_event'
-  | 'too_large';
+  | 'too_large'
+  /** Cut off by the end of a truncated file (a partial row, event or trace). */
+  | 'truncated'
+  /** An XES activity started but aborted or never completed: not an interval, not a call. */
+  | 'not_completed';
 
 export interface SkippedItem {
   line: number;

@@ -19,6 +19,8 @@ export const ExitCode = {
   NothingRead: 1,
   Usage: 2,
   Nats: 3,
+  /** The file is cut short or damaged: what came before the cut was imported. */
+  Truncated: 4,
 } as const;
 
 export interface CliIo {
@@ -125,14 +127,32 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, io: CliIo):
   if (summary) {
     const sent = sink.counts();
     summary.dropped = sent.dropped;
-    const extra = { file: options.file, format: options.format, tenantId: options.tenantId, dryRun: options.dryRun, ignoredTransitions: counters.ignoredTransitions };
+    const extra = {
+      file: options.file,
+      format: options.format,
+      tenantId: options.tenantId,
+      dryRun: options.dryRun,
+      ignoredTransitions: counters.ignoredTransitions,
+      emptyTraces: counters.emptyTraces ?? 0,
+    };
     io.stdout(options.json ? `${JSON.stringify({ ...extra, ...summary })}\n` : `${formatSummary(summary, extra)}\n`);
-    if (summary.toolCalls === 0) {
-      io.stderr(`toolpath-import: nothing could be imported from ${source.name}\n`);
-      status = ExitCode.NothingRead;
-    } else if (summary.dropped > 0) {
+    if (summary.truncated !== undefined) {
+      const open = summary.casesLeftOpen ? `; the ${summary.casesLeftOpen} case(s) open there got no session_end: import the whole (or repaired) file under the same name or --source-id to end them` : '';
+      io.stderr(`toolpath-import: ${source.name}: ${summary.truncated}${open}\n`);
+    } else if (summary.casesLeftOpen) {
+      io.stderr(
+        `toolpath-import: stopped ${summary.limited ? 'at --limit' : 'when interrupted'}: the ${summary.casesLeftOpen} case(s) still open got no session_end ` +
+          '(the rest of the file may continue them): import the whole file under the same name or --source-id to end them\n',
+      );
+    }
+    if (summary.dropped > 0) {
       io.stderr(`toolpath-import: ${summary.dropped} event(s) were not acknowledged by the stream\n`);
       status = ExitCode.Nats;
+    } else if (summary.truncated !== undefined) {
+      status = ExitCode.Truncated;
+    } else if (summary.toolCalls === 0) {
+      io.stderr(`toolpath-import: nothing could be imported from ${source.name}\n`);
+      status = ExitCode.NothingRead;
     }
   }
   return status;
@@ -185,6 +205,5 @@ async function connectToStream(options: CliOptions): Promise<NatsConnection> {
 }
 
 function destroy(source: LogSource): void {
-  const chunks = source.chunks as { destroy?: () => void };
-  if (chunks !== process.stdin) chunks.destroy?.();
+  source.close();
 }

@@ -1,6 +1,6 @@
 import { SaxesParser, type SaxesTagPlain } from 'saxes';
-import { LogFormatError, XES_DEFAULT_MAPPING, type ColumnMapping } from './column-mapping';
-import { LifecyclePairing } from './lifecycle-pairing';
+import { LogFormatError, LogTruncatedError, XES_DEFAULT_MAPPING, type ColumnMapping } from './column-mapping';
+import { LifecyclePairing, type NotCompleted } from './lifecycle-pairing';
 import type { LogItem, LogRecord, SkipReason } from './log-record';
 import type { OutcomeInterpreter } from './outcome';
 import type { TimestampParser } from './timestamp-parser';
@@ -18,9 +18,16 @@ export interface XesLogReaderOptions {
 
 export interface XesReaderCounters {
   ignoredTransitions: number;
+  /** Traces that hold no event at all (they make no session). */
+  emptyTraces?: number;
 }
 
 const LIFECYCLE_KEY = 'lifecycle:transition';
+/** An entity or character reference, from its `&` (XML 1.0 §4.1). */
+const REFERENCE = /&(?:[A-Za-z_:][-\w.:]*|#[0-9]+|#x[0-9A-Fa-f]+);/y;
+/** The start of a reference that the end of a chunk may have cut. */
+const REFERENCE_PREFIX = /&(?:[A-Za-z_:][-\w.:]*|#[0-9]*|#x[0-9A-Fa-f]*)?$/;
+const LONGEST_REFERENCE = 64;
 /** The XES attribute elements (IEEE 1849); `values` is the wrapper of a list's items. */
 const ATTRIBUTE_TYPES = new Set(['string', 'date', 'int', 'float', 'boolean', 'id', 'list', 'container']);
 
@@ -45,6 +52,8 @@ type Frame =
 
 interface TraceState {
   line: number;
+  /** `<event>`s seen in the trace, imported or not. */
+  events: number;
   caseId?: string;
   intent?: string;
   /** Activities read before the trace named its case (XES puts attributes first, but need not). */
@@ -58,17 +67,33 @@ interface TraceState {
  * Reads an XES event log (IEEE 1849 XML) as activities and skips, one trace at a time: memory is
  * bounded by the events of one trace that wait for an earlier `start` to complete, never by the
  * file. Each trace is a case (its `concept:name`); `start`/`complete` pairs become one activity
- * with a duration. Malformed XML or events are yielded as skips with their line, and reading goes on.
+ * with a duration. Malformed XML or events are yielded as skips with their line, and reading goes on;
+ * a file that stops inside an element, or whose elements stop nesting (a close tag matching none),
+ * ends with `LogTruncatedError` after what precedes that point, the trace open there not ended.
  */
 export async function* readXesLog(chunks: AsyncIterable<string>, opts: XesLogReaderOptions): AsyncGenerator<LogItem> {
   const reader = new XesEventCollector(opts);
-  for await (const chunk of chunks) {
-    reader.write(chunk);
+  try {
+    for await (const chunk of chunks) {
+      reader.write(chunk);
+      yield* reader.take();
+      if (reader.broken) {
+        const where = reader.cut();
+        yield* reader.take();
+        throw new LogTruncatedError(`${reader.broken}; reading stops there${where ? `, ${where}` : ''}`);
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof LogTruncatedError) || reader.broken) throw err;
+    // The source itself is cut (gzip data ends early): settle what was open where it stops.
+    const where = reader.cut();
     yield* reader.take();
+    throw new LogTruncatedError(where ? `${err.message}, ${where}` : err.message);
   }
-  reader.close();
+  const where = reader.close();
   yield* reader.take();
   if (!reader.sawLog) throw new LogFormatError('no <log> element: this is not an XES file');
+  if (where !== undefined) throw new LogTruncatedError(`the file ends ${where}: it is cut short`);
 }
 
 class XesEventCollector {
@@ -77,6 +102,15 @@ class XesEventCollector {
   private readonly out: LogItem[] = [];
   private trace?: TraceState;
   private readonly seenCases = new Set<string>();
+  /** The tail of the last chunk when it may end inside an entity reference. */
+  private carry = '';
+  /** Set once the input has ended: what the parser reports then is said by `cut()` instead. */
+  private ended = false;
+  /**
+   * Where and how the element structure broke: a close tag that does not match the open element
+   * makes the parser close every element up to the root, and all that follows is misread.
+   */
+  broken?: string;
   private readonly mapping: Required<Pick<ColumnMapping, 'case' | 'activity' | 'timestamp' | 'resource'>> & ColumnMapping;
   sawLog = false;
 
@@ -87,14 +121,77 @@ class XesEventCollector {
     this.parser.on('error', (err) => this.onError(err));
   }
 
+  /**
+   * Feeds the parser. A bare `&` (not starting an entity or character reference) would make the
+   * parser read everything up to the next `;`, possibly the rest of the file, as one entity name;
+   * it is written as `&amp;` instead and its element reported (the event skipped as malformed).
+   * The check does not know comments and CDATA sections, where a bare `&` is allowed: a rare
+   * case, and then only that event is skipped.
+   */
   write(chunk: string): void {
-    this.parser.write(chunk);
+    const text = this.carry + chunk;
+    this.carry = '';
+    let from = 0;
+    for (let at = text.indexOf('&'); at !== -1; at = text.indexOf('&', at + 1)) {
+      REFERENCE.lastIndex = at;
+      if (REFERENCE.test(text)) continue;
+      if (text.length - at <= LONGEST_REFERENCE && REFERENCE_PREFIX.test(text.slice(at))) {
+        this.carry = text.slice(at);
+        this.parser.write(text.slice(from, at));
+        return;
+      }
+      this.parser.write(text.slice(from, at));
+      this.bareAmpersand();
+      this.parser.write('&amp;');
+      from = at + 1;
+    }
+    this.parser.write(from === 0 ? text : text.slice(from));
   }
 
-  close(): void {
+  /**
+   * Ends the input. Returns where the file stops inside an element ("inside the trace ..."),
+   * after settling what was open there; undefined for a whole file.
+   */
+  close(): string | undefined {
+    if (this.carry !== '') {
+      const rest = this.carry;
+      this.carry = '';
+      this.parser.write(rest.replace(/&/g, () => (this.bareAmpersand(), '&amp;')));
+    }
+    const open = this.cut();
     this.parser.close();
-    // An unterminated file: settle what was read of the last trace.
-    if (this.trace) this.endTrace();
+    return open;
+  }
+
+  /**
+   * Settles what is open where the input stops: an `<event>` cut there is skipped, and a trace
+   * cut there is not ended (no `case_end`: its last activities may be missing), its activities
+   * still held for pairing skipped. Returns where it stops, for the message; undefined if nothing is open.
+   */
+  cut(): string | undefined {
+    this.ended = true;
+    if (this.stack.length === 0) return undefined;
+    const event = this.stack.find((f): f is Extract<Frame, { kind: 'event' }> => f.kind === 'event');
+    if (event) this.skip(event.line, 'truncated', this.broken ? 'the XML breaks inside this <event>' : 'the file ends inside this <event>');
+    const trace = this.trace;
+    this.trace = undefined;
+    this.stack.length = 0;
+    if (!trace) return 'before </log> (every trace in it was read whole)';
+    const held: LogRecord[] = [];
+    const heldNotCompleted: NotCompleted[] = [];
+    if (!trace.skipped) trace.pairing.finish(held, heldNotCompleted);
+    const lost = held.length + heldNotCompleted.length + trace.waiting.length;
+    if (lost > 0) {
+      const message = 'the trace is cut: its activities waiting for their lifecycle "complete" are not imported';
+      this.out.push({ type: 'skip', skip: { line: trace.line, reason: 'truncated', message, count: lost } });
+    }
+    const name = trace.caseId === undefined ? '' : ` ${JSON.stringify(trace.caseId)}`;
+    return `inside the trace${name} that starts at line ${trace.line}`;
+  }
+
+  private bareAmpersand(): void {
+    const problem = 'an unescaped "&" (write it as &amp;)';
+    if (!this.markEvent(problem)) this.skip(this.parser.line, 'malformed_xml', problem);
   }
 
   take(): LogItem[] {
@@ -106,6 +203,7 @@ class XesEventCollector {
   }
 
   private onOpen(tag: SaxesTagPlain): void {
+    if (this.broken) return;
     const parent = this.top();
     const name = tag.name;
     if (parent?.kind === 'global' || (parent?.kind === 'other' && this.stack.length > 0 && name !== 'log')) {
@@ -120,7 +218,7 @@ class XesEventCollector {
     } else if (name === 'trace' && parent?.kind === 'log') {
       if (this.trace) this.endTrace();
       const line = this.parser.line;
-      this.trace = { line, waiting: [], pairing: new LifecyclePairing(this.opts.maxPendingPerTrace) };
+      this.trace = { line, events: 0, waiting: [], pairing: new LifecyclePairing(this.opts.maxPendingPerTrace) };
       this.stack.push({ kind: 'trace', attributes: {}, line });
     } else if (name === 'event' && parent?.kind === 'trace') {
       this.stack.push({ kind: 'event', attributes: {}, line: this.parser.line });
@@ -142,6 +240,7 @@ class XesEventCollector {
   }
 
   private onClose(): void {
+    if (this.broken) return;
     const frame = this.stack.pop();
     if (frame === undefined) return;
     if (frame.kind === 'attribute') {
@@ -154,8 +253,16 @@ class XesEventCollector {
   }
 
   private onError(err: Error): void {
+    // Unclosed elements at the end of the input: `cut()` has said what the end cut.
+    if (this.ended || this.broken) return;
     const line = this.parser.line;
     const message = err.message.replace(/^[^:]*:\d+:\d+: /, '');
+    if (/unexpected close tag|unmatched closing tag/.test(message)) {
+      const at = /^(\d+):(\d+): /.exec(message);
+      const where = at ? `line ${at[1]}, column ${at[2]}` : `line ${line}`;
+      this.broken = `${where}: a close tag does not match the element open there`;
+      return;
+    }
     if (this.markEvent(message)) return;
     this.out.push({ type: 'skip', skip: { line, reason: 'malformed_xml', message } });
   }
@@ -218,6 +325,7 @@ class XesEventCollector {
   private endEvent(frame: Extract<Frame, { kind: 'event' }>): void {
     const trace = this.trace;
     if (!trace) return;
+    trace.events++;
     const line = frame.line;
     if (frame.problem) return this.skip(line, 'malformed_event', frame.problem);
     const attrs = frame.attributes;
@@ -267,15 +375,26 @@ class XesEventCollector {
     record.caseId = trace.caseId!;
     if (trace.intent !== undefined && record.intent === undefined) record.intent = trace.intent;
     const ready: LogRecord[] = [];
-    const result = trace.pairing.add(record, transition === '' ? undefined : transition, ready);
+    const notCompleted: NotCompleted[] = [];
+    const result = trace.pairing.add(record, transition === '' ? undefined : transition, ready, notCompleted);
     if (result === 'ignored' && this.opts.counters) this.opts.counters.ignoredTransitions++;
+    this.settled(ready, notCompleted);
+  }
+
+  /** Paired calls as records; starts that never completed as skips that keep their place in the case. */
+  private settled(ready: LogRecord[], notCompleted: NotCompleted[]): void {
     for (const r of ready) this.out.push({ type: 'record', record: r });
+    for (const { record, reason } of notCompleted) {
+      const message = `${JSON.stringify(record.activity)} ${reason}: only completed activities are calls (the interval view)`;
+      this.out.push({ type: 'skip', skip: { line: record.line, reason: 'not_completed', message, caseId: record.caseId } });
+    }
   }
 
   private endTrace(): void {
     const trace = this.trace;
     if (!trace) return;
     this.trace = undefined;
+    if (trace.events === 0 && this.opts.counters) this.opts.counters.emptyTraces = (this.opts.counters.emptyTraces ?? 0) + 1;
     if (trace.caseId === undefined || trace.skipped) {
       const skipped = trace.skipped ?? { reason: 'missing_case', message: this.missingCaseMessage(), count: trace.waiting.length };
       if (skipped.count > 0) {
@@ -284,8 +403,9 @@ class XesEventCollector {
       return;
     }
     const ready: LogRecord[] = [];
-    trace.pairing.finish(ready);
-    for (const r of ready) this.out.push({ type: 'record', record: r });
+    const notCompleted: NotCompleted[] = [];
+    trace.pairing.finish(ready, notCompleted);
+    this.settled(ready, notCompleted);
     this.out.push({ type: 'case_end', caseId: trace.caseId });
   }
 

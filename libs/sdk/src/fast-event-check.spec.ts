@@ -20,8 +20,16 @@ class Params {
   repo = 'x';
 }
 
+/** An object nested `depth` levels deep (`{ a: { a: ... } }`), or arrays with `asArray`. */
+function nested(depth: number, asArray = false): unknown {
+  let v: unknown = asArray ? [] : {};
+  for (let i = 1; i < depth; i++) v = asArray ? [v] : { a: v };
+  return v;
+}
+
 /** Values to try in each field: valid, invalid and borderline ones. */
 const probes: unknown[] = [
+  nested(64), nested(65), nested(10_000), nested(64, true), nested(65, true), { wide: Array.from({ length: 300 }, () => ({ x: {} })) },
   undefined, null, true, false, 0, -0, 1, -1, 1.5, NaN, Infinity, -Infinity, 2 ** 53, 8.64e15, 8.64e15 + 1, 1_700_000_000_000,
   '', 'a', ' ', 'x'.repeat(128), 'x'.repeat(129), 'x'.repeat(200), 'x'.repeat(201), 'x'.repeat(256), 'x'.repeat(257),
   'x'.repeat(10_000), 'x'.repeat(10_001), 'a b', 'a.b', 'ツール', '😀'.repeat(64), '😀'.repeat(65),

@@ -1,4 +1,4 @@
-import { SessionEndEventSchema, TENANT_ID_PATTERN, ToolCallEventSchema } from '@toolpath/contracts';
+import { MAX_VALUE_DEPTH, nestingWithin, SessionEndEventSchema, TENANT_ID_PATTERN, ToolCallEventSchema } from '@toolpath/contracts';
 
 /*
  * Validation with zod is a third of the cost of encoding an event. This check accepts the common
@@ -44,7 +44,9 @@ export function isCertainlyValidEvent(event: Readonly<Record<string, unknown>>):
     optionalText(event.error, 0, 10_000) &&
     optionalText(event.intent, 0, 10_000) &&
     (event.seq === undefined || (Number.isSafeInteger(event.seq) && (event.seq as number) >= 0)) &&
-    (event.parameters === undefined || isPlainObject(event.parameters)) &&
+    // The depth walk (what the schema checks too) costs a fraction of serialising the value.
+    (event.parameters === undefined || (isPlainObject(event.parameters) && nestingWithin(event.parameters, MAX_VALUE_DEPTH))) &&
+    nestingWithin(event.result, MAX_VALUE_DEPTH) &&
     typeof event.success === 'boolean' &&
     typeof event.durationMs === 'number' &&
     event.durationMs >= 0 &&

@@ -1,4 +1,4 @@
-import { decodeStreamEvent } from './decode-mining-event';
+import { decodeStreamEvent, miningEventFromRow } from './decode-mining-event';
 
 const msg = (body: unknown, subject = 'tp.events.acme', streamSeq = 7) => ({ data: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), subject, streamSeq });
 const event = (over: Record<string, unknown> = {}) => ({
@@ -31,10 +31,31 @@ describe('decodeStreamEvent', () => {
     expect(decodeStreamEvent(msg(body), 'tp', 1000)).toMatchObject({ ok: false, reason, tenantId: 'acme' });
   });
 
+  it('carries the arrival (stream timestamp) of the message, and a stored row carries its receivedAt', () => {
+    const d = decodeStreamEvent({ ...msg(event()), arrivedAt: 1_765_000_000_123 }, 'tp', 1000);
+    expect(d.ok && d.event.arrivedAt).toBe(1_765_000_000_123);
+    const row = { ...event(), startedAt: new Date(0), streamSeq: 3, receivedAt: new Date(1_765_000_000_456) } as never;
+    expect(miningEventFromRow(row, 1000)).toMatchObject({ streamSeq: 3, startedAt: 0, arrivedAt: 1_765_000_000_456 });
+  });
+
   it('leaves out a result larger than the cap, and keeps a small one', () => {
     const big = decodeStreamEvent(msg(event({ result: { text: 'y'.repeat(5000) } })), 'tp', 1000);
     expect(big.ok && big.event.result).toBeUndefined();
     const small = decodeStreamEvent(msg(event({ result: { id: 1 } })), 'tp', 1000);
     expect(small.ok && small.event.result).toEqual({ id: 1 });
+  });
+});
+
+describe('values nested 10,000 deep', () => {
+  const deep = `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`;
+  const raw = (field: string) => `${JSON.stringify(event({ eventId: `deep-${field}` })).slice(0, -1)},"${field}":${deep}}`;
+
+  it.each(['parameters', 'result'])('skips a stream message whose %s nests 10,000 deep, as invalid, without throwing', (field) => {
+    expect(decodeStreamEvent(msg(raw(field)), 'tp', 1000)).toEqual({ ok: false, reason: 'invalid_event', tenantId: 'acme' });
+  });
+
+  it('leaves out such a result of a row stored before the contract refused it', () => {
+    const row = { ...event(), startedAt: new Date(0), streamSeq: 3, result: JSON.parse(deep) } as never;
+    expect(miningEventFromRow(row, 1000).result).toBeUndefined();
   });
 });

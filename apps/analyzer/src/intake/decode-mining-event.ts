@@ -1,4 +1,4 @@
-import { tenantFromEventsSubject, timestampToMillis, validateToolEvent, type ToolEvent } from '@toolpath/contracts';
+import { nestingWithin, tenantFromEventsSubject, timestampToMillis, validateToolEvent, type ToolEvent } from '@toolpath/contracts';
 import type { StoredToolEvent } from '@toolpath/event-store';
 import type { MiningEvent } from '@toolpath/mining';
 
@@ -6,6 +6,8 @@ export interface StreamMessage {
   data: Uint8Array;
   subject: string;
   streamSeq: number;
+  /** When the stream stored it (epoch ms, `JsMsg.info.timestampNanos`): the arrival clock sessions close on. */
+  arrivedAt?: number;
 }
 
 export type DecodedStreamEvent = { ok: true; event: MiningEvent } | { ok: false; tenantId: string | null; reason: string };
@@ -27,16 +29,20 @@ export function decodeStreamEvent(msg: StreamMessage, subjectPrefix: string, max
   if (tenantId === null || checked.event.tenantId !== tenantId) return { ok: false, tenantId, reason: 'tenant_mismatch' };
   // Only a message larger than the cap can carry a result larger than the cap.
   const result = msg.data.byteLength > maxResultBytes ? capResult(checked.event.result, maxResultBytes) : checked.event.result;
-  return { ok: true, event: toMiningEvent(checked.event, msg.streamSeq, timestampToMillis(checked.event.startedAt), result) };
+  return { ok: true, event: toMiningEvent(checked.event, msg.streamSeq, timestampToMillis(checked.event.startedAt), result, msg.arrivedAt) };
 }
 
-/** A stored row (full rebuild) as mining needs it; a result the recorder cut is left out. */
+/**
+ * A stored row (full rebuild) as mining needs it; a result the recorder cut is left out. The
+ * recorder stores the stream's timestamp as `receivedAt`: the same arrival the stream gives.
+ */
 export function miningEventFromRow(row: StoredToolEvent, maxResultBytes: number): MiningEvent {
   const result = row.resultTruncated ? undefined : capResult(row.result, maxResultBytes);
-  return toMiningEvent(row as unknown as ToolEvent, row.streamSeq ?? 0, row.startedAt.getTime(), result);
+  const arrivedAt = row.receivedAt instanceof Date ? row.receivedAt.getTime() : undefined;
+  return toMiningEvent(row as unknown as ToolEvent, row.streamSeq ?? 0, row.startedAt.getTime(), result, arrivedAt);
 }
 
-function toMiningEvent(e: ToolEvent, streamSeq: number, startedAt: number, result: unknown): MiningEvent {
+function toMiningEvent(e: ToolEvent, streamSeq: number, startedAt: number, result: unknown, arrivedAt: number | undefined): MiningEvent {
   const out: MiningEvent = {
     streamSeq,
     tenantId: e.tenantId,
@@ -46,6 +52,7 @@ function toMiningEvent(e: ToolEvent, streamSeq: number, startedAt: number, resul
     startedAt,
     durationMs: e.durationMs,
   };
+  if (arrivedAt !== undefined && Number.isFinite(arrivedAt)) out.arrivedAt = arrivedAt;
   if (e.tool !== undefined) out.tool = e.tool;
   if (e.parameters !== undefined) out.parameters = e.parameters;
   if (result !== undefined) out.result = result;
@@ -62,6 +69,8 @@ function capResult(result: unknown, maxBytes: number): unknown {
   if (result === undefined || result === null || typeof result !== 'object') {
     return typeof result === 'string' && Buffer.byteLength(result) > maxBytes ? undefined : result;
   }
+  // A row stored before the contract bounded nesting may be too deep to serialise (or walk).
+  if (!nestingWithin(result)) return undefined;
   const json = JSON.stringify(result);
   return json !== undefined && Buffer.byteLength(json) <= maxBytes ? result : undefined;
 }
