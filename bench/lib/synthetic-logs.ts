@@ -29,6 +29,22 @@ export interface SyntheticLogOptions {
   agents: number;
   /** Epoch ms of the first session (default 2026-01-01). */
   startAt: number;
+  /**
+   * Long procedures planted besides `workflows` (default 0): `longWorkflowSteps` tools each
+   * (one stage of two independent tools among them), a few of them loops (called 1 to 5 times
+   * in a row), with the same noise, failures and data flow as the short ones.
+   */
+  longWorkflows?: number;
+  /** Tools of a long procedure (default 25). */
+  longWorkflowSteps?: number;
+  /** Share of planted workflows whose tools return their result as JSON text, as most agent tools do (default 0). */
+  jsonTextResults?: number;
+  /**
+   * Share of planted workflows whose tools return what they produce as one element of an array
+   * of three, at a random position, told apart by its `key`, which equals the tool's `pick`
+   * parameter (default 0).
+   */
+  keyedArrayResults?: number;
 }
 
 export const DEFAULT_SYNTHETIC_OPTIONS: SyntheticLogOptions = {
@@ -64,6 +80,12 @@ export interface PlantedWorkflow {
   bindings: PlantedBinding[];
   /** Pairs of independent tools (same stage). */
   parallelPairs: Array<[string, string]>;
+  /** Tools called 1 to 5 times in a row (a loop of one tool; long procedures only). */
+  loops?: string[];
+  /** Its tools return JSON text (options.jsonTextResults). */
+  jsonText?: boolean;
+  /** Its tools return the produced id inside an array at a random position (options.keyedArrayResults). */
+  keyedArray?: boolean;
 }
 
 /** Small fast deterministic PRNG (mulberry32). */
@@ -130,6 +152,33 @@ export function plantWorkflows(seed: number, count: number): PlantedWorkflow[] {
 }
 
 /**
+ * Long procedures of a seed: `steps` tools in single stages except one stage of two independent
+ * tools, every fifth tool a loop. Tool names do not collide with plantWorkflows'.
+ */
+export function plantLongWorkflows(seed: number, count: number, steps: number, first: number): PlantedWorkflow[] {
+  const rnd = new Random(seed ^ 0x1095);
+  const out: PlantedWorkflow[] = [];
+  for (let k = 0; k < count; k++) {
+    const w = first + k;
+    const noun = NOUNS[w % NOUNS.length];
+    const stageCount = Math.max(3, steps - 1);
+    const parallelAt = 1 + rnd.int(stageCount - 2);
+    const stages: string[][] = [];
+    let n = 0;
+    const toolName = (): string => `wf${w}.${noun}.${VERBS[n % VERBS.length]}${n++}`;
+    for (let s = 0; s < stageCount; s++) stages.push(s === parallelAt ? [toolName(), toolName()] : [toolName()]);
+    const bindings: PlantedBinding[] = [];
+    for (let s = 1; s < stageCount; s++) {
+      for (const to of stages[s]) bindings.push({ fromTool: stages[s - 1][0], resultPath: `${noun}.id`, toTool: to, parameter: `${noun}Id` });
+    }
+    const tools = stages.flat();
+    const loops = tools.filter((_, i) => i % 5 === 3);
+    out.push({ name: `wf${w}`, intent: `${VERBS[w % VERBS.length]} the ${noun} (long)`, stages, tools, bindings, parallelPairs: stages.filter((st) => st.length === 2).map((st) => [st[0], st[1]]), loops });
+  }
+  return out;
+}
+
+/**
  * The logs: `sessions()` yields closed sessions (what the counter takes), `events()` the same as
  * tool_call and session_end events (what the assembler takes), both in the same order, with
  * increasing streamSeq. Both restart from the seed on every call.
@@ -141,6 +190,21 @@ export class SyntheticLogs {
   constructor(opts: Partial<SyntheticLogOptions> = {}) {
     this.options = { ...DEFAULT_SYNTHETIC_OPTIONS, ...opts };
     this.workflows = plantWorkflows(this.options.seed, this.options.workflows);
+    if (this.options.longWorkflows) {
+      // Spread among the short ones (every third place), so they are as popular as short ones.
+      const long = plantLongWorkflows(this.options.seed, this.options.longWorkflows, this.options.longWorkflowSteps ?? 25, this.workflows.length);
+      long.forEach((w, k) => this.workflows.splice(Math.min(this.workflows.length, 1 + 3 * k), 0, w));
+    }
+    // Which workflows get which result form: a fixed low-discrepancy spread, so no random draw is added.
+    this.workflows.forEach((w, i) => {
+      const spread = (x: number): number => ((i + 1) * x) % 1;
+      if (spread(0.6180339887) < (this.options.jsonTextResults ?? 0)) w.jsonText = true;
+      if (spread(0.4142135623) < (this.options.keyedArrayResults ?? 0)) {
+        w.keyedArray = true;
+        const noun = w.stages[0][0].split('.')[1];
+        for (const b of w.bindings) b.resultPath = `${noun}s[key = pick].id`;
+      }
+    });
   }
 
   *sessions(): Generator<ClosedSession & { workflow?: string }> {
@@ -185,7 +249,15 @@ export class SyntheticLogs {
               ? { query: `${workflow.intent} #${rnd.int(10_000)}`, region: 'eu-1' }
               : { [`${noun}Id`]: produced, region: 'eu-1', attempt: 1 };
             const out = rnd.id(noun);
-            const result = { [noun]: { id: out, status: 'ok' }, took: rnd.int(100) };
+            let result: unknown = { [noun]: { id: out, status: 'ok' }, took: rnd.int(100) };
+            if (workflow.keyedArray) {
+              const pick = rnd.id('k');
+              parameters.pick = pick;
+              const at = rnd.int(3);
+              const items = [0, 1, 2].map((x) => (x === at ? { id: out, key: pick, status: 'ok' } : { id: rnd.id(noun), key: rnd.id('k'), status: 'ok' }));
+              result = { [`${noun}s`]: items, took: rnd.int(100) };
+            }
+            if (workflow.jsonText) result = JSON.stringify(result);
             let success = !rnd.chance(o.failureRate);
             call(tool, parameters, result, success);
             if (!success) {
@@ -196,6 +268,8 @@ export class SyntheticLogs {
               success = true;
               call(tool, { ...parameters, attempt: 2 }, result, true);
             }
+            // A loop of one tool: called again, up to 4 more times in a row.
+            if (workflow.loops?.includes(tool)) for (let r = rnd.int(5); r > 0; r--) call(tool, { ...parameters, attempt: 1 }, result, true);
             if (tool === stage[0]) nextProduced = out;
             first = false;
           }

@@ -27,6 +27,8 @@ export const analyzerSubjects = (prefix: string) => ({
   patternStats: `${prefix}.analyzer.stats.patterns`,
   intentStats: `${prefix}.analyzer.stats.intents`,
   health: `${prefix}.analyzer.stats.health`,
+  flowStats: `${prefix}.analyzer.stats.flow`,
+  variantStats: `${prefix}.analyzer.stats.variants`,
 });
 
 /** Analyzer → gateway: promote a pattern whose confidence passed the automatic-promotion threshold. */
@@ -100,6 +102,27 @@ export type SuggestRequest = z.input<typeof SuggestRequestSchema>;
 export const StatsRequestSchema = z.object({ tenantId, limit: z.number().int().min(1).max(1000).default(50) });
 export type StatsRequest = z.input<typeof StatsRequestSchema>;
 
+/** Filters of the process map: sessions of this user / agent / intent, started in [from, to) (epoch ms). */
+const flowFilter = {
+  tenantId,
+  userId: text(256).optional(),
+  agentId: text(256).optional(),
+  /** Matched after normalisation (trimmed, spaces collapsed, lower case), as the intent statistics are. */
+  intent: text(10_000).optional(),
+  from: z.number().int().optional(),
+  to: z.number().int().optional(),
+};
+const fromBeforeTo = (q: { from?: number; to?: number }) => q.from === undefined || q.to === undefined || q.from < q.to;
+const fromBeforeToIssue = { path: ['to'], message: 'must be later than from' };
+
+export const FlowStatsRequestSchema = z.object(flowFilter).refine(fromBeforeTo, fromBeforeToIssue);
+export type FlowStatsRequest = z.input<typeof FlowStatsRequestSchema>;
+
+export const VariantStatsRequestSchema = z
+  .object({ ...flowFilter, limit: z.number().int().min(1).max(200).default(50), cursor: z.string().max(200).optional() })
+  .refine(fromBeforeTo, fromBeforeToIssue);
+export type VariantStatsRequest = z.input<typeof VariantStatsRequestSchema>;
+
 export const LearningPromoteRequestSchema = z.object({ tenantId, patternId: PatternIdSchema });
 export type LearningPromoteRequest = z.infer<typeof LearningPromoteRequestSchema>;
 
@@ -118,6 +141,8 @@ export interface PatternView {
   intents: Array<{ text: string; count: number }>;
   supportByUser: Record<string, number>;
   supportByAgent: Record<string, number>;
+  /** Per step: calls of its tool in a row (a loop is one step), mean and max over the occurrences. */
+  stepRepeats: Array<{ mean: number; max: number }>;
   firstSeenAt: string;
   lastSeenAt: string;
   /** Catalog id of the workflow this pattern was promoted to, or null. */
@@ -212,4 +237,58 @@ export interface LearningHealthView {
   topCandidates: Array<{ patternId: string; tools: string[]; score: number; confidence: number; support: number; successRate: number }>;
   lastRun: AnalyzerRunView | null;
   watermark: number;
+}
+
+/** How a process-map answer was computed, and whether it is exact (docs/ANALYZER.md "Process map"). */
+export interface FlowBasis {
+  /**
+   * `all`: the tenant's graph; `user` / `agent` / `intent`: that value's own aggregate;
+   * `time-buckets`: hour/day/month/year aggregates; `recent-sessions`: a scan of the most recently
+   * closed sessions.
+   */
+  source: 'all' | 'user' | 'agent' | 'intent' | 'time-buckets' | 'recent-sessions';
+  /** False when the answer is approximate or incomplete; `notes` say why. */
+  exact: boolean;
+  /** The time range counted (sessions that started in [from, to)); wider than asked when time buckets were used. */
+  from: string | null;
+  to: string | null;
+  notes: string[];
+}
+
+/** `GET /stats/flow`: the directly-follows graph of the tenant's closed sessions. */
+export interface FlowStatsView {
+  sessions: number;
+  activities: Array<{ tool: string; count: number }>;
+  edges: Array<{ from: string; to: string; count: number; meanGapMs: number; p95GapMs: number }>;
+  starts: Array<{ tool: string; count: number }>;
+  ends: Array<{ tool: string; count: number }>;
+  basis: FlowBasis;
+}
+
+/** One variant: a distinct tool sequence of whole sessions. */
+export interface VariantView {
+  variantId: string;
+  /** The sequence (its first 100 tools; `length` is the whole). */
+  tools: string[];
+  length: number;
+  count: number;
+  /** count / sessions of the answer. */
+  share: number;
+  successful: number;
+  failed: number;
+  successRate: number;
+  meanDurationMs: number;
+  /** False when earlier sessions of this variant may not be counted (it was first listed after the table was cut). */
+  exact: boolean;
+}
+
+/** `GET /stats/variants`: most frequent first. */
+export interface VariantPageView {
+  items: VariantView[];
+  nextCursor: string | null;
+  /** Sessions the answer covers (listed variants and `otherSessions`). */
+  sessions: number;
+  /** Sessions of variants no longer listed (the table is bounded). */
+  otherSessions: number;
+  basis: FlowBasis;
 }

@@ -1,8 +1,32 @@
 export interface MiningOptions {
   /** Shortest pattern listed (default 3). */
   minSteps: number;
-  /** Longest sequence counted (default 8). */
+  /**
+   * Longest sequence counted for every session as it arrives (default 8). Longer patterns are
+   * grown from the frequent ones of this length (see maxPatternSteps).
+   */
   maxSteps: number;
+  /**
+   * Longest pattern learned (default 64, at most 255): frequent patterns of maxSteps steps are
+   * grown step by step over the stored sessions, closed extensions only (README: long patterns).
+   * Equal to maxSteps: no growth.
+   */
+  maxPatternSteps: number;
+  /** Growth starts from patterns in at least this share of the sessions (default 0.01). */
+  growMinShare: number;
+  /**
+   * Growth: an extension is not grown when, in all but this share of its sessions, another tool
+   * sits between it and the pattern (the longer pattern through that tool says the same), and a
+   * start is not grown when a tool precedes it that often (default 0.1).
+   */
+  growthTolerance: number;
+  /**
+   * Growth: an extension is grown only when at least this share of the pattern's sessions take
+   * it (default 0.1): a branch of the procedure, not an unrelated call that recurs by chance.
+   */
+  growMinBranchShare: number;
+  /** Patterns longer than maxSteps kept at most (each costs about 2 KB; default 20,000). */
+  maxGrownPatterns: number;
   /** Unrelated calls allowed between two consecutive pattern steps (default 2). */
   maxGap: number;
   /** Absolute minimum support in distinct sessions (default 3). */
@@ -38,6 +62,11 @@ export interface MiningOptions {
 export const DEFAULT_MINING_OPTIONS: MiningOptions = Object.freeze({
   minSteps: 3,
   maxSteps: 8,
+  maxPatternSteps: 64,
+  growMinShare: 0.01,
+  growthTolerance: 0.1,
+  growMinBranchShare: 0.1,
+  maxGrownPatterns: 20_000,
   maxGap: 2,
   minSupport: 3,
   minSupportRatio: 0.002,
@@ -70,6 +99,12 @@ export function resolveMiningOptions(partial: Partial<MiningOptions> = {}): Mini
   int('minSteps', 1, 32);
   int('maxSteps', 1, 32);
   if (o.maxSteps < o.minSteps) throw new RangeError(`mining option maxSteps (${o.maxSteps}) must be at least minSteps (${o.minSteps})`);
+  int('maxPatternSteps', 1, 255);
+  if (o.maxPatternSteps < o.maxSteps) o.maxPatternSteps = o.maxSteps;
+  num('growMinShare', 0, 1);
+  num('growthTolerance', 0, 0.5);
+  num('growMinBranchShare', 0, 1);
+  int('maxGrownPatterns', 0, 10_000_000);
   int('maxGap', 0, 16);
   int('minSupport', 1, 1_000_000_000);
   num('minSupportRatio', 0, 1);

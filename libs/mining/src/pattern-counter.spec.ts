@@ -110,7 +110,7 @@ describe('PatternCounter', () => {
       const s: string[] = [];
       for (let k = 0; k < 4 + (i % 9); k++) {
         x = (x * 1103515245 + 12345) & 0x7fffffff;
-        s.push(tools[x % tools.length]);
+        s.push(tools[(x >>> 16) % tools.length]);
       }
       if (i % 3 === 0) s.splice(2, 0, 'p', 'q', 'r');
       sessions.push(session(s, { intent: `i${i % 4}`, success: i % 5 !== 0, ended: i % 2 === 0 }));
@@ -118,7 +118,13 @@ describe('PatternCounter', () => {
     const strip = (c: PatternCounter) =>
       c
         .patterns({ mergeVariants: false })
-        .map(({ exampleSessionIds, intents, ...rest }) => ({ ...rest, intents: intents.map((i) => i.text).sort(), examples: exampleSessionIds.length }))
+        .map(({ exampleSessionIds, intents, meanDurationMs, ...rest }) => ({
+          ...rest,
+          // Sums of the same durations in another order differ in the last bits.
+          meanDurationMs: Math.round(meanDurationMs * 1e6) / 1e6,
+          intents: intents.map((i) => i.text).sort(),
+          examples: exampleSessionIds.length,
+        }))
         .sort((a, b) => (a.id < b.id ? -1 : 1));
     const batch = new PatternCounter({ minSupport: 5, examplesPerPattern: 5 });
     batch.addSessions(sessions);

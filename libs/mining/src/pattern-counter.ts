@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { resolveMiningOptions, type MiningOptions } from './mining-options';
 import type { ClosedSession, MinedPattern, PatternCounterStats, PatternFilter, PatternOccurrence } from './mining-types';
 import { PatternStats } from './pattern-stats';
-import { decodeDuration, ENDED_NONE, ENDED_OK, isSuccessCode, SessionStore } from './session-store';
+import { ENDED_NONE, ENDED_OK, SessionStore } from './session-store';
 import { decodeSnapshot, encodeSnapshot, type CounterState } from './snapshot-codec';
+import { closedNodes, notContainedInGrown, type ClosureSource } from './closed-patterns';
 import { wilsonLowerBound } from './wilson';
 import { Growable } from './growable-array';
 
@@ -17,15 +18,8 @@ const MAX_NODES = 2 ** 31 - 1;
 const STATE_CANDIDATE = 0;
 const STATE_QUEUED = 1;
 const STATE_FREQUENT = 2;
-
-/** A listed pattern before it is materialised. */
-interface Listed {
-  node: number;
-  tools: number[];
-  support: number;
-  mask: number;
-  key: string;
-}
+/** Between slots of a node not seen yet (see `between`). */
+const BETWEEN_UNSET = -2;
 
 /**
  * Incremental counts of gapped tool sequences for ONE tenant (see README.md for the algorithm).
@@ -59,6 +53,18 @@ export class PatternCounter {
   private candHead = new Growable(Int32Array, 4096);
   private poolValue = new Growable(Int32Array, 4096);
   private poolNext = new Growable(Int32Array, 4096);
+  /**
+   * Per node, 4 integers side by side (one cache line per update): successful steps, steps,
+   * sessions with a session_end, those that ended well, over the leftmost occurrences. Kept for
+   * every frequent node: closedness and the score need them.
+   */
+  private scalars = new Growable(Int32Array, 4 * 4096);
+  /**
+   * The rest of the statistics (durations, intents, users, agents, examples, repeats), only for
+   * the patterns a listing returned or a caller asked for (`track`): filled from the stored
+   * sessions when a pattern is first tracked, then kept up to date live. Keeping them for every
+   * frequent node cost a cache-missing update per node and session; most nodes are never shown.
+   */
   private patternStats: (PatternStats | undefined)[] = [];
   /** Pattern id -> node, for frequent nodes of at least minSteps steps. */
   private readonly byId = new Map<string, number>();
@@ -66,8 +72,28 @@ export class PatternCounter {
   /** Sorted tool multiset -> frequent nodes with those tools (order variants). */
   private readonly variantsByKey = new Map<string, number[]>();
 
+  /**
+   * Up to two tools found between the parent's end and this node's step in EVERY session the
+   * node was seen in (-1: none left; BETWEEN_UNSET: not seen yet). A node with one is
+   * absorbed: the pattern through that tool has the same support, so it is not closed and its
+   * extensions are not counted (BIDE's backscan pruning, on the prefix trie).
+   */
+  private betA = new Growable(Int32Array, 4096);
+  private betB = new Growable(Int32Array, 4096);
+  /** Multiset key id per registered node (order variants share one). */
+  private keyIdOf = new Growable(Int32Array, 4096);
+  private readonly keyIds = new Map<string, number>();
+  /** Growth bookkeeping: sessions at the last full growth, and the seeds grown since. */
+  private growth = { fullAt: 0, seeds: new Set<number>(), grown: 0, skippedSeeds: 0, preceded: new Set<number>() };
+  /** Materialised patterns by node, reused while their figures have not moved. */
+  private readonly materialised = new Map<number, { sig: string; pattern: MinedPattern }>();
+  /** Scratch: the run positions of one occurrence. */
+  private positions = new Int32Array(256);
+
   private queue: number[] = [];
   private threshold = 0;
+  /** Sessions counted so far (the store's count, except while an old snapshot is recounted). */
+  private counted = 0;
   /** recountStoredSessions only: receives every key the counting loop looks up. */
   private captured: number[] | undefined;
   /** Added to the session index to make the per-session stamp (changed only by recountStoredSessions). */
@@ -89,6 +115,8 @@ export class PatternCounter {
   private callId = 0;
 
   private counters = { visits: 0, truncatedSessions: 0, clippedSessions: 0, promotions: 0 };
+  /** Set when this counter was rebuilt from an older snapshot format (its trie was recounted). */
+  rebuiltFromFormat: string | undefined;
 
   constructor(opts: PatternCounterOptions = {}) {
     const { tenantId, ...mining } = opts;
@@ -114,7 +142,7 @@ export class PatternCounter {
 
   /** Support a pattern needs to be extended and listed now: max(minSupport, ceil(minSupportRatio × sessionsSeen)). */
   countingThreshold(): number {
-    return Math.max(this.o.minSupport, Math.ceil(this.o.minSupportRatio * this.store.sessionCount));
+    return Math.max(this.o.minSupport, Math.ceil(this.o.minSupportRatio * this.counted));
   }
 
   /** Counts one closed session of this counter's tenant (sessions without tool calls are ignored). */
@@ -126,6 +154,12 @@ export class PatternCounter {
     if (!Array.isArray(s.steps) || s.steps.length === 0) return;
     const { index, clipped } = this.store.append(s);
     if (clipped) this.counters.clippedSessions++;
+    this.countStored(index);
+  }
+
+  /** Counts stored session `index` (the next one not counted yet). */
+  private countStored(index: number): void {
+    this.counted = index + 1;
     this.threshold = this.countingThreshold();
     this.truncatedNow = false;
     this.countLive(index);
@@ -152,8 +186,12 @@ export class PatternCounter {
     this.nextSibling.push(-1);
     this.candHead.push(-1);
     this.groupMark.push(0);
+    this.betA.push(BETWEEN_UNSET);
+    this.betB.push(BETWEEN_UNSET);
+    this.keyIdOf.push(-1);
     this.children.push(undefined);
     this.patternStats.push(undefined);
+    for (let k = 0; k < 4; k++) this.scalars.push(0);
     this.nodeId.push(undefined);
     if (parent >= 0) {
       this.nextSibling.data[id] = this.firstChild.data[parent];
@@ -165,7 +203,7 @@ export class PatternCounter {
 
   private countLive(s: number): void {
     this.budget = this.o.maxWorkPerSession;
-    this.extend(0, 0, s, this.store.toolsOf(s));
+    this.extend(0, 0, s, this.store.runsOf(s));
     // What is left of the session's budget gates promotions (see drainPromotions).
     this.promotionBudget = Math.max(this.budget, 0);
   }
@@ -195,10 +233,15 @@ export class PatternCounter {
    * position; else by the positions at most maxGap after one of its ends in levelEnds[d]),
    * counts each child once per session, and recurses into frequent children with their own
    * ends. Positions are visited in increasing order, so a child's first visit is its leftmost
-   * occurrence. Allocation-free: this is the counting inner loop.
+   * occurrence. `t` is the session's runs (a loop of one tool is one position). Beyond maxSteps
+   * only the children that growth created are counted (no new candidates). Allocation-free:
+   * this is the counting inner loop.
    */
   private extend(node: number, d: number, s: number, t: Int32Array): void {
-    if (d >= this.o.maxSteps) return;
+    if (d >= this.o.maxPatternSteps) return;
+    const grow = d < this.o.maxSteps;
+    const children = this.children[node] as Map<number, number>;
+    if (!grow && children.size === 0) return;
     if (this.budget <= 0) {
       this.truncatedNow = true;
       return;
@@ -210,7 +253,6 @@ export class PatternCounter {
     this.ensureLevel(d + 1, root ? L : Math.min(L, E * (gap + 1)));
     const ends = this.levelEnds[d];
     const tb = this.triples[d];
-    const children = this.children[node] as Map<number, number>;
     const mark = s + this.stampBase;
     // Statistics are kept for patterns that can be listed; shorter ones only need counts.
     const withStats = d + 1 >= this.o.minSteps;
@@ -235,6 +277,7 @@ export class PatternCounter {
         const x = t[j];
         let c = children.get(x);
         if (c === undefined) {
+          if (!grow) continue;
           c = this.newNode(node, x, d + 1);
           count = this.count.data;
           stamp = this.stamp.data;
@@ -243,8 +286,10 @@ export class PatternCounter {
         if (stamp[c] !== mark) {
           stamp[c] = mark;
           count[c]++;
-          if (state[c] !== STATE_FREQUENT) this.candidateSeen(c, s);
-          else if (withStats) this.record(c, d + 1, s, j, root ? -1 : p);
+          if (state[c] !== STATE_FREQUENT) {
+            if (!root) this.between(c, ends, p, E, j, t);
+            this.candidateSeen(c, s);
+          } else if (withStats) this.record(c, d + 1, s, j, root ? -1 : p);
         }
         if (state[c] === STATE_FREQUENT) {
           tb[tn] = c;
@@ -296,30 +341,89 @@ export class PatternCounter {
     const entry = this.poolValue.push(s);
     this.poolNext.push(this.candHead.data[c]);
     this.candHead.data[c] = entry;
-    if (this.state.data[c] === STATE_CANDIDATE && this.count.data[c] >= this.threshold) {
+    if (this.state.data[c] === STATE_CANDIDATE && this.count.data[c] >= this.threshold && !this.absorbed(c)) {
       this.state.data[c] = STATE_QUEUED;
       this.queue.push(c);
     }
   }
 
+  /** True when some tool sat between the parent and c in every session c was seen in. */
+  private absorbed(c: number): boolean {
+    return this.betA.data[c] >= 0 || this.betB.data[c] >= 0;
+  }
+
+  /**
+   * c's leftmost position j in this session was reached from ends[p] (the first end whose window
+   * holds j); the tools between the latest end before j and j are intersected with c's slots.
+   * At most maxGap + 1 ends lie before j in that window, so this is O(maxGap).
+   */
+  private between(c: number, ends: Int32Array, p: number, E: number, j: number, t: Int32Array): void {
+    let q = p;
+    while (q + 1 < E && ends[q + 1] < j) q++;
+    const e = ends[q];
+    const a = this.betA.data;
+    const b = this.betB.data;
+    if (a[c] === BETWEEN_UNSET) {
+      a[c] = e + 1 < j ? t[e + 1] : -1;
+      b[c] = e + 2 < j ? t[e + 2] : -1;
+      return;
+    }
+    if (a[c] >= 0 && !occursIn(t, e + 1, j, a[c])) a[c] = -1;
+    if (b[c] >= 0 && !occursIn(t, e + 1, j, b[c])) b[c] = -1;
+  }
+
   /**
    * Statistics of frequent node c (depth d) for its leftmost occurrence in session s, which
-   * ends at position j; p indexes the previous step's end in levelEnds[d - 1].
+   * ends at run j; p indexes the previous step's end in levelEnds[d - 1].
    */
   private record(c: number, d: number, s: number, j: number, p: number): void {
-    const st = this.patternStats[c] as PatternStats;
-    const store = this.store;
-    const off = store.stepOffset(s);
-    const codes = store.stepCodes.data;
-    let code = codes[off + j];
-    let ok = isSuccessCode(code) ? 1 : 0;
-    let dur = decodeDuration(code);
+    const pos = this.positions;
+    pos[d - 1] = j;
     for (let level = d - 1; level >= 1; level--) {
-      code = codes[off + this.levelEnds[level][p]];
-      if (isSuccessCode(code)) ok++;
-      dur += decodeDuration(code);
+      pos[level - 1] = this.levelEnds[level][p];
       p = this.levelPreds[level][p];
     }
+    this.recordAt(c, d, s, pos);
+  }
+
+  /** Statistics of frequent node c (depth d) for the occurrence at runs pos[0..d-1] of session s. */
+  private recordAt(c: number, d: number, s: number, pos: Int32Array): void {
+    const store = this.store;
+    const off = store.runOffset(s);
+    const runOk = store.runOk.data;
+    let ok = 0;
+    for (let k = 0; k < d; k++) ok += runOk[off + pos[k]];
+    const sc = this.scalars.data;
+    const i = 4 * c;
+    sc[i] += ok;
+    sc[i + 1] += d;
+    const ended = store.sessionEnded.data[s];
+    if (ended !== ENDED_NONE) {
+      sc[i + 2]++;
+      if (ended === ENDED_OK) sc[i + 3]++;
+    }
+    const st = this.patternStats[c];
+    if (st) this.recordDetail(st, d, s, pos);
+  }
+
+  /** The detailed statistics of a tracked pattern for one occurrence (see `scalars` / `patternStats`). */
+  private recordDetail(st: PatternStats, d: number, s: number, pos: Int32Array): void {
+    const store = this.store;
+    const off = store.runOffset(s);
+    const runOk = store.runOk.data;
+    const runDuration = store.runDuration.data;
+    const runLength = store.runLength.data;
+    let ok = 0;
+    let dur = 0;
+    for (let k = 0; k < d; k++) {
+      const r = off + pos[k];
+      ok += runOk[r];
+      dur += runDuration[r];
+      const n = runLength[r];
+      st.repeatSum[k] += n;
+      if (n > st.repeatMax[k]) st.repeatMax[k] = n;
+    }
+    st.version++;
     st.okSteps += ok;
     st.steps += d;
     st.durationSum += dur;
@@ -374,12 +478,9 @@ export class PatternCounter {
     const path = this.toolPath(c);
     const d = path.length;
     const withStats = d >= this.o.minSteps;
-    if (withStats) {
-      this.patternStats[c] = new PatternStats(this.o.topK);
-      this.register(c, path);
-    }
+    if (withStats) this.register(c, path);
     for (const s of sessions) {
-      const t = this.store.toolsOf(s);
+      const t = this.store.runsOf(s);
       this.budget = this.o.maxWorkPerSession;
       this.promotionBudget -= t.length * d;
       this.truncatedNow = false;
@@ -450,6 +551,12 @@ export class PatternCounter {
     this.nodeId[node] = id;
     this.byId.set(id, node);
     const key = multisetKey(path);
+    let keyId = this.keyIds.get(key);
+    if (keyId === undefined) {
+      keyId = this.keyIds.size;
+      this.keyIds.set(key, keyId);
+    }
+    this.keyIdOf.data[node] = keyId;
     const list = this.variantsByKey.get(key);
     if (list) list.push(node);
     else this.variantsByKey.set(key, [node]);
@@ -501,56 +608,504 @@ export class PatternCounter {
     return bumped;
   }
 
+  // ---- growing long patterns ------------------------------------------------------------
+
+  /** Support a pattern needs to be grown beyond maxSteps. */
+  growthThreshold(): number {
+    return Math.max(this.countingThreshold(), Math.ceil(this.o.growMinShare * this.counted));
+  }
+
+  /**
+   * Grows patterns longer than maxSteps when due: the seeds (frequent patterns of maxSteps
+   * steps) not grown yet, and all seeds again once the tenant has 25 % more sessions than at the
+   * last full growth (so the work is amortised: each session is rescanned a bounded number of
+   * times). Listing calls it; callers that list on a request path call it beforehand.
+   */
+  growIfDue(): void {
+    if (this.o.maxPatternSteps <= this.o.maxSteps || this.o.maxGrownPatterns === 0 || this.counted === 0) return;
+    const full = this.counted >= Math.ceil(this.growth.fullAt * 1.25) && this.counted > this.growth.fullAt;
+    this.growLongPatterns(full);
+  }
+
+  /**
+   * Closure-driven growth (see README): from each seed, over the stored sessions that contain
+   * it, extensions are counted (tools within maxGap runs after an occurrence end, distinct
+   * sessions); an extension is grown only when it is frequent and not absorbed (no tool sits
+   * between it and the pattern in all but growthTolerance of its sessions), and a seed is not
+   * grown when a tool precedes it that often (the seed one step earlier grows the same
+   * procedure). Grown nodes are ordinary frequent trie nodes: their counts and statistics are
+   * exact from their creation (backfilled here), and live counting keeps them up to date.
+   */
+  growLongPatterns(full = true): { seeds: number; grown: number } {
+    const thr = this.growthThreshold();
+    const seeds: number[] = [];
+    const depth = this.depth.data;
+    const state = this.state.data;
+    const count = this.count.data;
+    for (let n = 1; n < this.parent.length; n++) {
+      if (depth[n] === this.o.maxSteps && state[n] === STATE_FREQUENT && count[n] >= thr && (full || !this.growth.seeds.has(n)) && this.branchesAll(n)) seeds.push(n);
+    }
+    if (full) {
+      this.growth.fullAt = this.counted;
+      this.growth.seeds.clear();
+      this.growth.preceded.clear();
+    }
+    const before = this.growth.grown;
+    if (seeds.length === 0) return { seeds: 0, grown: 0 };
+    const postings = this.toolPostings();
+    // Slots for the tools between: a session holds at most maxGap of them, sessions differ.
+    const scratch = new GrowScratch(this.store.tools.names.length, 4 * Math.max(1, this.o.maxGap));
+    // Seeds under one parent share its occurrences (computed once, then one level each).
+    const byParent = new Map<number, number[]>();
+    for (const seed of seeds) {
+      const p = this.parent.data[seed];
+      const list = byParent.get(p);
+      if (list) list.push(seed);
+      else byParent.set(p, [seed]);
+    }
+    for (const [parent, children] of byParent) {
+      if (this.growth.grown >= this.o.maxGrownPatterns) break;
+      const path = this.toolPath(parent);
+      const occs = path.length === 0 ? this.rootOccurrences() : this.occurrencesOf(path, postings);
+      for (const seed of children) {
+        this.growth.seeds.add(seed);
+        if (this.growth.grown >= this.o.maxGrownPatterns) break;
+        const seedOccs = this.extendOccurrences(occs, this.tool.data[seed]);
+        if (this.precededAlways(seedOccs, scratch) || this.enclosesAlways(seedOccs, this.toolPath(seed), scratch)) {
+          // Not closed either: the pattern one tool earlier, or with the tool inside, has (nearly) its support and is grown instead.
+          this.growth.preceded.add(seed);
+          this.growth.skippedSeeds++;
+          continue;
+        }
+        this.growNode(seed, path.length + 1, seedOccs, thr, scratch);
+      }
+    }
+    return { seeds: seeds.length, grown: this.growth.grown - before };
+  }
+
+  /** Every occurrence of `path` in the stored sessions (those holding its rarest tool). */
+  private occurrencesOf(path: number[], postings: { length(x: number): number; sessions(x: number): Int32Array }): Occurrences {
+    let rarest = path[0];
+    for (const x of path) if (postings.length(x) < postings.length(rarest)) rarest = x;
+    const runOk = this.store.runOk.data;
+    const out: Occurrences = { sess: [], from: [0], ends: [], ok: [], start: [] };
+    const d = path.length;
+    let ok = new Int32Array(0);
+    let start = new Int32Array(0);
+    for (const s of postings.sessions(rarest)) {
+      if (!this.embed(path, this.store.runsOf(s))) continue;
+      const off = this.store.runOffset(s);
+      // Carried along each end: the successful steps and the start of the occurrence it closes.
+      for (let k = 1; k <= d; k++) {
+        const n = this.levelLen[k];
+        const ends = this.levelEnds[k];
+        const preds = this.levelPreds[k];
+        const nextOk = new Int32Array(n);
+        const nextStart = new Int32Array(n);
+        for (let i = 0; i < n; i++) {
+          nextOk[i] = (k === 1 ? 0 : ok[preds[i]]) + runOk[off + ends[i]];
+          nextStart[i] = k === 1 ? ends[i] : start[preds[i]];
+        }
+        ok = nextOk;
+        start = nextStart;
+      }
+      out.sess.push(s);
+      for (let i = 0; i < this.levelLen[d]; i++) {
+        out.ends.push(this.levelEnds[d][i]);
+        out.ok.push(ok[i]);
+        out.start.push(start[i]);
+      }
+      out.from.push(out.ends.length);
+    }
+    return out;
+  }
+
+  /** Sessions as occurrences of the empty pattern (maxSteps = 1: seeds are single tools). */
+  private rootOccurrences(): Occurrences {
+    const out: Occurrences = { sess: [], from: [0], ends: [], ok: [], start: [], root: true };
+    for (let s = 0; s < this.store.sessionCount; s++) {
+      out.sess.push(s);
+      out.ends.push(-1);
+      out.ok.push(0);
+      out.start.push(-1);
+      out.from.push(out.ends.length);
+    }
+    return out;
+  }
+
+  /** The occurrences of the pattern extended by tool y: y within maxGap runs after an end (each position once, from the first end reaching it). */
+  private extendOccurrences(o: Occurrences, y: number): Occurrences {
+    const gap = this.o.maxGap;
+    const runOk = this.store.runOk.data;
+    const tools = this.store.runTools.data;
+    const offsets = this.store.runOffsets.data;
+    const out: Occurrences = { sess: [], from: [0], ends: [], ok: [], start: [] };
+    for (let i = 0; i < o.sess.length; i++) {
+      const s = o.sess[i];
+      const base = offsets[s];
+      const last = offsets[s + 1] - base - 1;
+      let had = false;
+      let covered = -1;
+      for (let p = o.from[i]; p < o.from[i + 1]; p++) {
+        const e = o.ends[p];
+        const from = Math.max(e + 1, covered + 1);
+        const to = o.root ? last : Math.min(e + 1 + gap, last);
+        for (let j = from; j <= to; j++) {
+          if (tools[base + j] !== y) continue;
+          had = true;
+          out.ends.push(j);
+          out.ok.push(o.ok[p] + runOk[base + j]);
+          out.start.push(o.root ? j : o.start[p]);
+        }
+        if (to > covered) covered = to;
+      }
+      if (had) {
+        out.sess.push(s);
+        out.from.push(out.ends.length);
+      }
+    }
+    return out;
+  }
+
+  /** True when one tool precedes the leftmost occurrence (within maxGap runs) in all but growthTolerance of the sessions. */
+  private precededAlways(o: Occurrences, g: GrowScratch): boolean {
+    const gap = this.o.maxGap;
+    const tools = this.store.runTools.data;
+    const offsets = this.store.runOffsets.data;
+    g.begin();
+    for (let i = 0; i < o.sess.length; i++) {
+      const base = offsets[o.sess[i]];
+      const start = o.start[o.from[i]];
+      const mark = g.nextMark();
+      for (let j = Math.max(0, start - 1 - gap); j < start; j++) g.seen(tools[base + j], mark);
+    }
+    return o.sess.length > 0 && g.best() >= o.sess.length / (1 + this.o.growthTolerance);
+  }
+
+  /**
+   * True when one tool that is not a step of the seed lies inside its leftmost occurrence in all
+   * but growthTolerance of the sessions: inserting it (where it lies, so gaps only shrink) gives
+   * longer patterns, order variants of each other, that together have the seed's support. A
+   * pattern that skips one of two independent steps (seen in both orders) is such a seed.
+   */
+  private enclosesAlways(o: Occurrences, path: number[], g: GrowScratch): boolean {
+    const tools = this.store.runTools.data;
+    const offsets = this.store.runOffsets.data;
+    const own = new Set(path);
+    g.begin();
+    for (let i = 0; i < o.sess.length; i++) {
+      const base = offsets[o.sess[i]];
+      const first = o.from[i];
+      const mark = g.nextMark();
+      for (let j = o.start[first] + 1; j < o.ends[first]; j++) if (!own.has(tools[base + j])) g.seen(tools[base + j], mark);
+    }
+    return o.sess.length > 0 && g.best() >= o.sess.length / (1 + this.o.growthTolerance);
+  }
+
+  private growNode(node: number, d: number, occs: Occurrences, thr: number, g: GrowScratch): void {
+    if (d >= this.o.maxPatternSteps || this.growth.grown >= this.o.maxGrownPatterns) return;
+    const gap = this.o.maxGap;
+    const tools = this.store.runTools.data;
+    const offsets = this.store.runOffsets.data;
+    const ends = occs.ends;
+    g.begin();
+    for (let i = 0; i < occs.sess.length; i++) {
+      const s = occs.sess[i];
+      const base = offsets[s];
+      const last = offsets[s + 1] - base - 1;
+      const mark = g.nextMark();
+      const first = occs.from[i];
+      const stop = occs.from[i + 1];
+      let covered = -1;
+      for (let p = first; p < stop; p++) {
+        const from = Math.max(ends[p] + 1, covered + 1);
+        const to = Math.min(ends[p] + 1 + gap, last);
+        for (let j = from; j <= to; j++) {
+          const y = tools[base + j];
+          if (!g.seen(y, mark)) continue;
+          // The tools between the latest end before j and j: a tool there in (nearly) every session absorbs y.
+          let q = p;
+          while (q + 1 < stop && ends[q + 1] < j) q++;
+          g.between(y, tools, base + ends[q] + 1, base + j);
+        }
+        if (to > covered) covered = to;
+      }
+    }
+    const least = Math.max(thr, this.o.growMinBranchShare * occs.sess.length);
+    const grownTo: Array<[number, number]> = [];
+    for (const y of g.touched) {
+      const c = g.count[y];
+      if (c < least || g.absorbedBy(y) >= c / (1 + this.o.growthTolerance)) continue;
+      grownTo.push([y, c]);
+    }
+    grownTo.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+    for (const [y] of grownTo) {
+      const next = this.extendOccurrences(occs, y);
+      let child = (this.children[node] as Map<number, number>).get(y);
+      if (child === undefined) {
+        if (this.growth.grown >= this.o.maxGrownPatterns) return;
+        child = this.newGrownNode(node, y, d + 1, next);
+      } else if (this.state.data[child] !== STATE_FREQUENT) continue;
+      this.growNode(child, d + 1, next, thr, g);
+    }
+  }
+
+  /**
+   * A frequent node beyond maxSteps, with its exact support and scalar statistics from `occs`
+   * (every stored session containing it, leftmost occurrences); detailed statistics come when it
+   * is tracked.
+   */
+  private newGrownNode(parent: number, tool: number, d: number, occs: Occurrences): number {
+    const c = this.newNode(parent, tool, d);
+    this.state.data[c] = STATE_FREQUENT;
+    this.children[c] = new Map();
+    this.count.data[c] = occs.sess.length;
+    this.register(c, this.toolPath(c));
+    this.growth.grown++;
+    const sc = this.scalars.data;
+    const ended = this.store.sessionEnded.data;
+    for (let i = 0; i < occs.sess.length; i++) {
+      const s = occs.sess[i];
+      sc[4 * c] += occs.ok[occs.from[i]];
+      sc[4 * c + 1] += d;
+      if (ended[s] !== ENDED_NONE) {
+        sc[4 * c + 2]++;
+        if (ended[s] === ENDED_OK) sc[4 * c + 3]++;
+      }
+    }
+    return c;
+  }
+
+  /**
+   * True when every step of node n's path was taken by at least growMinBranchShare of the
+   * sessions of the path before it: a seed with an unrelated call that recurred by chance in a
+   * few sessions (the 3 of 240 that had it there) is not grown.
+   */
+  private branchesAll(n: number): boolean {
+    const share = this.o.growMinBranchShare;
+    for (let x = n; this.depth.data[x] > 1; x = this.parent.data[x]) {
+      if (this.count.data[x] < share * this.count.data[this.parent.data[x]]) return false;
+    }
+    // The same backwards: the first step against the path without it.
+    const path = this.toolPath(n);
+    let rest = 0;
+    for (let k = 1; k < path.length && rest >= 0; k++) rest = this.children[rest]?.get(path[k]) ?? -1;
+    return rest <= 0 || this.count.data[n] >= share * this.count.data[rest];
+  }
+
+  /** Sessions containing each tool (distinct, ascending), from the stored runs. */
+  private toolPostings(): { length(x: number): number; sessions(x: number): Int32Array } {
+    const tools = this.store.tools.names.length;
+    const n = this.store.sessionCount;
+    const counts = new Int32Array(tools + 1);
+    const seen = new Int32Array(tools).fill(-1);
+    for (let s = 0; s < n; s++) {
+      for (const x of this.store.runsOf(s)) {
+        if (seen[x] === s) continue;
+        seen[x] = s;
+        counts[x + 1]++;
+      }
+    }
+    for (let x = 0; x < tools; x++) counts[x + 1] += counts[x];
+    const fill = counts.slice(0, tools);
+    const out = new Int32Array(counts[tools]);
+    seen.fill(-1);
+    for (let s = 0; s < n; s++) {
+      for (const x of this.store.runsOf(s)) {
+        if (seen[x] === s) continue;
+        seen[x] = s;
+        out[fill[x]++] = s;
+      }
+    }
+    return { length: (x) => counts[x + 1] - counts[x], sessions: (x) => out.subarray(counts[x], counts[x + 1]) };
+  }
+
   // ---- reading -----------------------------------------------------------------------------
 
-  /** Patterns passing the filters, closed, sorted by score (then support). */
+  /**
+   * Patterns passing the filters, closed, sorted by score (then support), at most `limit`.
+   * Closedness is decided on the trie by one-step deletions (closed-patterns.ts), never by
+   * comparing all pairs; only the patterns returned are materialised (and reused while their
+   * figures have not moved).
+   */
   patterns(filter: PatternFilter = {}): MinedPattern[] {
+    this.growIfDue();
     const thr = Math.max(filter.minSupport ?? this.o.minSupport, this.countingThreshold());
     const minSteps = Math.max(1, filter.minSteps ?? this.o.minSteps);
     const tol = filter.closedTolerance ?? this.o.closedTolerance;
     const minSuccess = filter.minSuccessRate ?? this.o.minSuccessRate;
-    const listed: Listed[] = [];
-    for (const node of this.byId.values()) {
-      const support = this.count.data[node];
-      if (support < thr || this.depth.data[node] < minSteps) continue;
-      const tools = this.toolPath(node);
-      listed.push({ node, tools, support, mask: maskOf(tools), key: multisetKey(tools) });
-    }
-    let kept = closedOnly(listed, tol);
-    const variants = new Map<string, Listed[]>();
-    for (const l of listed) {
-      const v = variants.get(l.key);
-      if (v) v.push(l);
-      else variants.set(l.key, [l]);
-    }
+    const count = this.count.data;
+    const depth = this.depth.data;
+    const inListing = (n: number): boolean => this.state.data[n] === STATE_FREQUENT && count[n] >= thr && depth[n] >= minSteps && this.nodeId[n] !== undefined;
+    const sc = this.scalars.data;
+    const universe: number[] = [];
+    for (const node of this.byId.values()) if (inListing(node)) universe.push(node);
+    const src: ClosureSource = {
+      parent: this.parent.data,
+      tool: this.tool.data,
+      depth,
+      count,
+      children: this.children,
+      keyIdOf: this.keyIdOf.data,
+      weight: (n) => count[n] - (sc[4 * n + 2] - sc[4 * n + 3]),
+    };
+    let kept = closedNodes(src, universe, tol, inListing).filter((n) => !this.growth.preceded.has(n));
+    kept = notContainedInGrown(
+      src,
+      kept,
+      universe.filter((n) => depth[n] > this.o.maxSteps),
+      tol,
+    );
     if (filter.mergeVariants ?? true) {
-      const best = new Map<string, Listed>();
-      for (const l of kept) {
-        const b = best.get(l.key);
-        if (!b || l.support > b.support || (l.support === b.support && l.node < b.node)) best.set(l.key, l);
+      const best = new Map<number, number>();
+      for (const n of kept) {
+        const key = this.keyIdOf.data[n];
+        const b = best.get(key);
+        if (b === undefined || count[n] > count[b] || (count[n] === count[b] && n < b)) best.set(key, n);
       }
-      kept = kept.filter((l) => best.get(l.key) === l);
+      kept = kept.filter((n) => best.get(this.keyIdOf.data[n]) === n);
     }
-    let out = kept.map((l) => this.materialise(l.node, (variants.get(l.key) ?? []).filter((v) => v !== l).map((v) => v.node)));
-    out = out.filter((p) => p.successRate >= minSuccess);
-    if (filter.userId !== undefined) out = out.filter((p) => (p.supportByUser[filter.userId as string] ?? 0) >= (filter.minSupport ?? this.o.minSupport));
-    if (filter.agentId !== undefined) out = out.filter((p) => (p.supportByAgent[filter.agentId as string] ?? 0) >= (filter.minSupport ?? this.o.minSupport));
-    out.sort((a, b) => b.score - a.score || b.support - a.support || (a.id < b.id ? -1 : 1));
-    return filter.limit !== undefined ? out.slice(0, Math.max(0, filter.limit)) : out;
+    const userId = filter.userId !== undefined ? this.store.users.find(filter.userId) : undefined;
+    const agentId = filter.agentId !== undefined ? this.store.agents.find(filter.agentId) : undefined;
+    const minPart = filter.minSupport ?? this.o.minSupport;
+    let scored: Array<{ node: number; score: number; id: string }> = [];
+    for (const n of kept) {
+      const rate = this.successRate(n);
+      if (rate < minSuccess) continue;
+      scored.push({ node: n, score: count[n] * rate, id: this.nodeId[n] as string });
+    }
+    if (filter.userId !== undefined || filter.agentId !== undefined) {
+      // Per-user counts are detailed statistics: only the patterns that pass are tracked.
+      this.track(scored.map((x) => x.node));
+      scored = scored.filter((x) => {
+        const st = this.patternStats[x.node] as PatternStats;
+        if (filter.userId !== undefined && (userId === undefined || (st.users.counts.get(userId) ?? 0) < minPart)) return false;
+        if (filter.agentId !== undefined && (agentId === undefined || (st.agents.counts.get(agentId) ?? 0) < minPart)) return false;
+        return true;
+      });
+    }
+    scored.sort((a, b) => b.score - a.score || count[b.node] - count[a.node] || (a.id < b.id ? -1 : 1));
+    const top = filter.limit !== undefined ? scored.slice(0, Math.max(0, filter.limit)) : scored;
+    const variants = top.map((x) => this.variantNodes(x.node, thr));
+    this.track([...top.map((x) => x.node), ...variants.flat()]);
+    return top.map((x, i) => this.materialiseCached(x.node, variants[i]));
+  }
+
+  /** sessionSuccessRate when some session_end says so, else stepSuccessRate (from the scalars). */
+  private successRate(n: number): number {
+    const sc = this.scalars.data;
+    if (sc[4 * n + 2] > 0) return sc[4 * n + 3] / sc[4 * n + 2];
+    return sc[4 * n + 1] > 0 ? sc[4 * n] / sc[4 * n + 1] : 0;
+  }
+
+  /**
+   * Gives the nodes not tracked yet their detailed statistics from the stored sessions, in
+   * session order as live counting would have recorded them; from then on live counting keeps
+   * them. One pass builds the tool -> sessions index; then the nodes and their prefixes are
+   * walked as a tree from the root, each level's occurrences derived from its parent's (the
+   * windows after its ends), so shared prefixes are matched once. Every end links to the end it
+   * was reached from (a pool, reset per first tool), which gives the leftmost occurrence's
+   * positions. Bounded by the listing (`limit`) for the analyzer.
+   */
+  private track(nodes: number[]): void {
+    const todo = new Set(nodes.filter((n) => this.patternStats[n] === undefined && this.nodeId[n] !== undefined));
+    if (todo.size === 0) return;
+    const need = new Set<number>();
+    for (const n of todo) for (let x = n; x > 0 && !need.has(x); x = this.parent.data[x]) need.add(x);
+    const postings = this.toolPostings();
+    const tools = this.store.runTools.data;
+    const offsets = this.store.runOffsets.data;
+    const gap = this.o.maxGap;
+    const pool = { pos: new Growable(Int32Array, 4096), prev: new Growable(Int32Array, 4096) };
+    const walk = (node: number, d: number, occ: TrackedOccurrences): void => {
+      if (todo.has(node)) {
+        const st = new PatternStats(this.o.topK, d);
+        const pos = this.positions;
+        for (let i = 0; i < occ.sess.length; i++) {
+          let k = d - 1;
+          for (let e = occ.link[occ.from[i]]; e >= 0 && k >= 0; e = pool.prev.data[e]) pos[k--] = pool.pos.data[e];
+          this.recordDetail(st, d, occ.sess[i], pos);
+        }
+        this.patternStats[node] = st;
+      }
+      const m = this.children[node];
+      if (!m) return;
+      for (const [y, c] of m) {
+        if (!need.has(c)) continue;
+        const next: TrackedOccurrences = { sess: [], from: [0], ends: [], link: [] };
+        for (let i = 0; i < occ.sess.length; i++) {
+          const s = occ.sess[i];
+          const base = offsets[s];
+          const last = offsets[s + 1] - base - 1;
+          let had = false;
+          let covered = -1;
+          for (let p = occ.from[i]; p < occ.from[i + 1]; p++) {
+            const from = Math.max(occ.ends[p] + 1, covered + 1);
+            const to = Math.min(occ.ends[p] + 1 + gap, last);
+            for (let j = from; j <= to; j++) {
+              if (tools[base + j] !== y) continue;
+              had = true;
+              next.ends.push(j);
+              pool.pos.push(j);
+              next.link.push(pool.prev.push(occ.link[p]));
+            }
+            if (to > covered) covered = to;
+          }
+          if (had) {
+            next.sess.push(s);
+            next.from.push(next.ends.length);
+          }
+        }
+        walk(c, d + 1, next);
+      }
+    };
+    const root = this.children[0] as Map<number, number>;
+    for (const [x, c] of root) {
+      if (!need.has(c)) continue;
+      pool.pos.length = 0;
+      pool.prev.length = 0;
+      const occ: TrackedOccurrences = { sess: [], from: [0], ends: [], link: [] };
+      for (const s of postings.sessions(x)) {
+        const base = offsets[s];
+        const end = offsets[s + 1];
+        for (let j = base; j < end; j++) {
+          if (tools[j] !== x) continue;
+          occ.ends.push(j - base);
+          pool.pos.push(j - base);
+          occ.link.push(pool.prev.push(-1));
+        }
+        occ.sess.push(s);
+        occ.from.push(occ.ends.length);
+      }
+      walk(c, 1, occ);
+    }
+  }
+
+  private materialiseCached(node: number, variants: number[]): MinedPattern {
+    const st = this.patternStats[node] as PatternStats;
+    const sig = `${this.count.data[node]}|${st.version}|${variants.join(',')}`;
+    const hit = this.materialised.get(node);
+    if (hit && hit.sig === sig) return hit.pattern;
+    const pattern = this.materialise(node, variants);
+    this.materialised.set(node, { sig, pattern });
+    return pattern;
   }
 
   /** A tracked pattern by id (listed or not), with its order variants. */
   pattern(id: string): MinedPattern | undefined {
     const node = this.byId.get(id);
     if (node === undefined) return undefined;
-    return this.materialise(node, this.variantNodes(node));
+    const variants = this.variantNodes(node, this.countingThreshold());
+    this.track([node, ...variants]);
+    return this.materialise(node, variants);
   }
 
   /** The kept occurrences of a pattern, and of its order variants unless withVariants is false; oldest first. */
   occurrences(id: string, opts: { withVariants?: boolean } = {}): PatternOccurrence[] {
     const node = this.byId.get(id);
     if (node === undefined) return [];
-    const nodes = [node, ...(opts.withVariants === false ? [] : this.variantNodes(node))];
+    const nodes = [node, ...(opts.withVariants === false ? [] : this.variantNodes(node, this.countingThreshold()))];
+    this.track(nodes);
     const out: PatternOccurrence[] = [];
     for (const n of nodes) {
       const st = this.patternStats[n];
@@ -561,15 +1116,18 @@ export class PatternCounter {
         const payload = this.store.payloads.get(session);
         const positions = payload ? this.leftmostOccurrence(path, session) : undefined;
         if (!payload || !positions) continue;
-        out.push({ sessionId: this.store.sessionIds[session], patternId: pid, steps: positions.map((p) => payload[p]) });
+        // A run (a loop of one tool) is represented by its first call, as a retried step is.
+        const first = this.store.runFirst.data;
+        const off = this.store.runOffset(session);
+        out.push({ sessionId: this.store.sessionIds[session], patternId: pid, steps: positions.map((p) => payload[first[off + p]]) });
       }
     }
     return out;
   }
 
-  /** Positions of the leftmost occurrence of a tool path in a stored session (the one statistics used). */
+  /** Run positions of the leftmost occurrence of a tool path in a stored session (the one statistics used). */
   private leftmostOccurrence(path: number[], session: number): number[] | undefined {
-    if (!this.embed(path, this.store.toolsOf(session))) return undefined;
+    if (!this.embed(path, this.store.runsOf(session))) return undefined;
     const d = path.length;
     const out = new Array<number>(d);
     let p = 0;
@@ -582,8 +1140,7 @@ export class PatternCounter {
     return out;
   }
 
-  private variantNodes(node: number): number[] {
-    const thr = this.countingThreshold();
+  private variantNodes(node: number, thr: number): number[] {
     const key = multisetKey(this.toolPath(node));
     return (this.variantsByKey.get(key) ?? []).filter((n) => n !== node && this.count.data[n] >= thr);
   }
@@ -594,6 +1151,8 @@ export class PatternCounter {
    * follow after up to maxGap other calls.
    */
   nextToolCounts(called: string[]): { context: string[]; contextSupport: number; next: { tool: string; support: number }[] } {
+    // Patterns are counted over runs: a repeated call is one step.
+    called = called.filter((t, i) => i === 0 || t !== called[i - 1]);
     const ids = called.map((t) => this.store.tools.find(t));
     const maxLen = Math.min(ids.length, this.o.maxSteps - 1);
     for (let len = maxLen; len >= 1; len--) {
@@ -621,10 +1180,13 @@ export class PatternCounter {
     const store = this.store;
     const tools = this.toolPath(node).map((x) => store.tools.names[x]);
     const support = this.count.data[node];
-    const stepSuccessRate = st.steps > 0 ? st.okSteps / st.steps : 0;
-    const sessionSuccessRate = st.endedSessions > 0 ? st.endedOk / st.endedSessions : undefined;
-    const successRate = sessionSuccessRate ?? stepSuccessRate;
-    const confidence = sessionSuccessRate !== undefined ? wilsonLowerBound(st.endedOk, st.endedSessions) : wilsonLowerBound(st.okSteps, st.steps);
+    const sc = this.scalars.data;
+    const [okSteps, steps, endedSessions, endedOk] = [sc[4 * node], sc[4 * node + 1], sc[4 * node + 2], sc[4 * node + 3]];
+    const stepSuccessRate = steps > 0 ? okSteps / steps : 0;
+    const sessionSuccessRate = endedSessions > 0 ? endedOk / endedSessions : undefined;
+    const successRate = this.successRate(node);
+    const confidence = sessionSuccessRate !== undefined ? wilsonLowerBound(endedOk, endedSessions) : wilsonLowerBound(okSteps, steps);
+    const seen = st.durations.count;
     const named = (t: { top(): Array<[number, number]> }, names: string[]): Record<string, number> => {
       const out: Record<string, number> = {};
       for (const [k, c] of t.top()) out[names[k]] = c;
@@ -637,7 +1199,7 @@ export class PatternCounter {
       support,
       stepSuccessRate,
       ...(sessionSuccessRate !== undefined ? { sessionSuccessRate } : {}),
-      endedSessions: st.endedSessions,
+      endedSessions,
       successRate,
       meanDurationMs: st.durations.count > 0 ? st.durationSum / st.durations.count : 0,
       p95DurationMs: st.durations.quantile(0.95),
@@ -648,6 +1210,7 @@ export class PatternCounter {
       supportByAgent: named(st.agents, store.agents.names),
       exampleSessionIds: st.orderedExamples().map((e) => store.sessionIds[e]),
       variantIds: variantNodes.map((n) => this.nodeId[n] as string).sort(),
+      stepRepeats: st.repeatSum.map((sum, k) => ({ mean: seen > 0 ? sum / seen : 1, max: st.repeatMax[k] })),
       firstSeenAt: Number.isFinite(st.firstSeenAt) ? st.firstSeenAt : 0,
       lastSeenAt: Number.isFinite(st.lastSeenAt) ? st.lastSeenAt : 0,
     };
@@ -685,17 +1248,39 @@ export class PatternCounter {
         count: this.count.toArray(),
         state: this.state.toArray(),
       },
+      scalars: this.scalars.toArray(),
       candidates: Array.from({ length: this.parent.length }, (_, i) => (this.candHead.data[i] >= 0 ? this.candidateSessions(i) : undefined)),
       stats: this.patternStats,
+      between: { a: this.betA.toArray(), b: this.betB.toArray() },
+      growth: {
+        fullAt: this.growth.fullAt,
+        seeds: [...this.growth.seeds].sort((a, b) => a - b),
+        grown: this.growth.grown,
+        skippedSeeds: this.growth.skippedSeeds,
+        preceded: [...this.growth.preceded].sort((a, b) => a - b),
+      },
     };
     return encodeSnapshot(state);
   }
 
+  /**
+   * Restores a counter from toSnapshot(). A snapshot of an older format (patterns counted
+   * before runs were one step) keeps its sessions and has its trie recounted from them;
+   * `rebuiltFromFormat` then names the old format, for the caller to log.
+   */
   static fromSnapshot(buf: Buffer): PatternCounter {
     const s = decodeSnapshot(buf);
     const c = new PatternCounter({ ...s.options, ...(s.tenantId !== undefined ? { tenantId: s.tenantId } : {}) });
     c.store = s.store;
+    if (s.legacy) {
+      c.rebuiltFromFormat = s.legacy;
+      c.counters.clippedSessions = s.counters.clippedSessions;
+      for (let i = 0; i < c.store.sessionCount; i++) c.countStored(i);
+      c.flushPromotions();
+      return c;
+    }
     c.counters = { ...s.counters };
+    c.counted = c.store.sessionCount;
     // Rebuild the trie in node order (parents always precede children).
     const n = s.trie.parent.length;
     c.parent = new Growable(Int32Array, 16);
@@ -709,6 +1294,11 @@ export class PatternCounter {
     c.candHead = new Growable(Int32Array, 16);
     c.poolValue = new Growable(Int32Array, 16);
     c.poolNext = new Growable(Int32Array, 16);
+    c.groupMark = new Growable(Int32Array, 16);
+    c.betA = new Growable(Int32Array, 16);
+    c.betB = new Growable(Int32Array, 16);
+    c.keyIdOf = new Growable(Int32Array, 16);
+    c.scalars = new Growable(Int32Array, 64);
     c.children = [];
     c.patternStats = [];
     c.nodeId = [];
@@ -716,6 +1306,9 @@ export class PatternCounter {
       c.newNode(s.trie.parent[i], s.trie.tool[i], s.trie.depth[i]);
       c.count.data[i] = s.trie.count[i];
       c.state.data[i] = s.trie.state[i];
+      c.betA.data[i] = s.between.a[i];
+      for (let k = 0; k < 4; k++) c.scalars.data[4 * i + k] = s.scalars[4 * i + k];
+      c.betB.data[i] = s.between.b[i];
       if (c.state.data[i] === STATE_FREQUENT) c.children[i] = new Map();
     }
     for (let i = 0; i < n; i++) {
@@ -730,6 +1323,7 @@ export class PatternCounter {
     for (let i = 1; i < n; i++) {
       if (c.state.data[i] === STATE_FREQUENT && c.depth.data[i] >= c.o.minSteps) c.register(i, c.toolPath(i));
     }
+    c.growth = { fullAt: s.growth.fullAt, seeds: new Set(s.growth.seeds), grown: s.growth.grown, skippedSeeds: s.growth.skippedSeeds, preceded: new Set(s.growth.preceded ?? []) };
     return c;
   }
 }
@@ -746,36 +1340,117 @@ function multisetKey(tools: number[]): string {
     .join(',');
 }
 
-function maskOf(tools: number[]): number {
-  let m = 0;
-  for (const t of tools) m |= 1 << (Math.imul(t, 0x9e3779b1) >>> 27);
-  return m >>> 0;
-}
-
-function isSubsequence(short: number[], long: number[]): boolean {
-  let i = 0;
-  for (let j = 0; j < long.length && i < short.length; j++) if (long[j] === short[i]) i++;
-  return i === short.length;
+/** True when tool x is in t[from, to). */
+function occursIn(t: Int32Array, from: number, to: number, x: number): boolean {
+  for (let k = from; k < to; k++) if (t[k] === x) return true;
+  return false;
 }
 
 /**
- * Drops a pattern when the longer patterns containing it explain its sessions: the same tools in
- * one order (strict closedness), or its order variants together (steps seen in both orders).
+ * The occurrences of a pattern in the stored sessions, flat (no object per session): session
+ * sess[i] has the ends from[i] .. from[i + 1] - 1 (run positions, ascending) and for each end
+ * the successful steps and the start of the occurrence it closes (the first end reaching a
+ * position is its predecessor, as in the trie; a session's first end closes its leftmost
+ * occurrence).
  */
-function closedOnly(listed: Listed[], tolerance: number): Listed[] {
-  const byLength = [...listed].sort((a, b) => b.tools.length - a.tools.length);
-  const kept: Listed[] = [];
-  for (const p of listed) {
-    const explained = new Map<string, number>();
-    let best = 0;
-    for (const q of byLength) {
-      if (q.tools.length <= p.tools.length) break;
-      if ((p.mask & ~q.mask) !== 0 || !isSubsequence(p.tools, q.tools)) continue;
-      const sum = (explained.get(q.key) ?? 0) + q.support;
-      explained.set(q.key, sum);
-      if (sum > best) best = sum;
-    }
-    if (best === 0 || p.support > (1 + tolerance) * best) kept.push(p);
+interface Occurrences {
+  sess: number[];
+  from: number[];
+  ends: number[];
+  ok: number[];
+  start: number[];
+  /** The empty pattern: every position extends it. */
+  root?: boolean;
+}
+
+/** Occurrences as `track` walks them: per end, the pool entry linking it to the end it was reached from. */
+interface TrackedOccurrences {
+  sess: number[];
+  from: number[];
+  ends: number[];
+  link: number[];
+}
+
+/**
+ * Reused counting arrays of growth, indexed by tool id (no Map per pattern): distinct sessions
+ * per tool, and per tool up to maxGap tools first seen between it and the pattern, with the
+ * sessions they were between in.
+ */
+class GrowScratch {
+  readonly count: Int32Array;
+  private readonly mark: Int32Array;
+  readonly touched: number[] = [];
+  private readonly betTool: Int32Array;
+  private readonly betCount: Int32Array;
+  private m = 0;
+
+  constructor(
+    tools: number,
+    private readonly slots: number,
+  ) {
+    this.count = new Int32Array(tools);
+    this.mark = new Int32Array(tools);
+    this.betTool = new Int32Array(Math.max(1, tools * slots)).fill(-1);
+    this.betCount = new Int32Array(Math.max(1, tools * slots));
   }
-  return kept;
+
+  begin(): void {
+    for (const y of this.touched) {
+      this.count[y] = 0;
+      for (let k = 0; k < this.slots; k++) {
+        this.betTool[y * this.slots + k] = -1;
+        this.betCount[y * this.slots + k] = 0;
+      }
+    }
+    this.touched.length = 0;
+  }
+
+  nextMark(): number {
+    return ++this.m;
+  }
+
+  /** Counts tool y once per mark (session); false when already counted for it. */
+  seen(y: number, mark: number): boolean {
+    if (this.mark[y] === mark) return false;
+    this.mark[y] = mark;
+    if (this.count[y]++ === 0) this.touched.push(y);
+    return true;
+  }
+
+  /** The tools in t[from, to) before y, in this session: the first ones seen fill the slots, the slots count sessions. */
+  between(y: number, t: Int32Array, from: number, to: number): void {
+    const base = y * this.slots;
+    for (let k = from; k < to; k++) {
+      const x = t[k];
+      let dup = false;
+      for (let i = from; i < k && !dup; i++) dup = t[i] === x;
+      if (dup) continue;
+      for (let i = 0; i < this.slots; i++) {
+        const at = this.betTool[base + i];
+        if (at === x) {
+          this.betCount[base + i]++;
+          break;
+        }
+        if (at === -1) {
+          this.betTool[base + i] = x;
+          this.betCount[base + i] = 1;
+          break;
+        }
+      }
+    }
+  }
+
+  /** Sessions of the most frequent tool between y and the pattern. */
+  absorbedBy(y: number): number {
+    let best = 0;
+    for (let i = 0; i < this.slots; i++) if (this.betCount[y * this.slots + i] > best) best = this.betCount[y * this.slots + i];
+    return best;
+  }
+
+  /** The largest count (precededAlways uses count as "sessions with this tool before"). */
+  best(): number {
+    let b = 0;
+    for (const y of this.touched) if (this.count[y] > b) b = this.count[y];
+    return b;
+  }
 }

@@ -17,8 +17,15 @@ export class PatternStats {
   /** Ring of the sessions of the most recent examples; `next` is where the next one goes once full. */
   examples: number[] = [];
   next = 0;
+  /** Per pattern step: calls in the matched run (a loop of one tool is one step), summed and at most. */
+  repeatSum: number[];
+  repeatMax: number[];
+  /** Bumped by every recorded occurrence (lets listings reuse a materialised pattern). */
+  version = 0;
 
-  constructor(topK: number) {
+  constructor(topK: number, steps = 0) {
+    this.repeatSum = new Array<number>(steps).fill(0);
+    this.repeatMax = new Array<number>(steps).fill(0);
     this.intents = new TopK(topK);
     this.users = new TopK(topK);
     this.agents = new TopK(topK);
@@ -56,11 +63,14 @@ export class PatternStats {
       Number.isFinite(this.firstSeenAt) ? this.firstSeenAt : null,
       Number.isFinite(this.lastSeenAt) ? this.lastSeenAt : null,
       this.orderedExamples(),
+      this.repeatSum,
+      this.repeatMax,
     ];
   }
 
-  static fromJSON(a: unknown[], topK: number): PatternStats {
-    const s = new PatternStats(topK);
+  /** `steps`: the pattern's length, for statistics written before repeats were kept (all 1). */
+  static fromJSON(a: unknown[], topK: number, steps: number): PatternStats {
+    const s = new PatternStats(topK, steps);
     s.okSteps = a[0] as number;
     s.steps = a[1] as number;
     s.endedSessions = a[2] as number;
@@ -75,6 +85,14 @@ export class PatternStats {
     s.firstSeenAt = (a[9] as number | null) ?? Infinity;
     s.lastSeenAt = (a[10] as number | null) ?? -Infinity;
     s.examples = (a[11] as number[]).slice();
+    if (Array.isArray(a[12]) && Array.isArray(a[13])) {
+      s.repeatSum = (a[12] as number[]).slice();
+      s.repeatMax = (a[13] as number[]).slice();
+    } else {
+      const seen = s.durations.count;
+      s.repeatSum.fill(seen);
+      s.repeatMax.fill(seen > 0 ? 1 : 0);
+    }
     return s;
   }
 }

@@ -1,4 +1,4 @@
-import { compactParameters, compactValue } from './compact-value';
+import { compactParameters, compactResult } from './compact-value';
 import { Growable } from './growable-array';
 import type { ClosedSession, SessionStep } from './mining-types';
 
@@ -82,6 +82,20 @@ export class SessionStore {
   sessionEnd = new Growable(Float64Array, 1024);
   sessionIds: string[] = [];
   /**
+   * The sessions as runs (what patterns are counted over): consecutive calls of the same tool
+   * are one run, so a loop of one tool is one step of a pattern whatever its length. Derived
+   * from stepTools/stepCodes (rebuilt, never stored in snapshots): per run its tool, the index
+   * of its first call in the session, its length, whether its last call succeeded and the sum of
+   * its calls' durations.
+   */
+  runTools = new Growable(Int32Array, 4096);
+  runFirst = new Growable(Int32Array, 4096);
+  runLength = new Growable(Int32Array, 4096);
+  runOk = new Growable(Uint8Array, 4096);
+  runDuration = new Growable(Float64Array, 4096);
+  /** runOffsets[i] .. runOffsets[i+1]: the runs of session i. */
+  runOffsets = new Growable(Int32Array, 1024);
+  /**
    * Bounded step payloads of the last `payloadWindow` sessions, and of older sessions still
    * kept as a pattern's example (counted in payloadRefs).
    */
@@ -93,6 +107,11 @@ export class SessionStore {
     private readonly maxSessionSteps: number,
   ) {
     if (this.offsets.length === 0) this.offsets.push(0);
+    if (this.runOffsets.length === 0) this.runOffsets.push(0);
+  }
+
+  get runCount(): number {
+    return this.runTools.length;
   }
 
   get sessionCount(): number {
@@ -115,6 +134,7 @@ export class SessionStore {
       this.stepCodes.push(encodeDuration(step.durationMs) | (step.success ? SUCCESS_BIT : 0));
     }
     this.offsets.push(this.stepTools.length);
+    this.appendRuns(index);
     this.sessionUser.push(s.userId ? this.users.id(s.userId.slice(0, MAX_LABEL_LENGTH)) : -1);
     this.sessionAgent.push(s.agentId ? this.agents.id(s.agentId.slice(0, MAX_LABEL_LENGTH)) : -1);
     this.sessionIntent.push(s.intent ? this.intents.id(s.intent.slice(0, MAX_INTENT_LENGTH)) : -1);
@@ -128,6 +148,51 @@ export class SessionStore {
       if (leaving >= 0 && this.payloadRefs.data[leaving] === 0) this.payloads.delete(leaving);
     }
     return { index, clipped: steps.length < s.steps.length };
+  }
+
+  /** Derives the runs of session i (the last one whose steps are stored) from its steps. */
+  private appendRuns(i: number): void {
+    const from = this.offsets.data[i];
+    const to = this.offsets.data[i + 1];
+    const tools = this.stepTools.data;
+    const codes = this.stepCodes.data;
+    let r = -1;
+    for (let k = from; k < to; k++) {
+      const code = codes[k];
+      if (r >= 0 && tools[k] === tools[k - 1]) {
+        this.runLength.data[r]++;
+        this.runOk.data[r] = isSuccessCode(code) ? 1 : 0;
+        this.runDuration.data[r] += decodeDuration(code);
+        continue;
+      }
+      this.runTools.push(tools[k]);
+      this.runFirst.push(k - from);
+      this.runLength.push(1);
+      this.runOk.push(isSuccessCode(code) ? 1 : 0);
+      r = this.runDuration.push(decodeDuration(code));
+    }
+    this.runOffsets.push(this.runTools.length);
+  }
+
+  /** Rebuilds every session's runs (after the steps were loaded from a snapshot). */
+  rebuildRuns(): void {
+    this.runTools = new Growable(Int32Array, Math.max(16, this.stepTools.length));
+    this.runFirst = new Growable(Int32Array, Math.max(16, this.stepTools.length));
+    this.runLength = new Growable(Int32Array, Math.max(16, this.stepTools.length));
+    this.runOk = new Growable(Uint8Array, Math.max(16, this.stepTools.length));
+    this.runDuration = new Growable(Float64Array, Math.max(16, this.stepTools.length));
+    this.runOffsets = new Growable(Int32Array, Math.max(16, this.sessionCount + 1));
+    this.runOffsets.push(0);
+    for (let i = 0; i < this.sessionCount; i++) this.appendRuns(i);
+  }
+
+  /** The runs' tool ids of session i (a view: valid until the next append). */
+  runsOf(i: number): Int32Array {
+    return this.runTools.data.subarray(this.runOffsets.data[i], this.runOffsets.data[i + 1]);
+  }
+
+  runOffset(i: number): number {
+    return this.runOffsets.data[i];
   }
 
   /** A pattern keeps session i as an example: its payload stays after it leaves the window. */
@@ -159,11 +224,13 @@ export function toolLabel(tool: unknown): string {
 
 export function compactStep(step: SessionStep): SessionStep {
   const parameters = compactParameters(step.parameters);
-  const result = step.result === undefined ? undefined : compactValue(step.result);
+  const compacted = step.result === undefined ? undefined : compactResult(step.result);
+  const result = compacted?.value;
   return {
     tool: toolLabel(step.tool),
     ...(parameters !== undefined ? { parameters } : {}),
     ...(result !== undefined ? { result } : {}),
+    ...(compacted?.jsonText || step.resultJsonText === true ? { resultJsonText: true } : {}),
     success: step.success === true,
     ...(typeof step.error === 'string' ? { error: step.error.slice(0, MAX_ERROR_LENGTH) } : {}),
     durationMs: Number.isFinite(step.durationMs) ? step.durationMs : 0,

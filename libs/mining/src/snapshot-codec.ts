@@ -12,12 +12,23 @@ export interface CounterState {
   counters: { visits: number; truncatedSessions: number; clippedSessions: number; promotions: number };
   store: SessionStore;
   trie: { parent: Int32Array; tool: Int32Array; depth: Uint8Array; count: Int32Array; state: Uint8Array };
+  /** Per node: successful steps, steps, ended sessions, sessions ended well (4 per node). */
+  scalars: Int32Array;
   candidates: (number[] | undefined)[];
   stats: (PatternStats | undefined)[];
+  /** Per node: the tools still found between it and its parent in every session (see PatternCounter). */
+  between: { a: Int32Array; b: Int32Array };
+  growth: { fullAt: number; seeds: number[]; grown: number; skippedSeeds: number; preceded?: number[] };
 }
 
 const MAGIC = 'TPM1';
-const FORMAT = 'toolpath-mining/1';
+/**
+ * Format 2 counts patterns over runs (a loop of one tool is one step) and adds the between
+ * slots and the growth state. Format 1 snapshots still decode: their sessions are kept and the
+ * trie is recounted (PatternCounter.fromSnapshot; `legacy` says so).
+ */
+const FORMAT = 'toolpath-mining/2';
+const LEGACY_FORMATS = new Set(['toolpath-mining/1']);
 
 type SectionType = 'i32' | 'u16' | 'u8' | 'f64';
 interface SectionHeader {
@@ -51,6 +62,9 @@ export function encodeSnapshot(s: CounterState): Buffer {
     ['depth', 'u8', s.trie.depth],
     ['count', 'i32', s.trie.count],
     ['state', 'u8', s.trie.state],
+    ['scalars', 'i32', s.scalars],
+    ['betweenA', 'i32', s.between.a],
+    ['betweenB', 'i32', s.between.b],
   ];
   // Candidate session lists, flattened: one length per node (-1 = none), then all values.
   const n = s.trie.parent.length;
@@ -88,6 +102,7 @@ export function encodeSnapshot(s: CounterState): Buffer {
     sessionIds: st.sessionIds,
     payloads,
     stats,
+    growth: s.growth,
     sections: sections.map(([name, type, a]): SectionHeader => ({ name, type, length: a.length })),
   };
   const headerBuf = Buffer.from(JSON.stringify(header), 'utf8');
@@ -99,13 +114,18 @@ export function encodeSnapshot(s: CounterState): Buffer {
 }
 
 export interface DecodedState {
+  /** The snapshot was written by an older format: only `store` (the sessions) is meaningful. */
+  legacy?: string;
   options: MiningOptions;
   tenantId: string | undefined;
   counters: CounterState['counters'];
   store: SessionStore;
   trie: CounterState['trie'];
+  scalars: Int32Array;
   candidates: (number[] | undefined)[];
   stats: (PatternStats | undefined)[];
+  between: CounterState['between'];
+  growth: CounterState['growth'];
 }
 
 /** Reverses encodeSnapshot; throws an Error saying what is wrong with a foreign or damaged buffer. */
@@ -132,9 +152,11 @@ export function decodeSnapshot(buf: Buffer): DecodedState {
     sessionIds: string[];
     payloads: Array<[number, SessionStep[]]>;
     stats: unknown[][];
+    growth?: CounterState['growth'];
     sections: SectionHeader[];
   };
-  if (header.format !== FORMAT) throw new Error(`mining snapshot: format ${JSON.stringify(header.format)} is not ${FORMAT}`);
+  const legacy = LEGACY_FORMATS.has(header.format) ? header.format : undefined;
+  if (header.format !== FORMAT && !legacy) throw new Error(`mining snapshot: format ${JSON.stringify(header.format)} is not ${FORMAT}`);
   const options = resolveMiningOptions(header.options);
   const arrays = new Map<string, Typed>();
   let pos = 4 + headerLen;
@@ -170,6 +192,7 @@ export function decodeSnapshot(buf: Buffer): DecodedState {
   store.sessionEnd = Growable.from(Float64Array, get<Float64Array>('sessionEnd'));
   for (const [i, p] of header.payloads) store.payloads.set(i, p);
   store.payloadRefs = Growable.from(Int32Array, new Int32Array(header.sessionIds.length));
+  store.rebuildRuns();
 
   const parent = get<Int32Array>('parent');
   const n = parent.length;
@@ -183,19 +206,30 @@ export function decodeSnapshot(buf: Buffer): DecodedState {
     candidates[i] = Array.from(candValues.subarray(k, k + l));
     k += l;
   }
+  const depth = get<Uint8Array>('depth');
   const stats: (PatternStats | undefined)[] = new Array(n).fill(undefined);
-  for (const [node, ...rest] of header.stats) {
-    const p = PatternStats.fromJSON(rest, options.topK);
-    stats[node as number] = p;
-    for (const e of p.examples) store.payloadRefs.data[e]++;
+  if (!legacy) {
+    for (const [node, ...rest] of header.stats) {
+      const p = PatternStats.fromJSON(rest, options.topK, depth[node as number]);
+      stats[node as number] = p;
+      for (const e of p.examples) store.payloadRefs.data[e]++;
+    }
+  } else {
+    // The old statistics are dropped with the old trie: payloads only old examples kept go too.
+    for (const i of [...store.payloads.keys()]) if (i < header.sessionIds.length - options.payloadWindowSessions) store.payloads.delete(i);
   }
+  const unset = (): Int32Array => new Int32Array(n).fill(-2);
   return {
+    ...(legacy ? { legacy } : {}),
     options,
     tenantId: header.tenantId ?? undefined,
     counters: header.counters,
     store,
-    trie: { parent, tool: get('tool'), depth: get('depth'), count: get('count'), state: get('state') },
+    trie: { parent, tool: get('tool'), depth, count: get('count'), state: get('state') },
+    scalars: arrays.has('scalars') ? get<Int32Array>('scalars') : new Int32Array(4 * n),
     candidates,
     stats,
+    between: { a: arrays.has('betweenA') ? get<Int32Array>('betweenA') : unset(), b: arrays.has('betweenB') ? get<Int32Array>('betweenB') : unset() },
+    growth: header.growth ?? { fullAt: 0, seeds: [], grown: 0, skippedSeeds: 0 },
   };
 }

@@ -12,14 +12,19 @@ export interface ListingFilter {
   minShare: number;
   /** A sub-pattern within this share of the support of a longer one is not listed separately. */
   closedTolerance: number;
+  /** Patterns listed per tenant at most: the best by score (ANALYZER_MAX_PATTERNS). */
+  maxPatterns?: number;
 }
 
 type ParsedList = Omit<ListPatternsRequest, 'tenantId'> & { sort: PatternSort; limit: number };
 
 /**
  * What is derived from a tenant's counts for reading: the listed patterns and their learned
- * definitions. Recomputed only when the state's revision moved (after a run), so queries between
- * runs are in-memory lookups.
+ * definitions. Recomputed only when the state's revision moved: after a run, by the run itself
+ * (its afterRun lists to sync the stored rows), and right after a state is loaded (scheduled on
+ * the event loop, not by the first query), so queries are in-memory lookups. The listing is
+ * bounded (the best `maxPatterns` by score) and incremental: the counter decides closedness on
+ * its trie and re-materialises only the patterns whose figures moved.
  */
 export class TenantPatternViews {
   private revision = -1;
@@ -30,7 +35,16 @@ export class TenantPatternViews {
   constructor(
     private readonly state: TenantLearning,
     private readonly filter: ListingFilter,
-  ) {}
+  ) {
+    // A state just loaded is listed off the request path.
+    setImmediate(() => {
+      try {
+        this.patterns();
+      } catch (err) {
+        log.warn(`listing patterns of ${state.tenantId} failed: ${(err as Error).message}`);
+      }
+    }).unref();
+  }
 
   /** Patterns passing the configured filters, best score first. */
   patterns(): MinedPattern[] {
@@ -53,6 +67,7 @@ export class TenantPatternViews {
       minSupport: Math.max(f.minSupport, Math.ceil(f.minShare * this.state.counter.sessionsSeen)),
       minSuccessRate: f.minSuccessRate,
       closedTolerance: f.closedTolerance,
+      ...(f.maxPatterns !== undefined ? { limit: f.maxPatterns } : {}),
     };
   }
 
@@ -62,10 +77,12 @@ export class TenantPatternViews {
   }
 
   list(q: ParsedList): { items: PatternView[]; nextCursor: string | null } {
-    const base =
-      q.userId !== undefined || q.agentId !== undefined
-        ? this.state.counter.patterns({ ...this.counterFilter(), userId: q.userId, agentId: q.agentId })
-        : this.patterns();
+    // A user's or agent's patterns are the listed ones they took part in often enough (from the
+    // bounded per-user counts): a filter over the listing, not a new listing per request.
+    const minPart = this.counterFilter().minSupport;
+    const base = this.patterns().filter(
+      (p) => (q.userId === undefined || (p.supportByUser[q.userId] ?? 0) >= minPart) && (q.agentId === undefined || (p.supportByAgent[q.agentId] ?? 0) >= minPart),
+    );
     const key = sortKey(q.sort);
     let rows = base.filter(
       (p) =>
@@ -159,6 +176,7 @@ export function patternFigures(p: MinedPattern) {
     intents: p.intents,
     supportByUser: p.supportByUser,
     supportByAgent: p.supportByAgent,
+    stepRepeats: p.stepRepeats,
   };
 }
 

@@ -23,6 +23,8 @@ export interface PatternRow {
   supportByAgent: Record<string, number>;
   exampleSessionIds: string[];
   variantIds: string[];
+  /** Per step: calls of its tool in a row (a loop of one tool is one step), mean and most. */
+  stepRepeats: Array<{ mean: number; max: number }>;
   firstSeenAt: Date;
   lastSeenAt: Date;
   definition: Record<string, unknown>;
@@ -110,7 +112,8 @@ export class PatternRepository {
 }
 
 function signature(p: MinedPattern, promoted: string | undefined): string {
-  return `${p.support}|${p.successRate}|${p.confidence}|${p.lastSeenAt}|${p.meanDurationMs}|${p.variantIds.length}|${promoted ?? ''}`;
+  const repeats = p.stepRepeats.map((r) => `${r.mean.toFixed(2)}/${r.max}`).join(',');
+  return `${p.support}|${p.successRate}|${p.confidence}|${p.lastSeenAt}|${p.meanDurationMs}|${p.variantIds.length}|${repeats}|${promoted ?? ''}`;
 }
 
 function toRow(tenantId: string, p: MinedPattern, views: TenantPatternViews, promotedWorkflowId: string | null, now: Date): PatternRow {
@@ -122,6 +125,7 @@ function toRow(tenantId: string, p: MinedPattern, views: TenantPatternViews, pro
     endedSessions: p.endedSessions,
     exampleSessionIds: p.exampleSessionIds,
     variantIds: p.variantIds,
+    stepRepeats: p.stepRepeats,
     firstSeenAt: new Date(p.firstSeenAt),
     lastSeenAt: new Date(p.lastSeenAt),
     definition: inferred.definition as unknown as Record<string, unknown>,

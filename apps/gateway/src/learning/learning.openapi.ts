@@ -12,6 +12,8 @@ const tally = {
   meanDurationMs: nullableNumber,
 };
 
+const toolCount = { type: 'object', required: ['tool', 'count'], properties: { tool: { type: 'string' }, count: { type: 'integer' } } };
+
 /** OpenAPI components of the learning routes (patterns, runs, suggestions, stats). */
 export function learningSchemas(): Record<string, JsonSchema> {
   const pattern = {
@@ -31,6 +33,11 @@ export function learningSchemas(): Record<string, JsonSchema> {
       intents: { type: 'array', items: { type: 'object', properties: { text: { type: 'string' }, count: { type: 'integer' } } } },
       supportByUser: counts,
       supportByAgent: counts,
+      stepRepeats: {
+        type: 'array',
+        description: 'per step, the calls of its tool in a row (a loop counts as one step): mean and max over the supporting sessions',
+        items: { type: 'object', required: ['mean', 'max'], properties: { mean: { type: 'number' }, max: { type: 'integer' } } },
+      },
       firstSeenAt: dateTime,
       lastSeenAt: dateTime,
       promotedWorkflowId: { type: 'string', nullable: true },
@@ -125,6 +132,75 @@ export function learningSchemas(): Record<string, JsonSchema> {
     IntentStats: {
       type: 'object',
       properties: { items: { type: 'array', items: { type: 'object', properties: { intent: { type: 'string' }, topPatternIds: { type: 'array', items: { type: 'string' } }, ...tally } } } },
+    },
+    FlowBasis: {
+      type: 'object',
+      required: ['source', 'exact', 'from', 'to', 'notes'],
+      description: 'how the answer was computed, and whether it is exact',
+      properties: {
+        source: {
+          type: 'string',
+          enum: ['all', 'user', 'agent', 'intent', 'time-buckets', 'recent-sessions'],
+          description: "all: the tenant's graph; user/agent/intent: that value's own aggregate; time-buckets: hour/day/month/year aggregates; recent-sessions: a scan of the most recently closed sessions",
+        },
+        exact: { type: 'boolean', description: 'false when approximate or incomplete (`notes` say why)' },
+        from: { ...dateTime, nullable: true, description: 'start of the time range counted (session start times), wider than asked when time buckets were used' },
+        to: { ...dateTime, nullable: true, description: 'end of the time range counted (exclusive)' },
+        notes: { type: 'array', items: { type: 'string' } },
+      },
+    },
+    FlowStats: {
+      type: 'object',
+      required: ['sessions', 'activities', 'edges', 'starts', 'ends', 'basis'],
+      properties: {
+        sessions: { type: 'integer', description: 'closed sessions counted (with at least one call)' },
+        activities: { type: 'array', items: toolCount, description: 'occurrences per tool, most frequent first' },
+        edges: {
+          type: 'array',
+          description: 'directly-follows edges, most frequent first',
+          items: {
+            type: 'object',
+            required: ['from', 'to', 'count', 'meanGapMs', 'p95GapMs'],
+            properties: {
+              from: { type: 'string' },
+              to: { type: 'string' },
+              count: { type: 'integer', description: 'times a call of `to` directly follows a call of `from` in a session' },
+              meanGapMs: { type: 'number', description: 'mean of to.startedAt − (from.startedAt + from.durationMs), floored at 0' },
+              p95GapMs: { type: 'number', description: '95th percentile of the same gap (sketch)' },
+            },
+          },
+        },
+        starts: { type: 'array', items: toolCount, description: 'first tool per session' },
+        ends: { type: 'array', items: toolCount, description: 'last tool per session' },
+        basis: schemaRef('FlowBasis'),
+      },
+    },
+    Variant: {
+      type: 'object',
+      required: ['variantId', 'tools', 'length', 'count', 'share', 'successful', 'failed', 'successRate', 'meanDurationMs', 'exact'],
+      properties: {
+        variantId: { type: 'string', description: 'derived from the tool sequence (stable)' },
+        tools: { type: 'array', items: { type: 'string' }, description: 'the sequence (its first 100 tools)' },
+        length: { type: 'integer', description: 'calls in the whole sequence' },
+        count: { type: 'integer', description: 'sessions with exactly this sequence' },
+        share: { type: 'number', description: 'count / sessions' },
+        successful: { type: 'integer' },
+        failed: { type: 'integer' },
+        successRate: { type: 'number' },
+        meanDurationMs: { type: 'number', description: 'mean session duration' },
+        exact: { type: 'boolean', description: 'false when earlier sessions of this variant may be missing (first listed after the table was cut)' },
+      },
+    },
+    VariantPage: {
+      type: 'object',
+      required: ['items', 'nextCursor', 'sessions', 'otherSessions', 'basis'],
+      properties: {
+        items: { type: 'array', items: schemaRef('Variant') },
+        nextCursor: { type: 'string', nullable: true },
+        sessions: { type: 'integer', description: 'sessions the answer covers' },
+        otherSessions: { type: 'integer', description: 'of those, sessions of variants no longer listed (bounded table)' },
+        basis: schemaRef('FlowBasis'),
+      },
     },
     LearningHealth: {
       type: 'object',
