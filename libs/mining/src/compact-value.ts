@@ -110,6 +110,59 @@ function copy(v: unknown, depth: number, limits: CompactLimits): unknown {
   return out;
 }
 
+/** Longest JSON text parsed into a tree (a longer text stays a string and is cut like one). */
+export const MAX_JSON_TEXT_CHARS = 1_000_000;
+/** Deepest nesting of a JSON text that is parsed (a deeper one stays a string). */
+export const MAX_JSON_TEXT_DEPTH = 256;
+
+/**
+ * The value of a string that is JSON text of an object or array (what the SDKs record when a tool
+ * returns a string, as most agent tools do); undefined for anything else. Bounded: texts longer
+ * than MAX_JSON_TEXT_CHARS or nested deeper than MAX_JSON_TEXT_DEPTH are not parsed (one linear
+ * scan checks the depth before JSON.parse runs).
+ */
+export function parseJsonText(v: unknown): unknown {
+  if (typeof v !== 'string' || v.length < 2 || v.length > MAX_JSON_TEXT_CHARS) return undefined;
+  let start = 0;
+  while (start < v.length && /\s/.test(v[start])) start++;
+  const open = v[start];
+  if (open !== '{' && open !== '[') return undefined;
+  if (!withinJsonDepth(v, start, MAX_JSON_TEXT_DEPTH)) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(v);
+    return parsed !== null && typeof parsed === 'object' ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function withinJsonDepth(text: string, from: number, maxDepth: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > maxDepth) return false;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return true;
+}
+
+/**
+ * A bounded copy of a tool result. JSON text (a string holding an object or array) is parsed
+ * first, so that a long JSON result keeps its fields as a tree instead of being cut to its first
+ * characters; `jsonText` says so (a workflow then reads it through the `fromjson` filter).
+ */
+export function compactResult(result: unknown, limits: CompactLimits = DEFAULT_COMPACT_LIMITS): { value: unknown; jsonText: boolean } {
+  const parsed = parseJsonText(result);
+  if (parsed !== undefined) return { value: compactValue(parsed, limits), jsonText: true };
+  return { value: compactValue(result, limits), jsonText: false };
+}
+
 /** Parameters as a plain object (anything else, e.g. an array or a string, is wrapped as `{ value }`). */
 export function compactParameters(p: unknown, limits: CompactLimits = DEFAULT_COMPACT_LIMITS): Record<string, unknown> | undefined {
   if (p === undefined || p === null) return undefined;

@@ -125,6 +125,32 @@ describe('filters', () => {
     expect(renderTemplate("{{ steps.fetch.result.meta | keys | first | default('none') }}", context)).toBe('none');
   });
 
+  it('fromjson reads a result given as JSON text by path, and passes parsed values through', () => {
+    const ctx: TemplateContext = { steps: { text: { result: '{"order": {"id": "o-1"}, "items": [{"sku": "a"}]}' }, tree: { result: { order: { id: 'o-2' } } } } };
+    expect(renderTemplate('{{ (steps.text.result | fromjson).order.id }}', ctx)).toBe('o-1');
+    expect(renderTemplate('{{ (steps.tree.result | fromjson).order.id }}', ctx)).toBe('o-2');
+    expect(renderTemplate('{{ (steps.text.result | fromjson).items[0] }}', ctx)).toEqual({ sku: 'a' });
+    const bad = templateError(() => renderTemplate('{{ (steps.text.result | fromjson).order }}', { steps: { text: { result: 'not json' } } }));
+    expect(bad.code).toBe('type_error');
+    expect(bad.message).toContain('not JSON text');
+  });
+
+  it('find selects an element by a field instead of by position', () => {
+    const ctx: TemplateContext = {
+      input: { sku: 'b', size: 5 },
+      steps: {
+        fetch: { result: { items: [{ sku: 'a', id: 1 }, 'text', { sku: 'b', id: 2 }], byId: { x: { sku: 'a', id: 3 }, y: { sku: 'b', id: 4 } } } },
+      },
+    };
+    expect(renderTemplate('{{ (steps.fetch.result.items | find(\'sku\', input.sku)).id }}', ctx)).toBe(2);
+    expect(renderTemplate("{{ (steps.fetch.result.byId | find('sku', 'a')).id }}", ctx)).toBe(3);
+    expect(renderTemplate("{{ steps.fetch.result.items | find('id', 1) | default('none') }}", ctx)).toEqual({ sku: 'a', id: 1 });
+    expect(renderTemplate("{{ steps.fetch.result.items | find('sku', 'zzz') | default('none') }}", ctx)).toBe('none');
+    expect(templateError(() => renderTemplate("{{ steps.fetch.result.items | find('sku', 'zzz') }}", ctx)).code).toBe('missing_value');
+    expect(templateError(() => renderTemplate("{{ input.sku | find('sku', 'a') }}", ctx)).message).toContain('expects an array or object');
+    expect(templateError(() => renderTemplate("{{ steps.fetch.result.items | find('__proto__', 'a') }}", ctx)).message).toContain('not allowed');
+  });
+
   it('reports filter misuse clearly', () => {
     expect(templateError(() => renderTemplate('{{ input.name | number }}', context)).code).toBe('type_error');
     expect(templateError(() => renderTemplate('{{ input.n | upper }}', context)).message).toContain('filter "upper" expects a string, got number');
