@@ -4,7 +4,8 @@
  *
  *   node bench/dist/suggestions.bench.js [--workflows N] [--queries Q] [--json FILE]
  *
- * The analyzer's SuggestionIndex (BM25 over the intents behind each workflow, the "tools already
+ * The analyzer's SuggestionIndex (learned workflows ranked by the intents behind them, normalised
+ * and matched as a smoothed language model by libs/mining IntentPatternIndex; the "tools already
  * called" match, scoring, ranking and reasons) is built from N synthetic learned workflows; Q
  * queries (an intent of 2–5 words, half of them also with 1–2 tools already called) are timed one
  * by one. Baseline: `MiniSearch.search(intent)` on an index of the same texts with default options,
@@ -161,7 +162,8 @@ function main(): void {
   });
   report.add({ name: 'index build', value: zipf.buildMs, unit: 'ms', note: `${args.workflows} workflows, once per run of the analyzer for a tenant whose patterns changed` });
   report.details.meanResults = { zipf: zipf.meanResults, dense: dense.meanResults };
-  report.note('the lookup adds to the BM25 search: stop words, suffix stripping, the tools-already-called match, confidence scoring, ranking (catalog before learned) and reasons');
+  report.note('the lookup does more than a BM25 search: entity masking, stop words and suffix stripping, the intent language model over the learned workflows, the tools-already-called match, quality scoring, ranking (catalog before learned) and reasons');
+  report.note('ranking quality (which workflow comes first) is measured by bench/inference.bench.ts');
   report.note('both modes alternate query by query in one process, so machine load (reported above) weighs on both alike');
   report.print();
   report.write(args.json);

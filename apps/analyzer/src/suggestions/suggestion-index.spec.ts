@@ -49,4 +49,34 @@ describe('SuggestionIndex', () => {
   it('honours the limit', () => {
     expect(index.query({ tools: ['jira.search'], intent: 'bug', limit: 1 })).toHaveLength(1);
   });
+
+  it('suggests the whole procedure the intent asks for over the read-only prefix, and not by names or order ids', () => {
+    const READ = ['find_user', 'get_user', 'get_order'];
+    const said = (verb: string, who: string[]) => who.map((name, i) => ({ text: `You are ${name} in 1912${i}. ${verb} order #W23781${i}.`, count: 1 }));
+    const people = ['Yusuf Rossi', 'Mei Davis', 'Ann Lee', 'Bo Chen'];
+    const docs = [
+      // Every kind of request reads first: the prefix has the most support and confidence, and its
+      // intents name everybody.
+      doc({ key: 'p:prefix', patternId: 'prefix', tools: READ, support: 12, confidence: 0.9, intents: [...said('Cancel', people), ...said('Return', people), ...said('Exchange', people)] }),
+      doc({ key: 'p:cancel', patternId: 'cancel', tools: [...READ, 'cancel_order'], support: 4, confidence: 0.6, intents: said('Cancel', people) }),
+      doc({ key: 'p:return', patternId: 'return', tools: [...READ, 'return_items'], support: 4, confidence: 0.6, intents: said('Return', people) }),
+    ].map((d) => ({ ...d, text: (d.intents ?? []).map((i) => i.text).join(' \n ') }));
+    const learned = new SuggestionIndex(docs);
+    expect(learned.query({ intent: 'You are Yusuf Rossi in 19120. Return order #W237810.', tools: [], limit: 3 })[0].patternId).toBe('return');
+    expect(learned.query({ intent: 'Mei Davis here: please cancel #W237811', tools: [], limit: 3 })[0].patternId).toBe('cancel');
+  });
+
+  it('ranks learned workflows by what sessions of similar intents did, when they are known', () => {
+    const docs = [
+      doc({ key: 'p:short', patternId: 'short', tools: ['a', 'b', 'c'], text: 'sync the ledger', support: 20, confidence: 0.95 }),
+      doc({ key: 'p:long', patternId: 'long', tools: ['a', 'b', 'c', 'd', 'e'], text: 'sync the ledger', support: 8, confidence: 0.7 }),
+    ];
+    const similarSessions = () => [
+      { tools: ['a', 'b', 'c', 'd', 'e'], weight: 1 },
+      { tools: ['a', 'b', 'x', 'c', 'd', 'e'], weight: 0.9 },
+    ];
+    const items = new SuggestionIndex(docs, { similarSessions }).query({ intent: 'sync the ledger', tools: [], limit: 2 });
+    expect(items.map((s) => s.patternId)).toEqual(['long', 'short']);
+    expect(items[0].reasons.join(' ')).toMatch(/similar intent/);
+  });
 });

@@ -1,6 +1,6 @@
 import MiniSearch from 'minisearch';
 import type { Suggestion } from '@toolpath/contracts';
-import type { MinedPattern } from '@toolpath/mining';
+import { IntentPatternIndex, intentTerms, qualityWeight, type MinedPattern, type RankablePattern, type SimilarSession } from '@toolpath/mining';
 
 /** One suggestible workflow: a catalog workflow, or a learned pattern above the confidence threshold. */
 export interface SuggestDoc {
@@ -15,8 +15,10 @@ export interface SuggestDoc {
   confidence: number | null;
   support: number;
   successRate: number | null;
-  /** What BM25 matches an intent against: the intents of the sessions behind it, plus name/description for catalog ones. */
+  /** What BM25 matches an intent against (catalog workflows): name, description, tags and the intents of the sessions behind it. */
   text: string;
+  /** Learned patterns: the intents of the sessions behind it with their counts (what the intent ranking reads; default: `text` once). */
+  intents?: Array<{ text: string; count: number }>;
   topIntent?: string;
   supportByUser: Record<string, number>;
   supportByAgent: Record<string, number>;
@@ -31,57 +33,63 @@ export interface SuggestQuery {
   limit: number;
 }
 
-/** Words that say nothing about the task: matching on them would relate every intent to every other. */
-const STOP_WORDS = new Set(
-  'a an the and or of to in on at for from by with without into onto about as is are be was were it its this that these those my our your their me us you i we they please can could would should will do does did how what which who when where why all any some new'.split(
-    ' ',
-  ),
-);
-
 /**
- * Lower case, stop words out, and a light suffix stripping (reviews, reviewed, reviewing → review)
- * applied alike to indexed intents and queries: exact term lookups stay fast (no fuzzy or prefix
- * expansion over the whole vocabulary) while word forms still meet.
+ * Terms of catalog texts and intents for BM25: the normalisation learned patterns get (libs/mining
+ * intent-terms.ts: numbers, ids, emails and codes masked as slots, stop words out, suffixes
+ * stripped), so an order id in the intent matches no workflow in particular.
  */
-export function processTerm(term: string): string | null {
-  let t = term.toLowerCase();
-  if (t.length === 0 || STOP_WORDS.has(t)) return null;
-  if (t.length > 5 && t.endsWith('ing')) t = t.slice(0, -3);
-  else if (t.length > 4 && t.endsWith('ed')) t = t.slice(0, -2);
-  else if (t.length > 3 && t.endsWith('s') && !t.endsWith('ss')) t = t.slice(0, -1);
-  if (t.length > 4 && t.endsWith('e')) t = t.slice(0, -1);
-  return t;
+// Catalog names and descriptions are written as titles: capitals there are not people's names.
+function tokenize(text: string): string[] {
+  return intentTerms(text, { names: false });
 }
 
 /** Weights of the intent match and the tool match when both are given. */
 const INTENT_WEIGHT = 0.6;
 const TOOLS_WEIGHT = 0.4;
 /**
- * BM25 hits of learned workflows scored per query at most (times the limit, at least 200): the
- * confidence weighting can at most halve a score, so a hit ranked that far down does not reach
- * the answer. Catalog hits are always scored (they rank first).
+ * Learned workflows ranked by intent per query at most (times the limit, at least 200): enough
+ * for the narrowing by user or agent and the tool match to pick from. Catalog hits are always
+ * scored (they rank first).
  */
 const HITS_PER_RESULT = 20;
 const MIN_HITS = 200;
 
+export interface SuggestionIndexOptions {
+  /** Past sessions with intents like the query's (NextStepModel.similarSessions): learned workflows are ranked by their expected overlap with them. */
+  similarSessions?: (intent: string) => SimilarSession[];
+}
+
 /**
- * A tenant's suggestion index: BM25 (minisearch) over the intents behind each workflow, and the
- * workflows keyed by their first tool for the "already called" match. Built after each run and
- * queried in memory; nothing here touches the database.
+ * A tenant's suggestion index. Learned workflows are ranked for an intent by libs/mining
+ * IntentPatternIndex (their sessions' normalised intents against all, and the expected overlap
+ * with what sessions of similar intents did: the whole procedure over its read-only prefix);
+ * catalog workflows by BM25 (minisearch) over their normalised texts. Workflows are also keyed
+ * by their first tool for the "already called" match. Built after each run and queried in
+ * memory; nothing here touches the database.
  */
 export class SuggestionIndex {
   private readonly search: MiniSearch<{ key: string; text: string }>;
+  private readonly learned: IntentPatternIndex<RankablePattern & { key: string; doc: SuggestDoc }>;
   private readonly docs = new Map<string, SuggestDoc>();
   private readonly byFirstTool = new Map<string, SuggestDoc[]>();
 
-  constructor(docs: SuggestDoc[]) {
+  constructor(
+    docs: SuggestDoc[],
+    private readonly opts: SuggestionIndexOptions = {},
+  ) {
     this.search = new MiniSearch<{ key: string; text: string }>({
       idField: 'key',
       fields: ['text'],
-      processTerm,
-      searchOptions: { combineWith: 'OR' },
+      tokenize,
+      processTerm: (t) => t,
+      searchOptions: { combineWith: 'OR', tokenize, processTerm: (t) => t },
     });
-    this.search.addAll(docs.map((d) => ({ key: d.key, text: d.text })));
+    this.search.addAll(docs.filter((d) => d.kind === 'catalog').map((d) => ({ key: d.key, text: d.text })));
+    this.learned = new IntentPatternIndex(
+      docs
+        .filter((d) => d.kind === 'pattern')
+        .map((d) => ({ key: d.key, doc: d, tools: d.tools, intents: d.intents ?? [{ text: d.text, count: 1 }], support: d.support, confidence: d.confidence })),
+    );
     for (const d of docs) {
       this.docs.set(d.key, d);
       const first = d.tools[0];
@@ -98,16 +106,15 @@ export class SuggestionIndex {
 
   query(q: SuggestQuery): Suggestion[] {
     const intent = q.intent?.trim() ? q.intent.trim() : undefined;
-    const bm25 = new Map<string, { score: number; terms: string[] }>();
+    const bm25 = new Map<string, { score: number; terms: string[]; overlap?: number }>();
     if (intent) {
       const hits = this.search.search(intent);
       const top = hits[0]?.score ?? 0;
+      for (const h of hits) bm25.set(String(h.id), { score: top > 0 ? h.score / top : 0, terms: h.terms });
       const keep = Math.max(MIN_HITS, HITS_PER_RESULT * q.limit);
-      let learned = 0;
-      for (const h of hits) {
-        const key = String(h.id);
-        if (key.startsWith('p:') && ++learned > keep) continue;
-        bm25.set(key, { score: top > 0 ? h.score / top : 0, terms: h.terms });
+      const similarSessions = this.opts.similarSessions?.(intent) ?? [];
+      for (const r of this.learned.rank(intent, { similarSessions }, keep, (p) => narrowedIn(p.doc, q))) {
+        bm25.set(r.pattern.key, { score: r.relevance, terms: r.matchedTerms, ...(r.expectedOverlap !== undefined ? { overlap: r.expectedOverlap } : {}) });
       }
     }
     const toolMatch = q.tools.length > 0 ? this.matchTools(q.tools) : new Map<string, number>();
@@ -121,7 +128,7 @@ export class SuggestionIndex {
       const toolFrac = k > 0 ? k / Math.min(q.tools.length, d.tools.length) : 0;
       const relevance = intent && q.tools.length > 0 ? INTENT_WEIGHT * b + TOOLS_WEIGHT * toolFrac : intent ? b : toolFrac;
       if (relevance <= 0) return;
-      const score = d.kind === 'pattern' ? relevance * (0.5 + 0.5 * (d.confidence ?? 0)) : relevance;
+      const score = d.kind === 'pattern' ? relevance * qualityWeight(d.confidence) : relevance;
       // User-submitted workflows come before learned ones, whatever their scores.
       ranked.push({ d, score, k, group: d.source === 'learned' ? 1 : 0 });
     };
@@ -131,7 +138,7 @@ export class SuggestionIndex {
     return ranked.slice(0, q.limit).map(({ d, score, k }) => this.suggestion(d, score, k, bm25.get(d.key)));
   }
 
-  private suggestion(d: SuggestDoc, score: number, k: number, b: { score: number; terms: string[] } | undefined): Suggestion {
+  private suggestion(d: SuggestDoc, score: number, k: number, b: { score: number; terms: string[]; overlap?: number } | undefined): Suggestion {
     const reasons: string[] = [];
     if (d.source === 'user') reasons.push(`a workflow from your catalog ("${d.name}")`);
     else if (d.kind === 'catalog') reasons.push(`a ${d.source} workflow from your catalog ("${d.name}")`);
@@ -139,7 +146,8 @@ export class SuggestionIndex {
       reasons.push(`learned from ${d.support} sessions: success rate ${pct(d.successRate ?? 0)}, confidence ${(d.confidence ?? 0).toFixed(2)}`);
       if (d.workflowId) reasons.push(`promoted to the catalog as ${d.workflowId}`);
     }
-    if (b && b.score > 0) reasons.push(`intent matches ${b.terms.map((t) => `"${t}"`).join(', ')}${d.topIntent ? ` (sessions behind it: "${d.topIntent}")` : ''}`);
+    if (b && b.score > 0 && b.terms.length > 0) reasons.push(`intent matches ${b.terms.map((t) => `"${t}"`).join(', ')}${d.topIntent ? ` (sessions behind it: "${d.topIntent}")` : ''}`);
+    if (b?.overlap !== undefined && b.overlap > 0) reasons.push(`sessions with a similar intent called ${pct(b.overlap)} of the same tools (expected overlap)`);
     const nextTool = k > 0 && k < d.tools.length ? d.tools[k] : undefined;
     if (k > 0) reasons.push(`continues your last ${k === 1 ? 'call' : `${k} calls`} (${d.tools.slice(0, k).join(', ')})${nextTool ? ` with ${nextTool}` : ''}`);
     return {
@@ -204,6 +212,7 @@ export function patternDoc(p: MinedPattern, workflow: Record<string, unknown>, p
     support: p.support,
     successRate: p.successRate,
     text: p.intents.map((i) => i.text).join(' \n '),
+    intents: p.intents,
     ...(p.intents[0] ? { topIntent: p.intents[0].text } : {}),
     supportByUser: p.supportByUser,
     supportByAgent: p.supportByAgent,

@@ -45,7 +45,7 @@ export class SuggestionsService {
     let nextSteps: SuggestionsView['nextSteps'] = [];
     if (q.tools.length > 0) {
       try {
-        nextSteps = predictNextSteps(entry.state.counter, q.tools, 5);
+        nextSteps = predictNextSteps({ model: entry.state.nextSteps, counter: entry.state.counter }, q.tools, 5, q.intent);
       } catch (err) {
         this.log.warn(`next-step prediction failed for ${tenantId}: ${(err as Error).message}`);
       }
@@ -68,7 +68,10 @@ export class SuggestionsService {
     const catalog = catalogStale ? await this.catalog.list(tenantId) : current!.catalog;
     const catalogReadAt = catalogStale ? Date.now() : current!.catalogReadAt;
     const revision = entry.state.revision;
-    const index = new SuggestionIndex(buildDocs(entry, catalog, this.config.ANALYZER_CONFIDENCE_THRESHOLD));
+    // Similar sessions are read from the live model at query time (it moves with every run).
+    const index = new SuggestionIndex(buildDocs(entry, catalog, this.config.ANALYZER_CONFIDENCE_THRESHOLD), {
+      similarSessions: (intent) => entry.state.nextSteps.similarSessions(intent),
+    });
     this.indexes.set(tenantId, { index, revision, catalog, catalogReadAt });
     return index;
   }
