@@ -2,12 +2,14 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import {
   ANALYZER_QUEUE_GROUP,
   AnalyzerRunRefSchema,
+  FlowStatsRequestSchema,
   ListPatternsRequestSchema,
   MarkPromotedRequestSchema,
   PatternRefSchema,
   StartAnalyzerRunRequestSchema,
   StatsRequestSchema,
   SuggestRequestSchema,
+  VariantStatsRequestSchema,
   analyzerSubjects,
   errorReply as fail,
   okReply as ok,
@@ -19,6 +21,7 @@ import { InvalidPatternCursorError } from '../patterns/pattern-views';
 import { AnalyzerRunService } from '../runs/analyzer-run.service';
 import { runView, visibleTo, type RunRecord } from '../runs/run.repository';
 import { TenantStates } from '../state/tenant-states.service';
+import { InvalidVariantCursorError } from '../stats/flow-stats';
 import { LearningStatsService } from '../stats/learning-stats.service';
 import { SuggestionsService } from '../suggestions/suggestions.service';
 
@@ -87,6 +90,16 @@ export class AnalyzerApi implements OnApplicationBootstrap, OnApplicationShutdow
     this.server.serve(s.suggest, SuggestRequestSchema, async (q) => ok(await this.suggestions.suggest(q.tenantId, q)));
     this.server.serve(s.patternStats, StatsRequestSchema, async (q) => ok(this.stats.patterns(await this.states.forRead(q.tenantId), q.limit)));
     this.server.serve(s.intentStats, StatsRequestSchema, async (q) => ok(this.stats.intents(await this.states.forRead(q.tenantId), q.limit)));
+    this.server.serve(s.flowStats, FlowStatsRequestSchema, async (q) => ok(this.stats.flow(await this.states.forRead(q.tenantId), q)));
+    this.server.serve(s.variantStats, VariantStatsRequestSchema, async (q) => {
+      const entry = await this.states.forRead(q.tenantId);
+      try {
+        return ok(this.stats.variants(entry, q));
+      } catch (err) {
+        if (err instanceof InvalidVariantCursorError) return fail(400, 'invalid_cursor', err.message, [{ field: 'cursor', message: err.message }]);
+        throw err;
+      }
+    });
     this.server.serve(s.health, StatsRequestSchema, async (q) => {
       const entry = await this.states.forRead(q.tenantId);
       return ok(this.stats.health(entry, (await this.findRun(q.tenantId, 'latest')) ?? null));

@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { AnalyzerRunView, IntentStatsView, LearningHealthView, PatternStatsView } from '@toolpath/contracts';
+import type { AnalyzerRunView, FlowStatsView, IntentStatsView, LearningHealthView, PatternStatsView, VariantPageView } from '@toolpath/contracts';
 import { APP_CONFIG } from '@toolpath/platform';
 import type { AnalyzerConfig } from '../analyzer.config';
 import type { TenantEntry } from '../state/tenant-states.service';
+import type { FlowFilter } from './flow-stats';
 import { normaliseIntent } from './learning-stats';
 
 const TOP_CANDIDATES = 10;
@@ -59,6 +60,16 @@ export class LearningStatsService {
     };
   }
 
+  /** The process map: the directly-follows graph of the sessions the filter selects (maintained, see FlowStats). */
+  flow(entry: TenantEntry, q: FlowFilter): FlowStatsView {
+    return entry.state.stats.flow.flow(normaliseFilter(q));
+  }
+
+  /** Distinct tool sequences, most frequent first; throws InvalidVariantCursorError on a bad cursor. */
+  variants(entry: TenantEntry, q: FlowFilter & { limit: number; cursor?: string }): VariantPageView {
+    return entry.state.stats.flow.variants({ ...normaliseFilter(q), limit: q.limit, cursor: q.cursor });
+  }
+
   health(entry: TenantEntry, lastRun: AnalyzerRunView | null, nowMs = Date.now()): LearningHealthView {
     const patterns = entry.views.patterns();
     const totals = entry.state.stats.totals();
@@ -74,4 +85,8 @@ export class LearningStatsService {
       watermark: entry.state.watermark,
     };
   }
+}
+
+function normaliseFilter(q: FlowFilter): FlowFilter {
+  return { userId: q.userId, agentId: q.agentId, intent: q.intent !== undefined ? normaliseIntent(q.intent) : undefined, from: q.from, to: q.to };
 }

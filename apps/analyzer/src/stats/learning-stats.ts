@@ -1,5 +1,6 @@
 import type { LearningTally } from '@toolpath/contracts';
 import type { ClosedSession } from '@toolpath/mining';
+import { FlowStats, type FlowStatsJson } from './flow-stats';
 
 const HOUR_MS = 3600_000;
 /** Hourly buckets kept (by session end time): enough for "the last 24 h" with a day to spare. */
@@ -20,6 +21,8 @@ export interface LearningStatsState {
   events: number;
   intents: Array<[string, Acc]>;
   hours: Array<[number, Acc]>;
+  /** The process map (absent in state written before it existed). */
+  flow?: FlowStatsJson;
 }
 
 /** The text an intent is counted and matched under: trimmed, spaces collapsed, lower case, bounded. */
@@ -41,19 +44,20 @@ export class LearningStats {
   private events = 0;
   private readonly intents = new Map<string, Acc>();
   private readonly hours = new Map<number, Acc>();
+  /** The process map: directly-follows graph and variants, maintained as sessions close. */
+  flow = new FlowStats();
 
   addSession(s: ClosedSession): void {
     const ok = sessionSucceeded(s);
     const duration = Math.max(0, s.endedAt - s.startedAt);
     add(this.sessions, ok, duration);
     this.events += s.steps.length;
-    if (s.intent) {
-      let key = normaliseIntent(s.intent);
-      if (key.length > 0) {
-        if (!this.intents.has(key) && this.intents.size >= MAX_INTENTS) key = OTHER_INTENT;
-        add(acc(this.intents, key), ok, duration);
-      }
+    const intent = s.intent ? normaliseIntent(s.intent) : '';
+    if (intent.length > 0) {
+      const key = !this.intents.has(intent) && this.intents.size >= MAX_INTENTS ? OTHER_INTENT : intent;
+      add(acc(this.intents, key), ok, duration);
     }
+    this.flow.add(s, ok, intent || undefined);
     const hour = Math.floor(s.endedAt / HOUR_MS);
     add(acc(this.hours, hour), ok, duration);
     if (this.hours.size > HOURS_KEPT) {
@@ -85,7 +89,7 @@ export class LearningStats {
   }
 
   toState(): LearningStatsState {
-    return { sessions: { ...this.sessions }, events: this.events, intents: [...this.intents], hours: [...this.hours] };
+    return { sessions: { ...this.sessions }, events: this.events, intents: [...this.intents], hours: [...this.hours], flow: this.flow.toJSON() };
   }
 
   static fromState(state: LearningStatsState | undefined): LearningStats {
@@ -95,6 +99,7 @@ export class LearningStats {
     s.events = state.events;
     for (const [k, v] of state.intents) s.intents.set(k, { ...v });
     for (const [k, v] of state.hours) s.hours.set(k, { ...v });
+    s.flow = FlowStats.fromJSON(state.flow, s.sessions.ok + s.sessions.bad);
     return s;
   }
 }

@@ -3,6 +3,8 @@ import {
   analyzerSubjects,
   type AnalyzerRunRef,
   type AnalyzerRunView,
+  type FlowStatsRequest,
+  type FlowStatsView,
   type IntentStatsView,
   type LearningHealthView,
   type ListPatternsRequest,
@@ -14,6 +16,8 @@ import {
   type StartAnalyzerRunRequest,
   type StatsRequest,
   type SuggestionsView,
+  type VariantPageView,
+  type VariantStatsRequest,
 } from '@toolpath/contracts';
 import { APP_CONFIG, NatsClient } from '@toolpath/platform';
 import type { GatewayConfig } from '../gateway.config';
@@ -87,6 +91,14 @@ export class AnalyzerClient {
 
   intentStats(req: StatsRequest): Promise<IntentStatsView> {
     return this.service.request<IntentStatsView>(this.subjects.intentStats, req);
+  }
+
+  flowStats(req: FlowStatsRequest): Promise<FlowStatsView> {
+    return this.service.request<FlowStatsView>(this.subjects.flowStats, req);
+  }
+
+  variantStats(req: VariantStatsRequest): Promise<VariantPageView> {
+    return this.service.request<VariantPageView>(this.subjects.variantStats, req);
   }
 
   health(req: StatsRequest): Promise<LearningHealthView> {

@@ -59,3 +59,29 @@ export type SuggestionsQuery = z.infer<typeof SuggestionsQuery>;
 
 export const StatsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(50) });
 export type StatsQuery = z.infer<typeof StatsQuery>;
+
+/** ISO-8601 or epoch milliseconds (as the events routes take them), as epoch ms. */
+const timeParam = z
+  .string()
+  .refine((v) => /^\d{1,16}$/.test(v) || !Number.isNaN(Date.parse(v)), 'must be ISO-8601 or epoch milliseconds')
+  .transform((v) => (/^\d{1,16}$/.test(v) ? Number(v) : Date.parse(v)))
+  .pipe(z.number().int().min(-8.64e15, 'out of range').max(8.64e15, 'out of range'));
+
+/** Filters of the process map (`GET /stats/flow`, `GET /stats/variants`). */
+const flowFilter = {
+  userId: text(256).optional(),
+  agentId: text(256).optional(),
+  intent: text(10_000).optional(),
+  from: timeParam.optional(),
+  to: timeParam.optional(),
+};
+const fromBeforeTo = (q: { from?: number; to?: number }) => q.from === undefined || q.to === undefined || q.from < q.to;
+const fromBeforeToIssue = { path: ['to'], message: 'must be later than from' };
+
+export const FlowStatsQuery = z.strictObject(flowFilter).refine(fromBeforeTo, fromBeforeToIssue);
+export type FlowStatsQuery = z.infer<typeof FlowStatsQuery>;
+
+export const VariantStatsQuery = z
+  .strictObject({ ...flowFilter, limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.string().max(200).optional() })
+  .refine(fromBeforeTo, fromBeforeToIssue);
+export type VariantStatsQuery = z.infer<typeof VariantStatsQuery>;
