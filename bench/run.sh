@@ -27,6 +27,9 @@ Quick set (a few minutes):
   generator        workflow generation through gateway + generator, 10,000-workflow catalog
   analyzer-incremental  the analyzer process: 1,000,000 events, then 10,000 new ones per
                    incremental run (5 rounds) vs a bare JetStream read of them
+  real-logs        the analyzer on real logs vs pm4py and simple baselines, when there are logs
+                   in $REAL_LOGS_DIR (default .data/real-logs: *.xes, *.xes.gz, *.csv, and
+                   *.jsonl of events; see docs/ANALYZER.md "Measuring on real logs")
 
 Needs NATS (JetStream) and a MongoDB-compatible server on 127.0.0.1 (scripts/infra.sh start).
 Each bench uses its own stream, subject prefix and database and removes them afterwards.
@@ -36,7 +39,7 @@ EOF
   local others
   others=$(cd "$(dirname "${BASH_SOURCE[0]}")" && ls -- *.bench.ts 2>/dev/null | sed 's/\.bench\.ts$//' |
     grep -vx -e publish -e ingest -e latency -e recorder-memory -e suggestions -e learning -e mining -e proxy -e generator \
-      -e analyzer-incremental -e executor | tr '\n' ' ' || true)
+      -e analyzer-incremental -e executor -e real-logs | tr '\n' ' ' || true)
   [[ -n $others ]] && echo "Not run by this script, only on their own: ${others% }"
   return 0
 }
@@ -102,6 +105,22 @@ if ((FULL)); then
   run proxy
   run generator
   run analyzer-incremental --events 1000000 --new 10000 --rounds 5
+  # Real logs only when some are there: the bench takes paths and never downloads.
+  real_dir=${REAL_LOGS_DIR:-.data/real-logs}
+  real_args=()
+  if [[ -d $real_dir ]]; then
+    while IFS= read -r -d '' f; do
+      case $f in
+        *.jsonl) real_args+=(--sessions "$f") ;;
+        *) real_args+=(--xes "$f") ;;
+      esac
+    done < <(find "$real_dir" -maxdepth 1 -type f \( -name '*.xes' -o -name '*.xes.gz' -o -name '*.csv' -o -name '*.jsonl' \) -print0 | sort -z)
+  fi
+  if ((${#real_args[@]})); then
+    run real-logs "${real_args[@]}"
+  else
+    echo "bench: no logs in $real_dir; skipping real-logs (docs/ANALYZER.md \"Measuring on real logs\")" >&2
+  fi
 else
   run mining --events 200000
   run proxy --samples 500 --warmup 100

@@ -14,4 +14,16 @@ export { DEFAULT_MINING_OPTIONS, resolveMiningOptions, type MiningOptions } from
 export { SessionAssembler, MiningInputError, compareSessionEvents, type SessionAssemblerOptions } from './session-assembler';
 export { PatternCounter, type PatternCounterOptions } from './pattern-counter';
 export { inferWorkflow, type InferWorkflowOptions, type InferredWorkflow } from './infer-workflow';
-export { predictNextSteps } from './predict-next-steps';
+export { predictNextSteps, type NextStepSources } from './predict-next-steps';
+export { NextStepModel, DEFAULT_NEXT_STEP_OPTIONS, type NextStepModelOptions, type NextStepModelState } from './next-step-model';
+export { intentTerms, intentTermSet, type IntentTermOptions, normaliseIntent, stemTerm, ENTITY_SLOTS, type EntitySlot } from './intent-terms';
+export {
+  rankPatternsByIntent,
+  qualityWeight,
+  IntentPatternIndex,
+  type RankablePattern,
+  type RankedPattern,
+  type SimilarSession,
+  type IntentRankingEvidence,
+} from './intent-ranking';
+export { DurationSketch, LogResolution, FINE_RESOLUTION, COARSE_RESOLUTION } from './duration-sketch';
