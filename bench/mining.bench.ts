@@ -5,6 +5,7 @@
  * `node bench/dist/mining.bench.js --help` explains the phases.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { createOutcomeInterpreter, createTimestampParser, openLogFile, readXesLog, XES_DEFAULT_MAPPING } from '@toolpath/log-import';
 import { inferWorkflow, PatternCounter, SessionAssembler, type ClosedSession, type MiningEvent } from '@toolpath/mining';
 import { parseCli } from './lib/cli';
@@ -22,9 +23,11 @@ First two logs with many repeated activities (loops), each measured right after 
     patterns() with a 1 % share, tolerance 0.1, top 500), peak RSS after it (targets: >= 100k
     activities/s, listing <= 2 s, <= 1 GiB). Baseline: a bare scan of the same activities
     counting directly-follows pairs in a Map (what a process map costs).
- R. a loop log: --loop-cases generated cases, --loop-calls calls in all, with long loops of one
-    tool and of two alternating tools; end to end (events -> SessionAssembler -> counter ->
-    listing -> inferWorkflow of the --infer best), target <= 2 s; same bare-scan baseline.
+ R. a loop log end to end, target <= 2 s, same bare-scan baseline: a real one (--loop-xes, such
+    as pm4py's reviewing.xes: 100 cases, 2,278 calls, long loops) counted, listed and the
+    workflow of every listed pattern inferred, as the analyzer's first run does; or, without one,
+    --loop-cases generated cases of --loop-calls calls with long loops of one tool and of two
+    alternating tools (events -> SessionAssembler -> counter -> listing -> the --infer best).
 Then synthetic logs (bench/lib/synthetic-logs.ts: planted workflows, noise, failures; about 10
 tool calls and a session_end per session) are generated in chunks of --chunk events; generation
 is not timed, everything the analyzer would do is:
@@ -44,7 +47,8 @@ Snapshot size and encode/decode times are reported too.`,
     infer: { kind: 'int', default: 20, help: 'top patterns to infer workflows for' },
     loopSessions: { kind: 'int', default: 20_000, help: 'sessions recounted in the inner-loop comparison' },
     seed: { kind: 'int', default: 7, help: 'generator seed' },
-    xes: { kind: 'string', default: '', help: 'the loan log (XES or .xes.gz) for phase L; default /work/data/pm4py/bpic2012.xes.gz when present, else L is skipped' },
+    xes: { kind: 'string', default: '', help: 'the loan log (XES or .xes.gz) for phase L; default $REAL_LOGS_DIR/bpic2012.xes.gz (.data/real-logs) when present, else L is skipped' },
+    loopXes: { kind: 'string', default: '', help: 'a real loop log for phase R (pm4py\'s reviewing.xes: 100 cases, 2,278 calls); default $REAL_LOGS_DIR/reviewing.xes when present, else R generates one' },
     loopCases: { kind: 'int', default: 100, help: 'cases of the loop log (phase R)' },
     loopCalls: { kind: 'int', default: 2278, help: 'calls of the loop log (phase R)' },
   },
@@ -56,7 +60,10 @@ function peakRssBytes(): number {
 }
 
 const MB = 2 ** 20;
-const DEFAULT_LOAN_LOG = '/work/data/pm4py/bpic2012.xes.gz';
+/** Where bench/run.sh looks for real logs (REAL_LOGS_DIR; docs/ANALYZER.md "Measuring on real logs"). */
+const REAL_LOGS_DIR = process.env.REAL_LOGS_DIR ?? '.data/real-logs';
+const DEFAULT_LOAN_LOG = join(REAL_LOGS_DIR, 'bpic2012.xes.gz');
+const DEFAULT_LOOP_LOG = join(REAL_LOGS_DIR, 'reviewing.xes');
 
 /** CPU time of this process in ms (the machine may be shared: wall time is reported beside it). */
 const cpuMs = (): number => {
@@ -84,14 +91,14 @@ function bareScanMs(sessions: ClosedSession[]): number {
   return performance.now() - t0;
 }
 
-async function readCases(path: string): Promise<ClosedSession[]> {
+async function readCases(path: string, tenantId = 'loan'): Promise<ClosedSession[]> {
   const src = openLogFile(path);
   const cases = new Map<string, ClosedSession>();
   for await (const item of readXesLog(src.chunks, { mapping: XES_DEFAULT_MAPPING, parseTimestamp: createTimestampParser(), interpretOutcome: createOutcomeInterpreter() })) {
     if (item.type !== 'record') continue;
     const r = item.record;
     let c = cases.get(r.caseId);
-    if (!c) cases.set(r.caseId, (c = { tenantId: 'loan', sessionId: r.caseId, steps: [], startedAt: r.startMs, endedAt: r.startMs, lastStreamSeq: 0 }));
+    if (!c) cases.set(r.caseId, (c = { tenantId, sessionId: r.caseId, steps: [], startedAt: r.startMs, endedAt: r.startMs, lastStreamSeq: 0 }));
     c.steps.push({ tool: r.activity, success: r.success !== false, durationMs: r.durationMs, startedAt: r.startMs });
     c.endedAt = Math.max(c.endedAt, r.startMs + r.durationMs);
   }
@@ -183,37 +190,46 @@ function loopLogEvents(cases: number, calls: number, seed: number): MiningEvent[
   return events;
 }
 
-/** Phase R: the loop log end to end. */
-function loopLog(report: Report): void {
-  const events = loopLogEvents(cli.loopCases, cli.loopCalls, cli.seed);
-  const calls = events.filter((e) => e.kind === 'tool_call').length;
+/**
+ * Phase R: a loop log end to end, as the analyzer's first run over it does the work: sessions,
+ * counting, listing, and the workflow of every listed pattern inferred (a real log, --loop-xes),
+ * or of the --infer best (the generated one).
+ */
+async function loopLog(report: Report): Promise<void> {
+  const path = cli.loopXes || (existsSync(DEFAULT_LOOP_LOG) ? DEFAULT_LOOP_LOG : '');
   const t0 = performance.now();
-  const assembler = new SessionAssembler({ sessionIdleMs: 300_000 });
-  const counter = new PatternCounter({ tenantId: 'loops' });
-  const sessions: ClosedSession[] = [];
-  for (const e of events) assembler.add(e);
-  for (const s of assembler.takeAll()) {
-    sessions.push(s);
-    counter.addSession(s);
+  let sessions: ClosedSession[];
+  if (path) {
+    sessions = await readCases(path, 'loops');
+  } else {
+    const assembler = new SessionAssembler({ sessionIdleMs: 300_000 });
+    for (const e of loopLogEvents(cli.loopCases, cli.loopCalls, cli.seed)) assembler.add(e);
+    sessions = assembler.takeAll();
   }
+  const read = performance.now() - t0;
+  const t1 = performance.now();
+  const counter = new PatternCounter({ tenantId: 'loops' });
+  for (const s of sessions) counter.addSession(s);
   const listed = counter.patterns({ minSupport: Math.max(3, Math.ceil(0.01 * sessions.length)), closedTolerance: 0.1, limit: 500 });
-  for (const p of listed.slice(0, cli.infer)) inferWorkflow(p, counter.occurrences(p.id));
-  const ms = performance.now() - t0;
+  const inferred = path ? listed : listed.slice(0, cli.infer);
+  for (const p of inferred) inferWorkflow(p, counter.occurrences(p.id));
+  const ms = performance.now() - t1 + (path ? 0 : read);
+  const calls = sessions.reduce((n, s) => n + s.steps.length, 0);
   const bare = bareScanMs(sessions);
   report.add({
-    name: `loop log: ${calls.toLocaleString('en-US')} calls of ${sessions.length} cases end to end (assemble + count + list + infer ${Math.min(cli.infer, listed.length)})`,
+    name: `loop log${path ? ` ${basename(path)}` : ' (generated)'}: ${calls.toLocaleString('en-US')} calls of ${sessions.length} cases end to end (${path ? '' : 'assemble + '}count + list + infer ${inferred.length})`,
     value: ms,
     unit: 'ms',
     baseline: { name: 'bare directly-follows scan, same calls', value: bare, unit: 'ms' },
     target: { on: 'value', op: '<=', value: 2000 },
-    note: `${listed.length} listed, longest ${Math.max(0, ...listed.map((p) => p.tools.length))} steps, most repeats of a step ${Math.max(0, ...listed.flatMap((p) => p.stepRepeats.map((r) => r.max)))}; before runs were one step: 519 s and 4,070 listed`,
+    note: `${listed.length} listed, longest ${Math.max(0, ...listed.map((p) => p.tools.length))} steps, most repeats of a step ${Math.max(0, ...listed.flatMap((p) => p.stepRepeats.map((r) => r.max)))}${path ? `; reading the file ${read.toFixed(0)} ms, not counted` : ''}; before runs were one step: 519 s and 4,070 listed`,
   });
 }
 
 async function main(): Promise<void> {
-  const report = new Report('mining', { events: cli.events, increment: cli.increment, chunk: cli.chunk, infer: cli.infer, seed: cli.seed, xes: cli.xes, loopCases: cli.loopCases, loopCalls: cli.loopCalls }, localMachineInfo());
+  const report = new Report('mining', { events: cli.events, increment: cli.increment, chunk: cli.chunk, infer: cli.infer, seed: cli.seed, xes: cli.xes, loopXes: cli.loopXes, loopCases: cli.loopCases, loopCalls: cli.loopCalls }, localMachineInfo());
   await loanLog(report);
-  loopLog(report);
+  await loopLog(report);
   // Sessions average ~11 events; generate enough, stop at the event budget.
   const logs = new SyntheticLogs({ seed: cli.seed, sessions: Math.ceil((cli.events + cli.increment) / 5), workflows: 30, noiseTools: 200 });
   const source = logs.events();

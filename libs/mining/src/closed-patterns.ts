@@ -100,7 +100,10 @@ export function notContainedInGrown(src: ClosureSource, kept: readonly number[],
   };
   const paths = new Map<number, number[]>();
   const postings = new Map<number, number[]>();
-  for (const n of longer) {
+  // Heaviest first in every list: a pattern that is explained (most are) is found so after a few
+  // candidates, and the scan stops there; only the patterns kept scan their whole list.
+  const heaviestFirst = [...longer].sort((a, b) => src.weight(b) - src.weight(a));
+  for (const n of heaviestFirst) {
     const p = pathOf(n);
     paths.set(n, p);
     for (const t of new Set(p)) {
@@ -127,6 +130,7 @@ export function notContainedInGrown(src: ClosureSource, kept: readonly number[],
       const sum = (sums.get(key) ?? 0) + src.weight(n);
       sums.set(key, sum);
       if (sum > best) best = sum;
+      if (w <= (1 + tolerance) * best) break;
     }
     if (best === 0 || w > (1 + tolerance) * best) out.push(q);
   }

@@ -508,8 +508,10 @@ function dependencies(k: number, aligned: Aligned[], flows: Array<[number, numbe
   for (const [from, to] of flows) flowEdge[from][to] = true;
   const reads = closure(flowEdge);
   // Data flow that made no binding (values found at varying places), followed through other steps too.
+  // Each step's evidence is gathered once, not once per earlier step: k² pairs share k lists.
+  const evidenceOf = Array.from({ length: k }, (_, step) => varyingEvidence(step, aligned));
   const informs = closure(
-    Array.from({ length: k }, (_, from) => Array.from({ length: k }, (_, to) => from !== to && flowShare(from, to, aligned, ev) >= FLOW_EVIDENCE_SHARE)),
+    Array.from({ length: k }, (_, from) => Array.from({ length: k }, (_, to) => from !== to && flowShare(from, to, aligned, ev, evidenceOf[to]) >= FLOW_EVIDENCE_SHARE)),
   );
   const edge: boolean[][] = Array.from({ length: k }, () => new Array<boolean>(k).fill(false));
   for (let i = 0; i < k; i++) {
@@ -579,20 +581,28 @@ function dependencies(k: number, aligned: Aligned[], flows: Array<[number, numbe
  * parameter of `to`, or a value inside it (a flight number in a list of flights), is evidence
  * and is found anywhere in `from`'s result.
  */
-function flowShare(from: number, to: number, aligned: Aligned[], ev: Evidence): number {
-  const varying = varyingParameterKeys(to, aligned);
-  if (varying.length === 0) return 0;
+function flowShare(from: number, to: number, aligned: Aligned[], ev: Evidence, evidenceOfTo: number[][] | undefined): number {
+  if (!evidenceOfTo) return 0;
   let runs = 0;
   let found = 0;
   for (let occ = 0; occ < aligned.length; occ++) {
     const a = aligned[occ];
     if (a.order[from] >= a.order[to]) continue;
     runs++;
-    const params = a.steps[to].parameters as Record<string, unknown> | undefined;
     const places = ev.result(occ, from).places;
-    if (varying.some((key) => evidencePrints(params?.[key]).some((fp) => places.has(fp)))) found++;
+    if (evidenceOfTo[occ].some((fp) => places.has(fp))) found++;
   }
   return runs === 0 ? 0 : found / runs;
+}
+
+/** Per occurrence, the evidence fingerprints inside a step's varying parameters; undefined when none varies. */
+function varyingEvidence(step: number, aligned: Aligned[]): number[][] | undefined {
+  const varying = varyingParameterKeys(step, aligned);
+  if (varying.length === 0) return undefined;
+  return aligned.map((a) => {
+    const params = a.steps[step].parameters as Record<string, unknown> | undefined;
+    return varying.flatMap((key) => evidencePrints(params?.[key]));
+  });
 }
 
 /** Fingerprints of a value and of the values inside it that are evidence (at most 256 nodes, depth 8). */
