@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { JSONCodec, type NatsConnection } from 'nats';
 import { Collections, analyzerSubjects, type AnalyzerRunView, type ExecutorReply, type ToolEventInput } from '@toolpath/contracts';
 import { PatternCounter, inferWorkflow, type ClosedSession } from '@toolpath/mining';
+import { detectDelimiter, openLogFile, resolveCsvColumns } from '@toolpath/log-import';
 import { isolatedEnv, startService, type ServiceProcess, type TestNames } from '@toolpath/testing';
 import { DEFAULT_BINDING_EVAL, naiveInference, orderOnlyParallelPairs, scoreBindings, scoreParallel, type EvalCase } from './lib/binding-eval';
 import { parseCli } from './lib/cli';
@@ -178,8 +179,35 @@ async function analyzerDfg(infra: Infra, names: TestNames, fromJournal: boolean)
   return flow;
 }
 
-function csvColumns(): CsvColumns {
-  return { caseColumn: cli.caseColumn, activityColumn: cli.activityColumn, timestampColumn: cli.timestampColumn };
+/**
+ * The columns and delimiter pm4py reads a CSV with: the ones given, else the ones the importer
+ * finds in the header (its own rules, so both read the same columns of any CSV).
+ */
+async function csvColumns(file: string): Promise<CsvColumns> {
+  const given = { caseColumn: cli.caseColumn, activityColumn: cli.activityColumn, timestampColumn: cli.timestampColumn };
+  if (!/\.(csv|tsv|txt)(\.gz)?$/i.test(file)) return given;
+  const header = await firstLine(file);
+  const delimiter = detectDelimiter(header);
+  const mapping = { case: cli.caseColumn, activity: cli.activityColumn, timestamp: cli.timestampColumn };
+  const found = resolveCsvColumns(header.split(delimiter).map((h) => h.replace(/^"|"$/g, '')), mapping);
+  const name = (i: number | undefined): string | undefined => (i === undefined ? undefined : found.names[i]);
+  return { caseColumn: name(found.case), activityColumn: name(found.activity), timestampColumn: name(found.timestamp), delimiter };
+}
+
+async function firstLine(file: string): Promise<string> {
+  const src = openLogFile(file);
+  let text = '';
+  try {
+    for await (const chunk of src.chunks) {
+      text += chunk;
+      const nl = text.indexOf('\n');
+      if (nl >= 0) return text.slice(0, nl).replace(/\r$/, '');
+      if (text.length > 1 << 20) break;
+    }
+  } finally {
+    src.close();
+  }
+  return text;
 }
 
 function importerFlags(): string[] {
@@ -192,9 +220,9 @@ function importerFlags(): string[] {
 }
 
 /** pm4py's graph of the input: the event view, and the interval view when it applies. */
-function reference(input: Input, events: ToolEventInput[] | undefined): { ref: Pm4pyDfg; eventView: Pm4pyDfg } {
+async function reference(input: Input, events: ToolEventInput[] | undefined): Promise<{ ref: Pm4pyDfg; eventView: Pm4pyDfg }> {
   const file = input.kind === 'xes' ? input.file : eventsToPm4pyCsv(events ?? [], join(TMP_DIR, `${input.label}.pm4py.csv`));
-  const columns = input.kind === 'xes' ? csvColumns() : {};
+  const columns = input.kind === 'xes' ? await csvColumns(file) : {};
   progress(`${input.label}: pm4py.discover_dfg`);
   const eventView = pm4pyDfg(file, { columns });
   const interval = cli.interval === 'on' || (cli.interval === 'auto' && (eventView.lifecycleStarts > 0 || eventView.startTimestamps));
@@ -496,7 +524,7 @@ async function runWorld(
 /** Everything one input is measured with: pm4py's graph, one world per step size, the evaluations. */
 async function measureInput(infra: Infra, cleanup: Cleanup, report: Report, summary: string[][], input: Input, steps: number[], fromJournal: boolean, deadline: number): Promise<void> {
   const events = input.kind === 'sessions' ? await readEventLines(input.file) : undefined;
-  const { ref, eventView } = reference(input, events);
+  const { ref, eventView } = await reference(input, events);
   report.note(
     `${input.label}: pm4py ${ref.version} ${ref.view} view: ${ref.cases} cases, ${ref.events} events, ${ref.edges.size} edges, discover_dfg ${(ref.seconds * 1000).toFixed(1)} ms (read ${(ref.readSeconds * 1000).toFixed(0)} ms)${ref.view === 'interval' ? `; event view (every lifecycle event): ${eventView.events} events, ${eventView.edges.size} edges` : ''}`,
   );

@@ -37,6 +37,7 @@ export interface CsvColumns {
   caseColumn?: string;
   activityColumn?: string;
   timestampColumn?: string;
+  delimiter?: string;
 }
 
 /** Key of an edge in `Dfg.edges`: the two activity names joined by a character no name holds. */
@@ -74,6 +75,7 @@ export function pm4pyDfg(log: string, opts: { interval?: boolean; columns?: CsvC
   if (c.caseColumn) args.push('--case-column', c.caseColumn);
   if (c.activityColumn) args.push('--activity-column', c.activityColumn);
   if (c.timestampColumn) args.push('--timestamp-column', c.timestampColumn);
+  if (c.delimiter) args.push('--sep', c.delimiter);
   const r = spawnSync(pm4pyPython(), args, { encoding: 'utf8', maxBuffer: 512 * 1024 * 1024, timeout: opts.timeoutMs ?? 30 * 60_000 });
   if (r.status !== 0) {
     // The exception's last line says what pm4py refused (a malformed log, a missing column).
