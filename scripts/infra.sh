@@ -23,6 +23,9 @@ MONGO_URL=${MONGO_URL:-mongodb://127.0.0.1:27017}
 FERRETDB_HANDLER=${FERRETDB_HANDLER:-postgresql}
 # Not 5432, so that a PostgreSQL of the system (or of another project) is never touched.
 FERRETDB_POSTGRESQL_URL=${FERRETDB_POSTGRESQL_URL:-postgres://toolpath@127.0.0.1:5433/ferretdb}
+# on: what FerretDB acknowledges is on disk. off is faster but loses the last acknowledged
+# commits on a crash; only for measurements (docs/INFRASTRUCTURE.md, "Durability").
+PG_SYNCHRONOUS_COMMIT=${FERRETDB_POSTGRESQL_SYNCHRONOUS_COMMIT:-on}
 READY_TIMEOUT=${TOOLPATH_READY_TIMEOUT:-30}
 FERRETDB_SRC=$REPO_ROOT/tools/ferretdb
 ALL_SERVICES=(nats redis postgres ferretdb) # start order; stop goes backwards
@@ -63,6 +66,10 @@ Settings (environment):
   FERRETDB_POSTGRESQL_URL  the PostgreSQL that FerretDB uses with the postgresql handler (default
                            $FERRETDB_POSTGRESQL_URL); started here like the others
                            (installs Debian's postgresql package, as root, when missing)
+  FERRETDB_POSTGRESQL_SYNCHRONOUS_COMMIT
+                           on (default: an acknowledged write is on disk) or off (faster; a
+                           crash loses the last acknowledged writes); applies when PostgreSQL
+                           is started here
   TOOLPATH_DATA_DIR        data, logs and pid files (default <repo>/.data)
   TOOLPATH_CACHE_DIR       built binaries go to its bin/ (default ~/.cache/toolpath)
   TOOLPATH_READY_TIMEOUT   seconds to wait for a started server (default 30)
@@ -415,6 +422,11 @@ ferretdb_handler_of() { # ferretdb_handler_of <pid>
   tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | awk 'prev == "--handler" { print; exit } { prev = $0 }'
 }
 
+# The synchronous_commit a PostgreSQL this script started runs with, from its command line.
+postgres_synchronous_commit_of() { # postgres_synchronous_commit_of <pid>
+  tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | awk '/^synchronous_commit=/ { sub(/^synchronous_commit=/, ""); print; exit }'
+}
+
 # ---------------------------------------------------------------------------------------------
 # Services
 
@@ -469,15 +481,16 @@ launch() { # launch <svc> <bind> <port>: starts the server, prints nothing
       spawn "$pidfile" "$log" "$BIN_DIR/ferretdb" "${args[@]}"
       ;;
     postgres)
-      # synchronous_commit=off: a crash may lose the last few hundred ms of commits, never
-      # consistency (like Redis' appendfsync everysec above).
+      # synchronous_commit=on (default): a commit is acknowledged once its WAL is flushed, so
+      # what FerretDB acknowledged survives a crash. With off, a kill -9 lost acknowledged
+      # documents (docs/INFRASTRUCTURE.md, "Durability").
       local dir major as=()
       dir=$(pg_data_dir)
       major=$(cat "$dir/PG_VERSION")
       [[ $(id -u) -ne 0 ]] || as=(setpriv --reuid=postgres --regid=postgres --init-groups --)
       (cd / && spawn "$pidfile" "$log" "${as[@]}" "$(pg_bindir "$major")/postgres" -D "$dir" \
         -c listen_addresses="$bind" -c port="$port" -c unix_socket_directories= \
-        -c synchronous_commit=off -c logging_collector=off)
+        -c synchronous_commit="$PG_SYNCHRONOUS_COMMIT" -c logging_collector=off)
       ;;
   esac
 }
@@ -526,6 +539,11 @@ start_service() {
     [[ $svc != ferretdb ]] || running_handler=$(ferretdb_handler_of "$pid")
     if [[ $svc == ferretdb && -n $running_handler && $running_handler != "$FERRETDB_HANDLER" ]]; then
       say "warning: ferretdb (pid $pid, started by this script) runs the $running_handler backend, not $FERRETDB_HANDLER; to switch: scripts/infra.sh stop ferretdb && scripts/infra.sh start"
+    fi
+    local running_sc
+    [[ $svc != postgres ]] || running_sc=$(postgres_synchronous_commit_of "$pid")
+    if [[ $svc == postgres && -n $running_sc && $running_sc != "$PG_SYNCHRONOUS_COMMIT" ]]; then
+      say "warning: postgres (pid $pid, started by this script) runs with synchronous_commit=$running_sc, not $PG_SYNCHRONOUS_COMMIT; it applies at the next start: scripts/infra.sh stop && scripts/infra.sh start"
     fi
     say "$svc: already running at $url (pid $pid, started by this script)"
     return 0
@@ -678,6 +696,8 @@ main() {
     start | stop | status)
       [[ $FERRETDB_HANDLER == sqlite || $FERRETDB_HANDLER == postgresql ]] ||
         die "FERRETDB_HANDLER must be sqlite or postgresql, not '$FERRETDB_HANDLER'"
+      [[ $PG_SYNCHRONOUS_COMMIT == on || $PG_SYNCHRONOUS_COMMIT == off ]] ||
+        die "FERRETDB_POSTGRESQL_SYNCHRONOUS_COMMIT must be on or off, not '$PG_SYNCHRONOUS_COMMIT'"
       local all=no
       [[ $# -gt 0 ]] || { set -- "${SERVICES[@]}"; all=yes; }
       check_services "$@"

@@ -30,6 +30,25 @@ export function tenantFromEventsSubject(prefix: string, subject: string): string
   return rest.length > 0 && !rest.includes('.') ? rest : undefined;
 }
 
+export type EventsSubjectCheck = { ok: true; tenantId: string } | { ok: false; tenantId: string | null; message: string };
+
+/**
+ * Whether a subject is exactly `<prefix>.events.<tenantId>`. When it is not, `tenantId` is the
+ * token after `<prefix>.events.` (whose subjects were used: the refusal is filed under it, so
+ * that tenant sees it), or null when there is none.
+ */
+export function checkEventsSubject(prefix: string, subject: string): EventsSubjectCheck {
+  const head = `${prefix}.events.`;
+  const tenantId = tenantFromEventsSubject(prefix, subject);
+  if (tenantId !== undefined) return { ok: true, tenantId };
+  const first = subject.startsWith(head) ? subject.slice(head.length).split('.')[0] : '';
+  return {
+    ok: false,
+    tenantId: first.length > 0 ? first : null,
+    message: `subject "${subject}" is not ${head}<tenantId>: events are published on exactly ${head}${first || '<tenantId>'}`,
+  };
+}
+
 /** `<prefix>.tools.<toolName>`: the request/reply subject a tool provider serves. */
 export function toolSubject(prefix: string, toolName: string): string {
   return `${prefix}.tools.${toolName}`;

@@ -1,4 +1,4 @@
-import { validateToolEvent, formatPath, RejectReason, toolEventJsonSchema, tenantFromEventsSubject } from './index';
+import { validateToolEvent, formatPath, RejectReason, toolEventJsonSchema, tenantFromEventsSubject, checkEventsSubject } from './index';
 
 const good = {
   specVersion: '1',
@@ -54,6 +54,9 @@ describe('names', () => {
     expect(formatPath(['steps', 0, 'id'])).toBe('steps[0].id');
     expect(tenantFromEventsSubject('toolpath', 'toolpath.events.acme')).toBe('acme');
     expect(tenantFromEventsSubject('toolpath', 'toolpath.events.a.b')).toBeUndefined();
+    expect(checkEventsSubject('toolpath', 'toolpath.events.acme')).toEqual({ ok: true, tenantId: 'acme' });
+    expect(checkEventsSubject('toolpath', 'toolpath.events.a.b')).toMatchObject({ ok: false, tenantId: 'a', message: expect.stringContaining('toolpath.events.a') });
+    expect(checkEventsSubject('toolpath', 'other.events.acme')).toMatchObject({ ok: false, tenantId: null });
     expect(tenantFromEventsSubject('toolpath', 'other.events.a')).toBeUndefined();
   });
 

@@ -31,6 +31,11 @@ describe('decodeStreamEvent', () => {
     expect(decodeStreamEvent(msg(body), 'tp', 1000)).toMatchObject({ ok: false, reason, tenantId: 'acme' });
   });
 
+  it('skips an event on a subject that is not exactly <prefix>.events.<tenant>, counted for the tenant of its first token', () => {
+    expect(decodeStreamEvent(msg(event(), 'tp.events.acme.x'), 'tp', 1000)).toEqual({ ok: false, reason: 'invalid_subject', tenantId: 'acme' });
+    expect(decodeStreamEvent(msg(event(), 'tp.events'), 'tp', 1000)).toEqual({ ok: false, reason: 'invalid_subject', tenantId: null });
+  });
+
   it('carries the arrival (stream timestamp) of the message, and a stored row carries its receivedAt', () => {
     const d = decodeStreamEvent({ ...msg(event()), arrivedAt: 1_765_000_000_123 }, 'tp', 1000);
     expect(d.ok && d.event.arrivedAt).toBe(1_765_000_000_123);

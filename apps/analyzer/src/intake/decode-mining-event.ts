@@ -1,4 +1,4 @@
-import { nestingWithin, tenantFromEventsSubject, timestampToMillis, validateToolEvent, type ToolEvent } from '@toolpath/contracts';
+import { checkEventsSubject, nestingWithin, timestampToMillis, validateToolEvent, type ToolEvent } from '@toolpath/contracts';
 import type { StoredToolEvent } from '@toolpath/event-store';
 import type { MiningEvent } from '@toolpath/mining';
 
@@ -17,7 +17,10 @@ export type DecodedStreamEvent = { ok: true; event: MiningEvent } | { ok: false;
  * the same invalid messages with their bytes, so here they are only skipped and counted.
  */
 export function decodeStreamEvent(msg: StreamMessage, subjectPrefix: string, maxResultBytes: number): DecodedStreamEvent {
-  const tenantId = tenantFromEventsSubject(subjectPrefix, msg.subject) ?? null;
+  const subject = checkEventsSubject(subjectPrefix, msg.subject);
+  const tenantId = subject.tenantId;
+  // The tenant comes from the subject alone: one that is not exactly <prefix>.events.<tenant> is skipped.
+  if (!subject.ok) return { ok: false, tenantId, reason: 'invalid_subject' };
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength).toString('utf8'));
@@ -26,7 +29,7 @@ export function decodeStreamEvent(msg: StreamMessage, subjectPrefix: string, max
   }
   const checked = validateToolEvent(parsed);
   if (!checked.ok) return { ok: false, tenantId, reason: checked.reason };
-  if (tenantId === null || checked.event.tenantId !== tenantId) return { ok: false, tenantId, reason: 'tenant_mismatch' };
+  if (checked.event.tenantId !== tenantId) return { ok: false, tenantId, reason: 'tenant_mismatch' };
   // Only a message larger than the cap can carry a result larger than the cap.
   const result = msg.data.byteLength > maxResultBytes ? capResult(checked.event.result, maxResultBytes) : checked.event.result;
   return { ok: true, event: toMiningEvent(checked.event, msg.streamSeq, timestampToMillis(checked.event.startedAt), result, msg.arrivedAt) };

@@ -14,6 +14,11 @@ import type { ExecutionList } from './executor.client';
 const executionId = new ZodValidationPipe(ExecutionIdParam);
 const unavailable = ApiResponse({ status: 503, description: 'The executor did not answer in time (the message names it)', schema: ref('ApiError') });
 const notFound = ApiResponse({ status: 404, schema: ref('ApiError') });
+const tooLarge = ApiResponse({
+  status: 413,
+  description: "The request is over what NATS carries to the executor (its max_payload, 1 MB by default); the message names the largest field and the limit",
+  schema: ref('ApiError'),
+});
 
 @ApiTags('runs')
 @ApiBearerAuth()
@@ -36,6 +41,7 @@ export class ExecutionsController {
   @ApiBody({ schema: ref('StartRunRequest') })
   @ApiResponse({ status: 202, schema: ref('RunAccepted') })
   @notFound
+  @tooLarge
   async startStored(@Tenant() tenantId: string, @Param('id', new ZodValidationPipe(WorkflowIdParam)) id: string, @Body() body: unknown): Promise<RunAccepted> {
     return this.runs.startStored(tenantId, id, body);
   }
@@ -61,6 +67,7 @@ export class ExecutionsController {
   @ApiOperation({ summary: 'Run an inline definition (validated first; nothing is stored in the catalog)' })
   @ApiBody({ schema: ref('StartInlineRunRequest') })
   @ApiResponse({ status: 202, schema: ref('RunAccepted') })
+  @tooLarge
   async startInline(@Tenant() tenantId: string, @Body() body: unknown): Promise<RunAccepted> {
     return this.runs.startInline(tenantId, body);
   }

@@ -26,11 +26,17 @@ export class NatsServiceClient {
   ) {}
 
   async request<T>(subject: string, payload: unknown, timeoutMs = this.opts.timeoutMs): Promise<T> {
+    const data = codec.encode(payload);
+    // NATS carries at most max_payload bytes per message: a larger request is the caller's
+    // (413 naming the limit), not an unavailable service.
+    const maxPayload = this.nats.nc.info?.max_payload;
+    if (maxPayload !== undefined && data.length > maxPayload) throw this.tooLarge(payload, data.length, maxPayload);
     let reply: unknown;
     try {
-      const msg = await this.nats.nc.request(subject, codec.encode(payload), { timeout: timeoutMs });
+      const msg = await this.nats.nc.request(subject, data, { timeout: timeoutMs });
       reply = codec.decode(msg.data);
     } catch (err) {
+      if ((err as NatsError)?.code === ErrorCode.MaxPayloadExceeded) throw this.tooLarge(payload, data.length, this.nats.nc.info?.max_payload);
       throw this.unavailable(subject, err, timeoutMs);
     }
     const { service } = this.opts;
@@ -39,6 +45,15 @@ export class NatsServiceClient {
     const { status, code, message, details } = reply.error;
     const statusCode = Number.isInteger(status) && status >= 400 && status <= 599 ? status : 502;
     throw new ApiError(statusCode, message, errorDetails(code, details));
+  }
+
+  /** 413 naming the limit and the largest field of the request (what to make smaller: `input`, usually). */
+  private tooLarge(payload: unknown, bytes: number, limit: number | undefined): ApiError {
+    const field = largestField(payload);
+    const max = limit === undefined ? 'the NATS max_payload' : `${limit} bytes (the NATS max_payload)`;
+    return new ApiError(413, `${field}: the request to the ${this.opts.service} is ${bytes} bytes once encoded, over the limit of ${max}; send less`, [
+      { field, message: `the request carrying it must be at most ${limit ?? 'max_payload'} bytes once encoded` },
+    ]);
   }
 
   private unavailable(subject: string, err: unknown, timeoutMs: number): ApiError {
@@ -54,6 +69,18 @@ export class NatsServiceClient {
           : `request failed: ${String((err as Error)?.message ?? err)}`;
     return new ApiError(503, `the ${service} is unavailable (${why} on ${subject})`, details);
   }
+}
+
+/** The top-level field of a request whose JSON is the longest, or `(body)`. */
+function largestField(payload: unknown): string {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return '(body)';
+  let best = '(body)';
+  let bestLength = -1;
+  for (const [key, value] of Object.entries(payload)) {
+    const length = JSON.stringify(value)?.length ?? 0;
+    if (length > bestLength) [best, bestLength] = [key, length];
+  }
+  return best;
 }
 
 /**

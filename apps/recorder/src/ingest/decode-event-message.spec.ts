@@ -130,10 +130,13 @@ describe('decodeEventMessage: rejections', () => {
     expect(r.message).toContain('globex');
   });
 
-  it('refuses an event whose subject names no tenant', () => {
+  it('refuses an event on a subject that is not exactly <prefix>.events.<tenant>, filed under its first token', () => {
     const msg: RawMessage = { ...message(event()), subject: `${PREFIX}.events.acme.extra` };
     const r = rejected(decodeEventMessage(msg, ctx));
-    expect(r).toMatchObject({ reason: RejectReason.TenantMismatch, field: 'tenantId', tenantId: null });
+    expect(r).toMatchObject({ reason: RejectReason.InvalidSubject, field: '(subject)', tenantId: 'acme', eventId: 'ev-1' });
+    expect(r.message).toContain(`"${PREFIX}.events.acme.extra"`);
+    const bare = rejected(decodeEventMessage({ ...message('not json'), subject: `${PREFIX}.events` }, ctx));
+    expect(bare).toMatchObject({ reason: RejectReason.InvalidSubject, tenantId: null });
   });
 
   it.each([['2'], [1], ['1.1'], [null]])('reports an unknown specVersion %p as such, not as a schema error', (version) => {

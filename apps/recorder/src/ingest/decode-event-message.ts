@@ -1,7 +1,7 @@
 import {
   RejectReason,
   eventKey,
-  tenantFromEventsSubject,
+  checkEventsSubject,
   timestampToMillis,
   validateToolEvent,
   type FieldIssue,
@@ -30,26 +30,31 @@ export type Decoded = { ok: true; row: StoredToolEvent } | { ok: false; rejected
  * cannot be stored. Pure, so every rule of the contract is testable without a broker.
  */
 export function decodeEventMessage(msg: RawMessage, ctx: DecodeContext): Decoded {
-  const subjectTenant = tenantFromEventsSubject(ctx.subjectPrefix, msg.subject) ?? null;
+  const subject = checkEventsSubject(ctx.subjectPrefix, msg.subject);
+  const subjectTenant = subject.tenantId;
   const reject = (reason: RejectReason, issues: FieldIssue[], eventId: string | null = null): Decoded => ({
     ok: false,
     rejected: rejection(msg, ctx, subjectTenant, reason, issues, eventId),
   });
 
   let parsed: unknown;
+  let parseError: Error | undefined;
   try {
     parsed = JSON.parse(Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength).toString('utf8'));
   } catch (err) {
-    return reject(RejectReason.MalformedJson, [{ field: '(root)', message: `not JSON: ${(err as Error).message}` }]);
+    parseError = err as Error;
   }
   const eventIdGuess = typeof (parsed as { eventId?: unknown })?.eventId === 'string' ? (parsed as { eventId: string }).eventId : null;
+  // First the subject: the tenant comes from it alone, and only from exactly <prefix>.events.<tenant>.
+  if (!subject.ok) return reject(RejectReason.InvalidSubject, [{ field: '(subject)', message: subject.message }], eventIdGuess);
+  if (parseError) return reject(RejectReason.MalformedJson, [{ field: '(root)', message: `not JSON: ${parseError.message}` }]);
   const checked = validateToolEvent(parsed);
   if (!checked.ok) return reject(checked.reason, checked.issues, eventIdGuess);
   const event = checked.event;
-  if (subjectTenant === null || event.tenantId !== subjectTenant) {
+  if (event.tenantId !== subjectTenant) {
     return reject(
       RejectReason.TenantMismatch,
-      [{ field: 'tenantId', message: `tenantId "${event.tenantId}" does not match the subject's tenant "${subjectTenant ?? '(none)'}"` }],
+      [{ field: 'tenantId', message: `tenantId "${event.tenantId}" does not match the subject's tenant "${subjectTenant}"` }],
       event.eventId,
     );
   }
