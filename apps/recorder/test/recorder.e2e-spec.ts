@@ -79,8 +79,8 @@ describe('recorder process: mixed valid and invalid events', () => {
     await publishValid({ kind: 'session_end', sessionId: 'sess-1', intent: 'review the PR', success: true, startedAt: '2026-11-21T10:05:00+01:00', durationMs: 300 });
     await publishInvalid('tenant', RejectReason.TenantMismatch, 'tenantId', rawEvent({ eventId: 'other-tenant', tenantId: 'globex' }), 'other-tenant');
     await publishInvalid('version', RejectReason.UnsupportedSpecVersion, 'specVersion', rawEvent({ eventId: 'v2', specVersion: '2' }), 'v2');
-    // Valid by the contract, but no Mongo-compatible database can store a key holding NUL.
-    await publishInvalid('nul-key', RejectReason.StorageRejected, '(document)', rawEvent({ eventId: 'nul-key', parameters: { 'a\u0000b': 1 } }), 'nul-key');
+    // No Mongo-compatible database can store a key holding NUL: the contract refuses it, naming it.
+    await publishInvalid('nul-key', RejectReason.InvalidEvent, 'parameters.a\\u0000b', rawEvent({ eventId: 'nul-key', parameters: { 'a\u0000b': 1 } }), 'nul-key');
     await publishValid(toolCall({ tool: 'search.web', result: { hits: Array.from({ length: 9000 }, (_, i) => ({ i, snippet: 'w'.repeat(80) })) } }));
     // Nested 10,000 deep (built as text: JSON.stringify of such a value overflows the stack).
     const deep = `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`;

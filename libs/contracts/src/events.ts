@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { findUnstorable } from './storable';
 
 /** A tenant id is a NATS subject token, so it is restricted to a safe alphabet. */
 export const TENANT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -99,7 +100,27 @@ function acyclicDepthWithin(value: object, maxDepth: number): boolean {
 
 const depthMessage = `nested deeper than ${MAX_VALUE_DEPTH} levels of objects and arrays`;
 
-const id = (max: number) => z.string().min(1).max(max);
+/** PostgreSQL under FerretDB cannot store a NUL character in any string (see storable.ts). */
+const NUL = String.fromCharCode(0);
+const nulMessage = 'must not contain a NUL character (\\u0000)';
+const text = () => z.string().refine((v) => !v.includes(NUL), nulMessage);
+
+const id = (max: number) => text().min(1).max(max);
+
+/** Refuses, naming the path, what the databases would refuse or alter (see storable.ts). */
+function storable(value: unknown, ctx: z.RefinementCtx): void {
+  const found = findUnstorable(value);
+  if (found) ctx.addIssue({ code: 'custom', message: found.message, path: found.path });
+}
+
+/**
+ * `parameters` is checked as it arrived, before the record is parsed: zod copies a record by
+ * assignment, which would drop an own `__proto__` key silently.
+ */
+const parametersSchema = z
+  .unknown()
+  .superRefine(storable)
+  .pipe(z.record(z.string(), z.unknown()).refine((v) => nestingWithin(v), depthMessage));
 
 /** ISO-8601 with an offset, or epoch milliseconds. */
 export const TimestampSchema = z.union([z.iso.datetime({ offset: true }), z.number().int().nonnegative().max(8.64e15)], {
@@ -114,13 +135,13 @@ const commonFields = {
   userId: id(256).optional(),
   agentId: id(256).optional(),
   seq: z.number().int().nonnegative().optional(),
-  parameters: z.record(z.string(), z.unknown()).refine((v) => nestingWithin(v), depthMessage).optional(),
-  result: z.unknown().refine((v) => nestingWithin(v), depthMessage).optional(),
+  parameters: parametersSchema.optional(),
+  result: z.unknown().refine((v) => nestingWithin(v), depthMessage).superRefine(storable).optional(),
   success: z.boolean(),
-  error: z.string().max(10_000).optional(),
+  error: text().max(10_000).optional(),
   startedAt: TimestampSchema,
   durationMs: z.number().nonnegative().finite(),
-  intent: z.string().max(10_000).optional(),
+  intent: text().max(10_000).optional(),
   source: id(256).optional(),
   runId: id(256).optional(),
   stepId: id(256).optional(),
@@ -129,13 +150,13 @@ const commonFields = {
 export const ToolCallEventSchema = z.object({
   ...commonFields,
   kind: z.literal('tool_call'),
-  tool: z.string().min(1).max(MAX_TOOL_NAME_LENGTH),
+  tool: text().min(1).max(MAX_TOOL_NAME_LENGTH),
 });
 
 export const SessionEndEventSchema = z.object({
   ...commonFields,
   kind: z.literal('session_end'),
-  tool: z.string().min(1).max(MAX_TOOL_NAME_LENGTH).optional(),
+  tool: text().min(1).max(MAX_TOOL_NAME_LENGTH).optional(),
 });
 
 /** Tool-call event, contract v1 (ARCHITECTURE.md). */
@@ -164,6 +185,8 @@ export const RejectReason = {
   InvalidEvent: 'invalid_event',
   UnsupportedSpecVersion: 'unsupported_spec_version',
   TenantMismatch: 'tenant_mismatch',
+  /** The subject is not exactly `<prefix>.events.<tenantId>` (e.g. a token more). */
+  InvalidSubject: 'invalid_subject',
   TooLarge: 'too_large',
   StorageRejected: 'storage_rejected',
 } as const;

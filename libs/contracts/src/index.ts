@@ -1,5 +1,6 @@
 export * from './names';
 export * from './events';
+export * from './storable';
 export * from './validation';
 export * from './errors';
 export * from './service-reply';

@@ -1,10 +1,13 @@
 import { MAX_VALUE_DEPTH, nestingWithin, toolEventJsonSchema } from './events';
 import { validateToolEvent } from './validation';
 
-/** `{ a: { a: ... } }` with `depth` objects, or as many nested arrays. */
+/**
+ * `{ a: { a: ... } }` with `depth` objects, or arrays and objects in turn (an array directly in an
+ * array is not storable, see storable.ts).
+ */
 function nested(depth: number, asArray = false): unknown {
   let v: unknown = asArray ? [] : {};
-  for (let i = 1; i < depth; i++) v = asArray ? [v] : { a: v };
+  for (let i = 1; i < depth; i++) v = asArray && i % 2 === 0 ? [v] : { a: v };
   return v;
 }
 

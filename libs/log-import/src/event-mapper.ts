@@ -1,4 +1,4 @@
-import type { ToolEventInput } from '@toolpath/contracts';
+import { unstorableKeyReason, type ToolEventInput } from '@toolpath/contracts';
 import type { CaseState } from './case-tracker';
 import { activityEventId, caseIdSeed, sessionEndEventId } from './import-event-id';
 import type { LogRecord } from './log-record';
@@ -46,7 +46,7 @@ export class EventMapper {
         event.userId = record.resource;
       }
     }
-    if (parameters !== undefined) event.parameters = parameters;
+    if (parameters !== undefined) event.parameters = storableKeys(parameters);
     const intent = record.intent ?? state.intent ?? this.opts.intent;
     if (intent !== undefined) event.intent = clip(intent);
     return event;
@@ -80,4 +80,27 @@ function timestamp(ms: number): number | string {
 
 function clip(text: string): string {
   return text.length > MAX_TEXT ? text.slice(0, MAX_TEXT) : text;
+}
+
+/**
+ * Attribute names become parameter keys. A name the store cannot hold as a key (a `.`, a leading
+ * `$`, a NUL, `__proto__`: common in CSV headers such as "amount.total") would make the contract
+ * refuse every event of the log, so such a name is renamed instead: `.` and a leading `$` become
+ * `_`, NUL is dropped, `__proto__` becomes `_proto_` (then `_` is appended while the name is taken).
+ * Values are left as they are (a CSV cell or an XES value holds no such key).
+ */
+export function storableKeys(attributes: Record<string, unknown>): Record<string, unknown> {
+  let renamed = false;
+  for (const key of Object.keys(attributes)) if (unstorableKeyReason(key) !== undefined) renamed = true;
+  if (!renamed) return attributes;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(attributes)) {
+    let name = key;
+    if (unstorableKeyReason(key) !== undefined) {
+      name = key === '__proto__' ? '_proto_' : key.split(String.fromCharCode(0)).join('').replace(/\./g, '_').replace(/^\$/, '_');
+      while (Object.prototype.hasOwnProperty.call(out, name) || (name !== key && Object.prototype.hasOwnProperty.call(attributes, name))) name += '_';
+    }
+    Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
 }

@@ -38,6 +38,9 @@ const probes: unknown[] = [
   '2026-11-21T10:60:00.000Z', '2026-11-21 10:00:00.000Z', '0000-01-01T00:00:00.000Z', '+010000-01-01T00:00:00.000Z',
   'tool_call', 'session_end', 'other', '1', '2',
   {}, { a: 1 }, [], [1], new Date(0), new Map(), new Params(), Object.create(null), () => 1, 5n,
+  // What the databases cannot keep exactly (storable.ts), and what they can.
+  'a\u0000b', { a: 'x\u0000' }, { ['k\u0000']: 1 }, { a: [[1]] }, [[1]], [{ a: [1] }], { $set: 1 }, { a$: 1 }, { 'a.b': 1 }, { '': 1 },
+  JSON.parse('{"__proto__":{"a":1}}') as unknown, { a: JSON.parse('{"__proto__":1}') as unknown },
 ];
 
 describe('isCertainlyValidEvent', () => {

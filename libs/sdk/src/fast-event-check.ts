@@ -1,4 +1,4 @@
-import { MAX_VALUE_DEPTH, nestingWithin, SessionEndEventSchema, TENANT_ID_PATTERN, ToolCallEventSchema } from '@toolpath/contracts';
+import { MAX_VALUE_DEPTH, findUnstorable, nestingWithin, SessionEndEventSchema, TENANT_ID_PATTERN, ToolCallEventSchema } from '@toolpath/contracts';
 
 /*
  * Validation with zod is a third of the cost of encoding an event. This check accepts the common
@@ -47,6 +47,9 @@ export function isCertainlyValidEvent(event: Readonly<Record<string, unknown>>):
     // The depth walk (what the schema checks too) costs a fraction of serialising the value.
     (event.parameters === undefined || (isPlainObject(event.parameters) && nestingWithin(event.parameters, MAX_VALUE_DEPTH))) &&
     nestingWithin(event.result, MAX_VALUE_DEPTH) &&
+    // What the databases cannot keep exactly (NUL, arrays in arrays, `$`/`.`/`__proto__` keys).
+    findUnstorable(event.parameters) === undefined &&
+    findUnstorable(event.result) === undefined &&
     typeof event.success === 'boolean' &&
     typeof event.durationMs === 'number' &&
     event.durationMs >= 0 &&
@@ -56,7 +59,8 @@ export function isCertainlyValidEvent(event: Readonly<Record<string, unknown>>):
 }
 
 function text(value: unknown, min: number, max: number): boolean {
-  return typeof value === 'string' && value.length >= min && value.length <= max;
+  // No NUL character: no PostgreSQL-backed store keeps one (the schema refuses it too).
+  return typeof value === 'string' && value.length >= min && value.length <= max && !value.includes('\u0000');
 }
 
 function optionalText(value: unknown, min: number, max: number): boolean {

@@ -1,6 +1,9 @@
+import { unstorableKeyReason } from '@toolpath/contracts';
 import { MAX_DEFINITION_BYTES, MAX_PARAMETERS_DEPTH, isForbiddenKey } from './limits';
 
-export type InspectionCode = 'too_large' | 'too_deep' | 'forbidden_key' | 'not_json';
+export type InspectionCode = 'too_large' | 'too_deep' | 'forbidden_key' | 'not_json' | 'unstorable';
+
+const NUL = String.fromCharCode(0);
 
 export interface InspectionIssue {
   code: InspectionCode;
@@ -61,7 +64,10 @@ function isPlainObject(value: object): boolean {
  * One iterative walk over a raw definition, before schema validation, that refuses what the
  * schema cannot see or should not be given: prototype keys (zod silently drops an own
  * `__proto__` key), nesting deeper than MAX_PARAMETERS_DEPTH, more than MAX_DEFINITION_BYTES of
- * JSON, and values that are not JSON. Work is bounded by the byte budget: a long string is
+ * JSON, values that are not JSON, and what the databases cannot store exactly (a NUL in a string
+ * or key, an array directly inside an array, keys starting with `$` or containing `.`: see
+ * `findUnstorable` in contracts), so the definition is refused with 400 instead of failing to be
+ * stored. Work is bounded by the byte budget: a long string is
  * measured against what is left before it is scanned, and the walk stops at the limit.
  */
 export function inspectDefinitionInput(input: object, maxIssues: number): Inspection {
@@ -85,6 +91,7 @@ export function inspectDefinitionInput(input: object, maxIssues: number): Inspec
     switch (typeof value) {
       case 'string':
         if (!spendText(value)) return tooLarge();
+        if (value.includes(NUL)) report('unstorable', 'a string must not contain a NUL character (\\u0000)');
         continue;
       case 'boolean':
         if (!spend(value ? 4 : 5)) return tooLarge();
@@ -118,6 +125,11 @@ export function inspectDefinitionInput(input: object, maxIssues: number): Inspec
           if (issues.length < maxIssues) issues.push({ code: 'not_json', path: pathOf(hole), message: 'undefined is not a JSON value' });
           continue;
         }
+        if (Array.isArray(item)) {
+          const inner = child(item, i);
+          if (issues.length < maxIssues) issues.push({ code: 'unstorable', path: pathOf(inner), message: 'an array must not be directly inside an array (wrap it in an object)' });
+          continue;
+        }
         stack.push(child(item, i));
       }
       continue;
@@ -140,8 +152,18 @@ export function inspectDefinitionInput(input: object, maxIssues: number): Inspec
         }
         continue;
       }
+      const keyProblem = unstorableKeyReason(key);
+      if (keyProblem !== undefined) {
+        if (issues.length < maxIssues) issues.push({ code: 'unstorable', path: pathOf(next).map(escapeNul), message: keyProblem });
+        continue;
+      }
       if (item !== undefined) stack.push(next);
     }
   }
   return { issues, tooLarge: false };
+}
+
+/** A key holding NUL is named with it written as `\u0000`: the error is text that gets stored and logged. */
+function escapeNul(part: string | number): string | number {
+  return typeof part === 'string' && part.includes(NUL) ? part.split(NUL).join('\\u0000') : part;
 }

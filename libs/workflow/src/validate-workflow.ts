@@ -15,6 +15,7 @@ export type WorkflowErrorCode =
   | 'too_deep'
   | 'not_json'
   | 'forbidden_key'
+  | 'unstorable'
   | 'invalid_schema'
   | 'duplicate_step_id'
   | 'unknown_dependency'

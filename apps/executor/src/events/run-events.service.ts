@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { TERMINAL_EXECUTION_STATUSES, executionUpdatesSubject, type ExecutionStatus, type ExecutionUpdate } from '@toolpath/contracts';
+import { TERMINAL_EXECUTION_STATUSES, executionUpdatesSubject, type ExecutionStatus, type ExecutionUpdate, escapeNul, storableOrJsonText, storableOrJsonTextObject } from '@toolpath/contracts';
 import { APP_CONFIG, NatsClient } from '@toolpath/platform';
 import { EventPublisher } from '@toolpath/sdk';
 import type { ExecutorConfig } from '../executor.config';
@@ -82,10 +82,12 @@ export class RunEvents implements OnApplicationShutdown {
         eventId: `${r.executionId}-end`,
         sessionId: r.executionId,
         runId: r.executionId,
-        intent: r.intent.slice(0, 10_000),
+        intent: escapeNul(r.intent).slice(0, 10_000),
         success: r.success,
-        result: r.result,
-        error: r.error?.slice(0, 10_000),
+        // A tool's output the databases cannot keep as is (a NUL, an array in an array, a `$` or
+        // dotted key) goes as its JSON text, which they store: kept, not refused.
+        result: storableOrJsonText(r.result),
+        error: r.error === undefined ? undefined : escapeNul(r.error).slice(0, 10_000),
         startedAt: new Date(r.startedAt).toISOString(),
         durationMs: Math.max(0, r.durationMs),
       }),
@@ -128,10 +130,10 @@ export class RunEvents implements OnApplicationShutdown {
           runId: r.executionId,
           stepId: r.stepId,
           tool: r.tool,
-          parameters: r.parameters,
-          result: r.result,
+          parameters: storableOrJsonTextObject(r.parameters),
+          result: storableOrJsonText(r.result),
           success: r.success,
-          error: r.error?.slice(0, 10_000),
+          error: r.error === undefined ? undefined : escapeNul(r.error).slice(0, 10_000),
           startedAt: new Date(r.startedAt).toISOString(),
           durationMs: Math.max(0, r.durationMs),
           seq: r.seq,

@@ -77,7 +77,7 @@ export class ExecutionWriter implements OnApplicationShutdown {
     const finals = batch.filter((p) => p.kind === 'final');
     const snapshots = batch.filter((p) => p.kind === 'snapshot');
     const outcomes = await Promise.allSettled([
-      finals.length ? this.repo.writeFinals(finals.map((p) => p.doc)) : Promise.resolve(),
+      finals.length ? this.writeFinals(finals) : Promise.resolve(),
       snapshots.length ? this.repo.writeSnapshots(snapshots.map((p) => p.doc)) : Promise.resolve(),
     ]);
     outcomes.forEach((o, i) => {
@@ -90,6 +90,29 @@ export class ExecutionWriter implements OnApplicationShutdown {
       }
       if (o.status === 'rejected') this.log.warn(`writing ${group.length} ${i === 0 ? 'final' : 'snapshot'} rows failed: ${(o.reason as Error).message}`);
     });
+  }
+
+  /**
+   * One write for the batch; if it fails and holds several rows, each row again on its own, so a
+   * row the database refuses (for its content) fails alone, not every run batched with it.
+   * Rows written on their own are settled here; the rejection left for the caller is the batch's.
+   */
+  private async writeFinals(finals: Pending[]): Promise<void> {
+    try {
+      await this.repo.writeFinals(finals.map((p) => p.doc));
+      return;
+    } catch (err) {
+      if (finals.length === 1) throw err;
+    }
+    const alone = await Promise.allSettled(finals.map((p) => this.repo.writeFinals([p.doc])));
+    alone.forEach((o, i) => {
+      for (const w of finals[i].waiters) {
+        if (o.status === 'fulfilled') w.resolve();
+        else w.reject(o.reason instanceof Error ? o.reason : new Error(String(o.reason)));
+      }
+    });
+    const failed = alone.filter((o) => o.status === 'rejected').length;
+    if (failed > 0) this.log.warn(`writing final rows failed for ${failed} of ${finals.length} runs: ${(alone.find((o) => o.status === 'rejected') as PromiseRejectedResult).reason}`);
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { ExecutionView } from '@toolpath/contracts';
+import { findUnstorable, formatPath, type ExecutionView } from '@toolpath/contracts';
 import { ApiError } from '@toolpath/platform';
 import { applyInputDefaults, type WorkflowDefinition } from '@toolpath/workflow';
 import { findUnsafeKey } from '../workflows/workflow-json.parser';
@@ -82,6 +82,12 @@ function parseBody<S extends typeof StartWorkflowRunBody | typeof StartInlineRun
   if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
     const bad = findUnsafeKey((body as Record<string, unknown>).input, 'input');
     if (bad) throw new ApiError(400, `${bad.field}: ${bad.message}`, [bad]);
+    // What the databases cannot store exactly would leave the run without its durable row.
+    const unstorable = findUnstorable((body as Record<string, unknown>).input);
+    if (unstorable) {
+      const field = formatPath(['input', ...unstorable.path]);
+      throw new ApiError(400, `${field}: ${unstorable.message}`, [{ field, message: unstorable.message }]);
+    }
     const top = Object.keys(body).find((k) => k === '__proto__' || k === 'constructor' || k === 'prototype');
     if (top) throw new ApiError(400, `${top}: not allowed as a key`, [{ field: top, message: 'not allowed as a key' }]);
   }

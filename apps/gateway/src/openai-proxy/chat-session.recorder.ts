@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
-import type { ToolEventInput } from '@toolpath/contracts';
+import { escapeNul, storableOrJsonText, storableOrJsonTextObject, type ToolEventInput } from '@toolpath/contracts';
 import { EventPublisher, type PublisherStats } from '@toolpath/sdk';
 import type { ChatAnswer } from './chat-answer';
 import type { AnsweredToolCall } from './chat-request';
@@ -110,11 +110,12 @@ export class ChatSessionRecorder {
         eventId: stableId('tc', x.tenantId, x.sessionId, a.toolCallId),
         kind: 'tool_call',
         seq: a.index,
-        tool: a.name.slice(0, MAX_TOOL_NAME) || '(unnamed)',
-        parameters: parseArguments(a.arguments),
+        tool: escapeNul(a.name).slice(0, MAX_TOOL_NAME) || '(unnamed)',
+        // What the databases cannot keep as is (see storable.ts) goes as its JSON text.
+        parameters: storableOrJsonTextObject(parseArguments(a.arguments)),
         result: capResult(outcome.result, this.opts.maxResultChars),
         success: outcome.success,
-        ...(outcome.error ? { error: outcome.error } : {}),
+        ...(outcome.error ? { error: escapeNul(outcome.error) } : {}),
         startedAt: issuedAt ?? now,
         durationMs: issuedAt !== undefined ? Math.max(0, now - issuedAt) : 0,
       });
@@ -229,5 +230,5 @@ export function toolOutcome(content: string): { result: unknown; success: boolea
 function capResult(result: unknown, maxChars: number): unknown {
   if (typeof result === 'string') return (result.length > maxChars ? result.slice(0, maxChars) : result).replace(NUL, '');
   const text = JSON.stringify(result);
-  return text.length > maxChars ? text.slice(0, maxChars) : result;
+  return text.length > maxChars ? text.slice(0, maxChars) : storableOrJsonText(result);
 }
