@@ -12,10 +12,19 @@ export const executorConfigSchema = z.object({
   TOOLPATH_QUEUE_PREFIX: env.subjectToken.default('toolpath'),
   /** Step attempts one executor runs at once. */
   EXECUTOR_CONCURRENCY: env.positiveInt.max(1000).default(32),
-  /** How long a step job's lock lives without renewal; a dead executor's steps are taken over after it. */
-  EXECUTOR_LOCK_DURATION_MS: env.positiveInt.default(30_000),
+  /**
+   * How long a step job's lock lives without renewal (renewed every half of it). A dead
+   * executor's steps are taken over after at most max(lock + stalled interval, heartbeat TTL)
+   * plus about a second: about 7 s with the defaults (docs/EXECUTOR.md, "Takeover").
+   */
+  EXECUTOR_LOCK_DURATION_MS: env.positiveInt.default(4_000),
   /** How often each executor looks for stalled jobs (ones whose lock expired). */
-  EXECUTOR_STALLED_INTERVAL_MS: env.positiveInt.default(30_000),
+  EXECUTOR_STALLED_INTERVAL_MS: env.positiveInt.default(2_000),
+  /**
+   * How long an executor counts as alive after its last heartbeat (refreshed four times per TTL);
+   * while it does, nobody else runs its steps. Default 1.5 x the lock duration.
+   */
+  EXECUTOR_HEARTBEAT_TTL_MS: env.positiveInt.optional(),
   /** Run deadline when the start request gives none; past it the run fails. */
   EXECUTOR_RUN_TIMEOUT_MS: env.positiveInt.default(60 * 60 * 1000),
   /** Step deadline when the step has no `timeoutMs`. */
@@ -39,6 +48,12 @@ export const executorConfigSchema = z.object({
   EXECUTOR_SWEEP_INTERVAL_MS: env.positiveInt.default(250),
   /** How long a finished run's live state stays in Redis (then reads come from Mongo). */
   EXECUTOR_FINISHED_TTL_S: env.positiveInt.default(24 * 3600),
+  /**
+   * Failed attempts to write a run's final row before it is written with what can be stored: after
+   * this many, values the database refuses are kept as their JSON text; after twice as many, the
+   * row keeps only the run's status, steps and times. Either way its `error` says so.
+   */
+  EXECUTOR_FINALIZE_MAX_ATTEMPTS: env.positiveInt.max(1000).default(5),
   /** MCP servers whose tools run as `mcp:<server>/<tool>` steps (docs/MCP.md). */
   ...mcpConfigShape,
 });

@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { RUN_QUEUE, STEP_QUEUE } from '@toolpath/contracts';
+import Redis from 'ioredis';
+import { RUN_QUEUE, STEP_QUEUE, toolSubject, type ToolRequest } from '@toolpath/contracts';
+import { serveTool } from '@toolpath/sdk';
 import { freePort, startService, waitFor, type ServiceProcess } from '@toolpath/testing';
 import { ExecutorHarness, delayStep, workflow } from './executor-harness';
 
@@ -78,6 +80,66 @@ describe('executor reliability (real processes)', () => {
     const run = await h.finished(id, 30_000);
     expectRightResults(run);
     expect(await stepsProcessed(b)).toBeGreaterThanOrEqual(3);
+  });
+
+  it('kill -9 mid-step: the step is taken over within the bound, with the same idempotency key, as a takeover; with dedupe its side effect happens once', async () => {
+    // The shipped lock, stalled-check and heartbeat settings (the harness shortens them).
+    const { EXECUTOR_LOCK_DURATION_MS: _lock, EXECUTOR_STALLED_INTERVAL_MS: _stalled, ...env } = h.env;
+    const a = await startService('executor', env);
+    const b = await startService('executor', env);
+    procs.push(a, b);
+    // A provider with a side effect, de-duplicated on the step's key; a plain subscriber beside
+    // it sees every request the executors send (the provider's handler sees only the first).
+    let effects = 0;
+    const server = await serveTool(
+      h.nc,
+      { name: 'chaos.charge', description: 'charges once per step', inputSchema: { type: 'object' } },
+      async (p: { amount: number }) => {
+        effects++;
+        await new Promise((r) => setTimeout(r, 1000));
+        return { charged: p.amount, effects };
+      },
+      { prefix: h.names.subjectPrefix, announce: false, dedupe: true },
+    );
+    const requests: Array<{ at: number; context: ToolRequest['context'] }> = [];
+    const seen = h.nc.subscribe(toolSubject(h.names.subjectPrefix, 'chaos.charge'), {
+      callback: (err, msg) => {
+        if (!err) requests.push({ at: Date.now(), context: (JSON.parse(new TextDecoder().decode(msg.data)) as ToolRequest).context });
+      },
+    });
+    const redis = new Redis(h.env.REDIS_URL, { maxRetriesPerRequest: 1 });
+    try {
+      await h.nc.flush();
+      const id = await h.startOk({ definition: workflow([{ id: 'charge', tool: 'chaos.charge', parameters: { amount: 42 } }]) });
+      await waitFor(() => requests.length === 1, { timeoutMs: 10_000, what: 'the first tool request' });
+      // Kill the executor that runs the step (its owner id carries its pid).
+      const state = JSON.parse((await redis.hget(`{${h.names.queuePrefix}}:run:${id}`, 'step:charge'))!) as { owner: string };
+      const owner = [a, b].find((p) => state.owner.includes(`-${p.proc.pid}-`))!;
+      expect(owner).toBeDefined();
+      const killedAt = Date.now();
+      await owner.kill9();
+      await waitFor(() => requests.length >= 2, { timeoutMs: 15_000, intervalMs: 20, what: 'the takeover of the step' });
+      const takeoverMs = requests[1]!.at - killedAt;
+      console.log(`executor kill -9: step taken over in ${takeoverMs} ms (bound 10 s with the shipped settings)`);
+      expect(takeoverMs).toBeLessThan(12_000);
+      const run = await h.finished(id, 20_000);
+      expect(run.status).toBe('COMPLETED');
+      expect(run.steps[0]).toMatchObject({ status: 'COMPLETED', attempts: 2, result: { charged: 42, effects: 1 } });
+      expect(requests.map((r) => r.context.attemptKind)).toEqual(['first', 'takeover']);
+      expect(requests[0]!.context.idempotencyKey).toBe(`${id}/charge`);
+      expect(requests[1]!.context.idempotencyKey).toBe(requests[0]!.context.idempotencyKey);
+      expect(effects).toBe(1);
+      expect(server.stats()).toMatchObject({ received: 2, ok: 1, deduplicated: 1 });
+      // Another run of the same definition is another key: the side effect happens again.
+      const again = await h.startOk({ definition: workflow([{ id: 'charge', tool: 'chaos.charge', parameters: { amount: 42 } }]) });
+      expect((await h.finished(again, 20_000)).status).toBe('COMPLETED');
+      expect(requests[2]!.context).toMatchObject({ idempotencyKey: `${again}/charge`, attemptKind: 'first' });
+      expect(effects).toBe(2);
+    } finally {
+      seen.unsubscribe();
+      await server.stop({ timeoutMs: 100 });
+      redis.disconnect();
+    }
   });
 
   it('kill -9 of the only executor, then a restart: the run completes', async () => {

@@ -277,6 +277,7 @@ describe('starting runs', () => {
       const slow = await call('GET', '/api/v1/executions/ex_1');
       expect(slow.status).toBe(503);
       expect(slow.body.message).toMatch(/executor.*no answer within 400 ms/);
+      expect(slow.headers.get('retry-after')).toBe('1');
       expect(Date.now() - started).toBeLessThan(3000);
     } finally {
       ctx.executor.silent = false;
@@ -288,6 +289,18 @@ describe('starting runs', () => {
       expect(none.status).toBe(503);
       expect(none.body).toMatchObject({ statusCode: 503, error: 'Service Unavailable', details: { dependency: 'executor' } });
       expect(none.body.message).toMatch(/no executor is listening/);
+      expect(none.headers.get('retry-after')).toBe('1');
+      // A read waits a moment for an executor to come back (one restarting or taking over).
+      const read = call('GET', '/api/v1/executions/ex_1');
+      await new Promise((r) => setTimeout(r, 300));
+      ctx.executor.start();
+      await ctx.nc.flush();
+      expect((await read).status).not.toBe(503);
+      ctx.executor.stop();
+      await ctx.nc.flush();
+      const stillNone = await call('GET', '/api/v1/executions/ex_1');
+      expect(stillNone.status).toBe(503);
+      expect(stillNone.headers.get('retry-after')).toBe('1');
     } finally {
       ctx.executor.start();
       await ctx.nc.flush();

@@ -138,9 +138,23 @@ export const ToolRequestSchema = z.object({
     attempt: z.number().int().positive(),
     /** Epoch ms after which the executor stops waiting; a provider should give up too. */
     deadline: z.number(),
+    /**
+     * The same for every attempt of one step of one run (a retry, a takeover), different in
+     * another run: what a provider de-duplicates side effects on (`serveTool`'s `dedupe`).
+     */
+    idempotencyKey: z.string().min(1).max(1024).optional(),
+    /** Why this attempt runs: the step's first, a retry after a failed attempt, or a takeover of an attempt whose executor died. */
+    attemptKind: z.enum(['first', 'retry', 'takeover']).optional(),
   }),
 });
 export type ToolRequest = z.infer<typeof ToolRequestSchema>;
+/** Why an attempt of a step runs (ToolRequest `context.attemptKind`). */
+export type AttemptKind = 'first' | 'retry' | 'takeover';
+
+/** The idempotency key of a step of a run: stable across its attempts, including a takeover. */
+export function stepIdempotencyKey(runId: string, stepId: string): string {
+  return `${runId}/${stepId}`;
+}
 
 export const ToolReplySchema = z.union([
   z.object({ ok: z.literal(true), result: z.unknown() }),

@@ -43,6 +43,8 @@ export interface McpCallOptions {
   signal?: AbortSignal;
   /** Epoch ms after which the caller stops waiting (the call's timeout is the sooner of this and callTimeoutMs). */
   deadline?: number;
+  /** Sent as the request's `_meta` (MCP's place for what is not an argument): the executor's idempotency key and attempt kind. */
+  meta?: Record<string, unknown>;
 }
 
 const CLIENT_INFO = { name: 'toolpath', version: '0.1.0' };
@@ -135,7 +137,7 @@ export class McpConnection {
     const timeout = Math.max(1, Math.min(budget, opts.deadline !== undefined ? opts.deadline - Date.now() : budget));
     let result: CallToolResult;
     try {
-      result = (await client.callTool({ name: tool, arguments: args }, undefined, { signal: opts.signal, timeout })) as CallToolResult;
+      result = (await client.callTool({ name: tool, arguments: args, ...(opts.meta ? { _meta: opts.meta } : {}) }, undefined, { signal: opts.signal, timeout })) as CallToolResult;
     } catch (err) {
       if (opts.signal?.aborted) throw new McpToolError('aborted', `call to "${tool}" on MCP server "${this.name}" was aborted`, false, { cause: err });
       throw this.callError(err, `tool "${tool}"`, timeout);

@@ -16,8 +16,18 @@ export {
   FlushTimeoutError,
 } from './errors';
 export type { DropReason } from './errors';
-export { serveTool, callTool, ToolError, ToolCallError, MAX_TOOL_REPLY_BYTES, MAX_TOOL_ERROR_MESSAGE, DEFAULT_TOOL_CONCURRENCY } from './serve-tool';
-export type { ToolContext, ToolHandler, ServeToolOptions, ToolServer, ToolServerStats, ToolCallErrorCode } from './serve-tool';
+export {
+  serveTool,
+  callTool,
+  ToolError,
+  ToolCallError,
+  MAX_TOOL_REPLY_BYTES,
+  MAX_TOOL_ERROR_MESSAGE,
+  DEFAULT_TOOL_CONCURRENCY,
+  DEFAULT_DEDUPE_TTL_MS,
+  DEFAULT_DEDUPE_MAX_ENTRIES,
+} from './serve-tool';
+export type { ToolContext, ToolHandler, ServeToolOptions, DedupeOptions, ToolServer, ToolServerStats, ToolCallErrorCode } from './serve-tool';
 export {
   ToolRegistry,
   localProviderInfo,

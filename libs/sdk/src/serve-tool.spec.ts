@@ -169,6 +169,64 @@ describe('serveTool / callTool against NATS', () => {
     expect(peak).toBe(2);
   });
 
+  it('dedupe: a completed key is answered from the stored result, a concurrent duplicate waits for the first', async () => {
+    const effects: string[] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const server = await serve(nc, def('dedupe.charge'), async (p: { amount: number }, c) => {
+      effects.push(`${c.tenantId}:${c.idempotencyKey ?? '-'}`);
+      if (p.amount === 1) await gate;
+      if (p.amount < 0) throw new ToolError('declined', { retryable: true });
+      return { charged: p.amount, n: effects.length };
+    }, { prefix, announce: false, dedupe: true });
+    const key = ctx({ idempotencyKey: 'run-1/charge', attemptKind: 'first' });
+    // The first call is still running when its duplicate (a takeover) arrives: the duplicate waits.
+    const first = callTool(nc, prefix, 'dedupe.charge', { amount: 1 }, key, 5000);
+    await waitFor(() => effects.length === 1);
+    const duplicate = callTool(nc, prefix, 'dedupe.charge', { amount: 1 }, { ...key, attempt: 2, attemptKind: 'takeover' }, 5000);
+    await waitFor(() => server.stats().received === 2);
+    release();
+    await expect(first).resolves.toEqual({ charged: 1, n: 1 });
+    await expect(duplicate).resolves.toEqual({ charged: 1, n: 1 });
+    // Completed: answered again from the stored result.
+    await expect(callTool(nc, prefix, 'dedupe.charge', { amount: 1 }, { ...key, attempt: 3, attemptKind: 'retry' }, 5000)).resolves.toEqual({ charged: 1, n: 1 });
+    expect(effects).toEqual(['acme:run-1/charge']);
+    expect(server.stats()).toMatchObject({ received: 3, ok: 1, deduplicated: 2 });
+    // Another key, another tenant, or no key at all: the handler runs.
+    await callTool(nc, prefix, 'dedupe.charge', { amount: 2 }, ctx({ idempotencyKey: 'run-2/charge' }), 5000);
+    await callTool(nc, prefix, 'dedupe.charge', { amount: 2 }, ctx({ tenantId: 'other', idempotencyKey: 'run-1/charge' }), 5000);
+    await callTool(nc, prefix, 'dedupe.charge', { amount: 2 }, ctx(), 5000);
+    await callTool(nc, prefix, 'dedupe.charge', { amount: 2 }, ctx(), 5000);
+    expect(effects).toEqual(['acme:run-1/charge', 'acme:run-2/charge', 'other:run-1/charge', 'acme:-', 'acme:-']);
+    // A failure is not kept: the retry runs the handler again.
+    const failing = ctx({ idempotencyKey: 'run-3/charge' });
+    await expect(callError(callTool(nc, prefix, 'dedupe.charge', { amount: -1 }, failing, 5000))).resolves.toMatchObject({ retryable: true });
+    await expect(callError(callTool(nc, prefix, 'dedupe.charge', { amount: -1 }, { ...failing, attempt: 2, attemptKind: 'retry' }, 5000))).resolves.toMatchObject({ retryable: true });
+    expect(effects.filter((e) => e === 'acme:run-3/charge')).toHaveLength(2);
+  });
+
+  it('dedupe: off by default; stored results are bounded in time and in count', async () => {
+    let plain = 0;
+    await serve(nc, def('dedupe.off'), () => ++plain, { prefix, announce: false });
+    const k = ctx({ idempotencyKey: 'same' });
+    await callTool(nc, prefix, 'dedupe.off', {}, k, 5000);
+    await callTool(nc, prefix, 'dedupe.off', {}, k, 5000);
+    expect(plain).toBe(2);
+
+    let runs = 0;
+    await serve(nc, def('dedupe.bounded'), () => ++runs, { prefix, announce: false, dedupe: { ttlMs: 300, maxEntries: 2 } });
+    const call = (key: string) => callTool(nc, prefix, 'dedupe.bounded', {}, ctx({ idempotencyKey: key }), 5000);
+    expect(await call('a')).toBe(1);
+    expect(await call('a')).toBe(1);
+    expect(await call('b')).toBe(2);
+    expect(await call('c')).toBe(3); // a third key drops the oldest ('a')
+    expect(await call('b')).toBe(2);
+    expect(await call('a')).toBe(4);
+    await new Promise((r) => setTimeout(r, 400)); // past the TTL every result is gone
+    expect(await call('a')).toBe(5);
+    await expect(serveTool(nc, def('dedupe.bad'), () => 1, { prefix, announce: false, dedupe: { ttlMs: 0 } })).rejects.toThrow(/invalid dedupe options/);
+  });
+
   it('callTool: no provider, timeout, bad reply, invalid request', async () => {
     await expect(callError(callTool(nc, prefix, 'nobody.home', {}, ctx(), 2000))).resolves.toMatchObject({ code: 'no_provider', retryable: true });
 

@@ -70,6 +70,62 @@ export interface ServeToolOptions {
   maxReplyBytes?: number;
   /** Told about requests that could not be answered normally (bad request, reply failure) and failed heartbeats. */
   onError?: (err: unknown) => void;
+  /**
+   * Opt-in de-duplication on the request's `context.idempotencyKey` (the executor sends the same
+   * key for every attempt of a step, a takeover after an executor crash included): a request
+   * whose key already completed here gets the stored result again instead of running the handler
+   * twice, and one that arrives while the first still runs waits for it. Only successes are kept
+   * (a failed attempt may be retried for real), per tenant, in this process's memory: instances
+   * of a provider do not share it. `true` uses the defaults. Requests without a key run as usual.
+   */
+  dedupe?: boolean | DedupeOptions;
+}
+
+export interface DedupeOptions {
+  /** How long a completed result is returned again; default 10 minutes. */
+  ttlMs?: number;
+  /** Most results kept; the oldest go first. Default 10,000. */
+  maxEntries?: number;
+}
+
+/** How long `dedupe` keeps a completed result unless told. */
+export const DEFAULT_DEDUPE_TTL_MS = 10 * 60_000;
+/** How many completed results `dedupe` keeps unless told. */
+export const DEFAULT_DEDUPE_MAX_ENTRIES = 10_000;
+
+/**
+ * Completed results by (tenant, idempotency key), bounded in time and count, plus the attempts
+ * still running, which duplicates wait for. Insertion order is expiry order (one TTL for all),
+ * so pruning only ever looks at the oldest entries.
+ */
+class DedupeCache {
+  private readonly done = new Map<string, { result: unknown; expiresAt: number }>();
+  readonly running = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries: number,
+  ) {}
+
+  get(key: string): { result: unknown } | undefined {
+    const hit = this.done.get(key);
+    if (!hit) return undefined;
+    if (hit.expiresAt <= Date.now()) {
+      this.done.delete(key);
+      return undefined;
+    }
+    return { result: hit.result };
+  }
+
+  set(key: string, result: unknown): void {
+    this.done.delete(key);
+    this.done.set(key, { result, expiresAt: Date.now() + this.ttlMs });
+    const now = Date.now();
+    for (const [k, v] of this.done) {
+      if (this.done.size > this.maxEntries || v.expiresAt <= now) this.done.delete(k);
+      else break;
+    }
+  }
 }
 
 export interface ToolServerStats {
@@ -79,6 +135,8 @@ export interface ToolServerStats {
   badRequests: number;
   timedOut: number;
   tooLarge: number;
+  /** Requests answered with a stored result (or after waiting for the first) instead of running the handler (`dedupe`). */
+  deduplicated: number;
   inFlight: number;
 }
 
@@ -124,7 +182,17 @@ export async function serveTool<P = Record<string, unknown>, R = unknown>(
   const serverMax = nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
   const maxReplyBytes = Math.min(opts.maxReplyBytes ?? MAX_TOOL_REPLY_BYTES, serverMax);
   const subject = toolSubject(prefix, def.data.name);
-  const counts = { received: 0, ok: 0, failed: 0, badRequests: 0, timedOut: 0, tooLarge: 0 };
+  const counts = { received: 0, ok: 0, failed: 0, badRequests: 0, timedOut: 0, tooLarge: 0, deduplicated: 0 };
+  const dedupeOpts = opts.dedupe === true ? {} : opts.dedupe || undefined;
+  if (dedupeOpts) {
+    const { ttlMs: t, maxEntries: m } = dedupeOpts;
+    if ((t !== undefined && !(Number.isFinite(t) && t > 0)) || (m !== undefined && !(Number.isInteger(m) && m > 0))) {
+      throw new ToolpathSdkError(`invalid dedupe options: ttlMs (${t}) must be positive and maxEntries (${m}) a positive integer`);
+    }
+  }
+  /** Set once stop() aborts the running handlers: a duplicate still waiting then gives up too. */
+  let halted = false;
+  const dedupe = dedupeOpts ? new DedupeCache(dedupeOpts.ttlMs ?? DEFAULT_DEDUPE_TTL_MS, dedupeOpts.maxEntries ?? DEFAULT_DEDUPE_MAX_ENTRIES) : undefined;
   const running = new Set<Promise<void>>();
   const controllers = new Set<AbortController>();
   const slotWaiters: Array<() => void> = [];
@@ -171,6 +239,49 @@ export async function serveTool<P = Record<string, unknown>, R = unknown>(
       respond(msg, { ok: false, error: { message: `tool ${def.data.name} deadline passed before it started`, retryable: true } });
       return;
     }
+    const key = dedupe && request.context.idempotencyKey ? `${request.context.tenantId}\n${request.context.idempotencyKey}` : undefined;
+    if (dedupe && key) {
+      // A duplicate of an attempt that completed gets its result; one of an attempt still running
+      // waits for it (bounded by its own deadline), then looks again: a failed first attempt
+      // leaves nothing stored, so the duplicate runs the handler itself.
+      for (;;) {
+        const hit = dedupe.get(key);
+        if (hit) {
+          counts.deduplicated++;
+          respond(msg, { ok: true, result: hit.result });
+          return;
+        }
+        if (halted) {
+          respond(msg, { ok: false, error: { message: `tool ${def.data.name} provider stopped`, retryable: true } });
+          return;
+        }
+        const first = dedupe.running.get(key);
+        if (!first) break;
+        let waitTimer: NodeJS.Timeout | undefined;
+        const expired = await Promise.race([
+          first.then(() => false),
+          new Promise<boolean>((r) => (waitTimer = setTimeout(() => r(true), Math.max(0, Math.min(request.context.deadline - Date.now(), 2_147_483_647))))),
+        ]);
+        clearTimeout(waitTimer);
+        if (expired) {
+          counts.timedOut++;
+          respond(msg, { ok: false, error: { message: `tool ${def.data.name}: the first attempt with this idempotency key still runs`, retryable: true } });
+          return;
+        }
+      }
+    }
+    let settle: () => void = () => undefined;
+    if (dedupe && key) dedupe.running.set(key, new Promise<void>((r) => (settle = r)));
+    try {
+      await run(msg, request, key);
+    } finally {
+      if (dedupe && key) dedupe.running.delete(key);
+      settle();
+    }
+  };
+
+  const run = async (msg: Msg, request: ToolRequest, key: string | undefined): Promise<void> => {
+    const remaining = request.context.deadline - Date.now();
     const controller = new AbortController();
     controllers.add(controller);
     const timer = setTimeout(
@@ -194,7 +305,9 @@ export async function serveTool<P = Record<string, unknown>, R = unknown>(
         respond(msg, { ok: false, error: errorBody(outcome.error) });
       } else {
         counts.ok++;
-        respond(msg, { ok: true, result: outcome.result === undefined ? null : outcome.result });
+        const result = outcome.result === undefined ? null : outcome.result;
+        if (dedupe && key) dedupe.set(key, result);
+        respond(msg, { ok: true, result });
       }
     } finally {
       clearTimeout(timer);
@@ -271,6 +384,7 @@ export async function serveTool<P = Record<string, unknown>, R = unknown>(
         const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
         await Promise.race([Promise.all([...running]), grace]);
         clearTimeout(timer);
+        halted = true;
         const stopped = new ToolError(`tool ${def.data.name} provider stopped`, { retryable: true });
         for (const c of controllers) c.abort(stopped);
         await Promise.all([...running]);

@@ -230,6 +230,97 @@ async def test_concurrency_limit(nats_url: str, prefix: str) -> None:
         await nc.close()
 
 
+async def test_dedupe_returns_stored_result_and_duplicates_wait(nats_url: str, prefix: str) -> None:
+    effects: List[str] = []
+    gate = asyncio.Event()
+
+    async def charge(params: Dict[str, Any], context: ToolContext) -> Dict[str, Any]:
+        effects.append(f"{context.tenant_id}:{context.idempotency_key or '-'}:{context.attempt_kind or '-'}")
+        if params["amount"] == 1:
+            await gate.wait()
+        if params["amount"] < 0:
+            raise ToolError("declined", retryable=True)
+        return {"charged": params["amount"], "n": len(effects)}
+
+    nc = await nats.connect(nats_url)
+    try:
+        server = await serve_tool(nc, definition("dedupe.charge"), charge, prefix=prefix, announce=False, dedupe=True)
+        key = ctx(idempotencyKey="run-1/charge", attemptKind="first")
+        # The first call still runs when its duplicate (a takeover) arrives: the duplicate waits.
+        first = asyncio.ensure_future(call_tool(nc, prefix, "dedupe.charge", {"amount": 1}, key, 5))
+        for _ in range(200):
+            if effects:
+                break
+            await asyncio.sleep(0.01)
+        duplicate = asyncio.ensure_future(call_tool(nc, prefix, "dedupe.charge", {"amount": 1},
+                                                    {**key, "attempt": 2, "attemptKind": "takeover"}, 5))
+        for _ in range(200):
+            if server.stats["received"] == 2:
+                break
+            await asyncio.sleep(0.01)
+        gate.set()
+        assert await first == {"charged": 1, "n": 1}
+        assert await duplicate == {"charged": 1, "n": 1}
+        # Completed: answered again from the stored result.
+        again = await call_tool(nc, prefix, "dedupe.charge", {"amount": 1}, {**key, "attempt": 3, "attemptKind": "retry"}, 5)
+        assert again == {"charged": 1, "n": 1}
+        assert effects == ["acme:run-1/charge:first"]
+        assert server.stats["received"] == 3 and server.stats["ok"] == 1 and server.stats["deduplicated"] == 2
+        # Another key, another tenant, or no key: the handler runs.
+        await call_tool(nc, prefix, "dedupe.charge", {"amount": 2}, ctx(idempotencyKey="run-2/charge"), 5)
+        await call_tool(nc, prefix, "dedupe.charge", {"amount": 2}, ctx(tenantId="other", idempotencyKey="run-1/charge"), 5)
+        await call_tool(nc, prefix, "dedupe.charge", {"amount": 2}, ctx(), 5)
+        await call_tool(nc, prefix, "dedupe.charge", {"amount": 2}, ctx(), 5)
+        assert [e.rsplit(":", 1)[0] for e in effects] == [
+            "acme:run-1/charge", "acme:run-2/charge", "other:run-1/charge", "acme:-", "acme:-"]
+        # A failure is not kept: the retry runs the handler again.
+        failing = ctx(idempotencyKey="run-3/charge")
+        for attempt in (1, 2):
+            err = await expect_call_error(call_tool(nc, prefix, "dedupe.charge", {"amount": -1}, {**failing, "attempt": attempt}, 5))
+            assert err.retryable
+        assert len([e for e in effects if e.startswith("acme:run-3/charge")]) == 2
+        await server.stop(0.1)
+    finally:
+        await nc.close()
+
+
+async def test_dedupe_off_by_default_and_bounded(nats_url: str, prefix: str) -> None:
+    calls = {"plain": 0, "bounded": 0}
+
+    def plain(params: Dict[str, Any], context: ToolContext) -> int:
+        calls["plain"] += 1
+        return calls["plain"]
+
+    def bounded(params: Dict[str, Any], context: ToolContext) -> int:
+        calls["bounded"] += 1
+        return calls["bounded"]
+
+    nc = await nats.connect(nats_url)
+    try:
+        off = await serve_tool(nc, definition("dedupe.off"), plain, prefix=prefix, announce=False)
+        for _ in range(2):
+            await call_tool(nc, prefix, "dedupe.off", {}, ctx(idempotencyKey="same"), 5)
+        assert calls["plain"] == 2
+
+        on = await serve_tool(nc, definition("dedupe.bounded"), bounded, prefix=prefix, announce=False,
+                              dedupe={"ttl": 0.3, "max_entries": 2})
+
+        async def call(key: str) -> Any:
+            return await call_tool(nc, prefix, "dedupe.bounded", {}, ctx(idempotencyKey=key), 5)
+
+        assert [await call("a"), await call("a"), await call("b"), await call("c")] == [1, 1, 2, 3]
+        assert await call("b") == 2  # still kept
+        assert await call("a") == 4  # the third key dropped the oldest
+        await asyncio.sleep(0.4)  # past the TTL every result is gone
+        assert await call("a") == 5
+        with pytest.raises(ValueError, match="invalid dedupe options"):
+            await serve_tool(nc, definition("dedupe.bad"), plain, prefix=prefix, announce=False, dedupe={"ttl": 0})
+        await off.stop(0.1)
+        await on.stop(0.1)
+    finally:
+        await nc.close()
+
+
 async def test_call_tool_errors(nats_url: str, prefix: str) -> None:
     nc = await nats.connect(nats_url)
     try:

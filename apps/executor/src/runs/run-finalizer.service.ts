@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { stepIdempotencyKey } from '@toolpath/contracts';
 import { APP_CONFIG } from '@toolpath/platform';
 import { compensationOrder, renderParameters } from '@toolpath/workflow';
 import type { ExecutorConfig } from '../executor.config';
@@ -6,13 +7,17 @@ import { RunEvents } from '../events/run-events.service';
 import { ToolInvoker } from '../tools/tool-invoker.service';
 import { ToolError } from '../tools/tool-error';
 import { ExecutionWriter } from './execution-writer';
+import type { ExecutionDocument } from './execution.repository';
 import { RunPlans } from './run-plans';
 import { RunScheduler, isTerminalRun, templateContext } from './run-scheduler.service';
 import type { CompensationRecord, RunSnapshot } from './run-state';
 import { RunStore, isLiveStep } from './run-store';
+import { storableRow } from './storable-row';
 
 const CLAIM_BATCH = 200;
 const DEADLINE_BATCH = 100;
+/** Runs whose failed finalizations this executor remembers (the count itself is in Redis). */
+const MAX_REMEMBERED_FAILURES = 10_000;
 
 /**
  * What happens once a run has ended, and run deadlines. A run that ends is entered in the
@@ -27,6 +32,8 @@ const DEADLINE_BATCH = 100;
 export class RunFinalizer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = new Logger('RunFinalizer');
   private readonly inHand = new Set<string>();
+  /** Failed finalizations so far, and the last error, of runs this executor tried. */
+  private readonly failures = new Map<string, { count: number; error: string }>();
   private pass: Promise<void> | null = null;
   private again = false;
   private stopped = false;
@@ -94,9 +101,19 @@ export class RunFinalizer implements OnApplicationBootstrap, BeforeApplicationSh
     this.inHand.add(id);
     try {
       await this.finalize(id);
+      this.failures.delete(id);
     } catch (err) {
-      // Left leased: another pass takes the run again when the lease runs out.
-      if (!this.stopped) this.log.warn(`finalizing ${id} failed (retried later): ${(err as Error).message}`);
+      // Left leased: another pass takes the run again when the lease runs out. The failures are
+      // counted, so a row the database keeps refusing is written with what it can store
+      // (EXECUTOR_FINALIZE_MAX_ATTEMPTS) instead of being retried forever.
+      if (!this.stopped) {
+        const error = (err as Error).message;
+        const known = this.failures.get(id)?.count ?? 0;
+        const count = await this.store.countFinalizeFailure(id).catch(() => known + 1);
+        if (this.failures.size >= MAX_REMEMBERED_FAILURES) this.failures.delete(this.failures.keys().next().value as string);
+        this.failures.set(id, { count, error });
+        this.log.warn(`finalizing ${id} failed (try ${count}, retried later): ${error}`);
+      }
     } finally {
       this.inHand.delete(id);
     }
@@ -139,9 +156,24 @@ export class RunFinalizer implements OnApplicationBootstrap, BeforeApplicationSh
       startedAt: started,
       durationMs: ended - started,
     });
-    await this.writer.final(this.scheduler.toDocument(run));
+    await this.writer.final(this.afterFailures(id, this.scheduler.toDocument(run)));
     await this.store.retire(id, meta.tenantId, this.config.EXECUTOR_FINISHED_TTL_S);
     this.plans.forget(id);
+  }
+
+  /**
+   * The row as it is, or, once its writes failed EXECUTOR_FINALIZE_MAX_ATTEMPTS times, with what
+   * the database can store (refused values as JSON text; after twice as many, without values),
+   * its error saying so. A row that fails for another reason (the database down) is unchanged.
+   */
+  private afterFailures(id: string, doc: ExecutionDocument): ExecutionDocument {
+    const failed = this.failures.get(id);
+    const max = this.config.EXECUTOR_FINALIZE_MAX_ATTEMPTS;
+    if (!failed || failed.count < max) return doc;
+    const level = failed.count >= 2 * max ? 'minimal' : 'text';
+    const row = storableRow(doc, level, failed.count, failed.error);
+    if (row.error !== doc.error) this.log.warn(`run ${id}: ${row.error}`);
+    return row;
   }
 
   private needsCompensation(run: RunSnapshot): boolean {
@@ -170,6 +202,10 @@ export class RunFinalizer implements OnApplicationBootstrap, BeforeApplicationSh
           executionId,
           stepId,
           attempt: 1,
+          // A compensation runs at most once per run (recorded), but its own key keeps it apart
+          // from the step it undoes.
+          idempotencyKey: stepIdempotencyKey(executionId, `${stepId}#compensate`),
+          attemptKind: 'first',
           depth: run.meta.depth,
           deadline: Date.now() + this.config.EXECUTOR_STEP_TIMEOUT_MS,
           signal,

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import Redis, { type ChainableCommander } from 'ioredis';
+import type { AttemptKind } from '@toolpath/contracts';
 import { APP_CONFIG } from '@toolpath/platform';
 import type { WorkflowDefinition } from '@toolpath/workflow';
 import type { ExecutorConfig } from '../executor.config';
@@ -147,7 +148,7 @@ return out
  * KEYS: hash, slots. ARGV: field, now ms, now ISO, lease expiry ms, limit, slot member,
  * '1' to return the meta, this executor's id, heartbeat key prefix, then fields to return (other
  * steps' states).
- * Returns {'OK', step JSON, meta|false, fields...}, {'GONE'}, {'ENDED', status},
+ * Returns {'OK', step JSON, meta|false, attempt kind, fields...}, {'GONE'}, {'ENDED', status},
  * {'STATE', step status}, {'BUSY'} or {'HELD', ms the holder's heartbeat has left}.
  */
 const BEGIN_STEP_LUA = `${STEP_STATUS_OF}
@@ -164,6 +165,12 @@ if status == 'RUNNING' and type(owner) == 'string' and owner ~= ARGV[8] then
   local left = redis.call('PTTL', ARGV[9] .. owner)
   if left > 0 then return {'HELD', left} end
 end
+-- QUEUED: the step's first attempt. RUNNING without an owner: an attempt failed and the step
+-- waits for its retry. RUNNING with an owner: that attempt never ended (its executor died).
+local kind = 'first'
+if status == 'RUNNING' then
+  if type(owner) == 'string' then kind = 'takeover' else kind = 'retry' end
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[2])
 if not redis.call('ZSCORE', KEYS[2], ARGV[6]) and redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return {'BUSY'} end
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[6])
@@ -175,7 +182,7 @@ st['attempts'] = (tonumber(st['attempts']) or 0) + 1
 if st['startedAt'] == nil or st['startedAt'] == cjson.null then st['startedAt'] = ARGV[3] end
 local json = '{"status":"RUNNING",' .. string.sub(cjson.encode(st), 2)
 redis.call('HSET', KEYS[1], ARGV[1], json)
-local out = {'OK', json, false}
+local out = {'OK', json, false, kind}
 if ARGV[7] == '1' then out[3] = redis.call('HGET', KEYS[1], 'meta') end
 for i = 10, #ARGV do out[#out + 1] = redis.call('HGET', KEYS[1], ARGV[i]) or false end
 return out
@@ -261,7 +268,7 @@ export function transitionOf(answer: unknown): TransitionResult {
 export type TransitionResult = { ok: true; open: number } | { ok: false; current: string };
 
 export type BeginResult =
-  | { kind: 'ok'; state: StepState; meta?: RunMeta; steps: Record<string, StepState> }
+  | { kind: 'ok'; state: StepState; meta?: RunMeta; steps: Record<string, StepState>; attemptKind: AttemptKind }
   | { kind: 'gone' }
   | { kind: 'ended'; status: string }
   | { kind: 'state'; status: string }
@@ -312,16 +319,17 @@ export class RunStore implements OnModuleInit, OnApplicationShutdown {
   private readonly base: string;
   private readonly scripts: Scripts;
   /**
-   * How long an executor counts as alive after its last heartbeat: twice the job lock, so a lapse
-   * of the lock alone (a slow event loop) never lets another executor take over a running step;
-   * an executor that died is taken over after at most this long.
+   * How long an executor counts as alive after its last heartbeat (1.5 x the job lock unless
+   * configured): longer than the lock, so a lapse of the lock alone (a slow event loop) never lets
+   * another executor take over a running step; an executor that died is taken over after at most
+   * this long.
    */
   private readonly heartbeatTtlMs: number;
   private heartbeat?: NodeJS.Timeout;
 
   constructor(@Inject(APP_CONFIG) config: ExecutorConfig) {
     this.base = `{${config.TOOLPATH_QUEUE_PREFIX}}`;
-    this.heartbeatTtlMs = 2 * config.EXECUTOR_LOCK_DURATION_MS;
+    this.heartbeatTtlMs = config.EXECUTOR_HEARTBEAT_TTL_MS ?? Math.ceil(1.5 * config.EXECUTOR_LOCK_DURATION_MS);
     // Commands wait through a Redis restart (AOF keeps the state) instead of failing the step.
     // No auto-pipelining: it holds every command until the event loop's next check phase, which
     // in a busy executor cost a step in a chain about 0.5 ms (p50 2.6 -> 2.1 ms without it, runs
@@ -528,10 +536,10 @@ export class RunStore implements OnModuleInit, OnApplicationShutdown {
       case 'OK': {
         const steps: Record<string, StepState> = {};
         reads.forEach((s, i) => {
-          const raw = r[3 + i];
+          const raw = r[4 + i];
           if (raw) steps[s] = JSON.parse(raw) as StepState;
         });
-        const out: BeginResult = { kind: 'ok', state: JSON.parse(r[1]!) as StepState, steps };
+        const out: BeginResult = { kind: 'ok', state: JSON.parse(r[1]!) as StepState, steps, attemptKind: r[3] as AttemptKind };
         if (r[2]) out.meta = JSON.parse(r[2]) as RunMeta;
         return out;
       }
@@ -620,6 +628,14 @@ export class RunStore implements OnModuleInit, OnApplicationShutdown {
       this.redis.zrem(this.deadlinesKey, id),
       tenantId !== undefined ? this.redis.zrem(this.liveKey(tenantId), id) : 0,
     ]);
+  }
+
+  /**
+   * Counts a failed attempt to finalize a run, in its live state (so whichever executor retries
+   * sees it; it expires with the run); returns the count so far.
+   */
+  async countFinalizeFailure(id: string): Promise<number> {
+    return this.redis.hincrby(this.runKey(id), 'finalizeFailures', 1);
   }
 
   /** Runs whose deadline has passed (live or not yet retired). */

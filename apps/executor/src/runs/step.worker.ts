@@ -1,7 +1,7 @@
 import { Inject, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import { STEP_QUEUE } from '@toolpath/contracts';
+import { STEP_QUEUE, stepIdempotencyKey, type AttemptKind } from '@toolpath/contracts';
 import { APP_CONFIG, HealthRegistry } from '@toolpath/platform';
 import { renderParameters, type TemplateContext, type WorkflowStep } from '@toolpath/workflow';
 import type { ExecutorConfig } from '../executor.config';
@@ -161,7 +161,7 @@ export class StepWorker extends WorkerHost implements OnApplicationBootstrap {
     this.scheduler.publishStep(run, stepId);
     let ended = false;
     try {
-      const unrecoverable = await this.attempt(job, run, plan, step, begun.state, timeoutMs, slot, () => (ended = true));
+      const unrecoverable = await this.attempt(job, run, plan, step, begun.state, begun.attemptKind, timeoutMs, slot, () => (ended = true));
       if (unrecoverable !== undefined) throw new UnrecoverableError(unrecoverable);
     } finally {
       if (!ended) await this.store.releaseTenantSlot(tenantId, slot).catch(() => undefined);
@@ -175,6 +175,7 @@ export class StepWorker extends WorkerHost implements OnApplicationBootstrap {
     plan: RunPlan,
     step: WorkflowStep,
     running: StepState,
+    attemptKind: AttemptKind,
     timeoutMs: number,
     slot: string,
     slotReleased: () => void,
@@ -196,6 +197,8 @@ export class StepWorker extends WorkerHost implements OnApplicationBootstrap {
           executionId,
           stepId,
           attempt,
+          idempotencyKey: stepIdempotencyKey(executionId, stepId),
+          attemptKind,
           depth: run.meta.depth,
           deadline: startedAt + timeoutMs,
           signal: controller.signal,

@@ -42,6 +42,11 @@ export class HttpRequestTool implements BuiltinTool {
       }
       for (const [k, v] of Object.entries(headers)) sendHeaders[k] = String(v);
     }
+    // The step's key lets a server that honours `Idempotency-Key` apply a retried or taken-over
+    // write once; a key the step sets itself wins.
+    if (verb !== 'GET' && verb !== 'HEAD' && !Object.keys(sendHeaders).some((k) => k.toLowerCase() === 'idempotency-key')) {
+      sendHeaders['idempotency-key'] = context.idempotencyKey;
+    }
     let payload: string | undefined;
     if (body !== undefined && verb !== 'GET' && verb !== 'HEAD') {
       payload = typeof body === 'string' ? body : JSON.stringify(body);

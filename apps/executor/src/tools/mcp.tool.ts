@@ -38,7 +38,11 @@ export class McpTools {
 
   async call(name: string, parameters: Record<string, unknown>, context: ToolCallContext): Promise<unknown> {
     try {
-      return await this.pool.call(name, parameters, { signal: context.signal, deadline: context.deadline });
+      return await this.pool.call(name, parameters, {
+        signal: context.signal,
+        deadline: context.deadline,
+        meta: { 'toolpath/idempotencyKey': context.idempotencyKey, 'toolpath/attemptKind': context.attemptKind },
+      });
     } catch (err) {
       if (err instanceof McpToolError) throw new ToolError(CODES[err.code], err.message, err.retryable);
       throw new ToolError('provider_down', `MCP call "${name}" failed: ${(err as Error)?.message ?? String(err)}`, true);

@@ -1,3 +1,5 @@
+import type { AttemptKind } from '@toolpath/contracts';
+
 /** Why a tool call failed; `code` is what a step's `retry.retryOn` lists. */
 export type ToolErrorCode =
   | 'timeout'
@@ -31,6 +33,10 @@ export interface ToolCallContext {
   executionId: string;
   stepId: string;
   attempt: number;
+  /** The step's key across its attempts (a takeover's too): `stepIdempotencyKey(run, step)`. */
+  idempotencyKey: string;
+  /** Why this attempt runs: first, retry after a failed attempt, or takeover of a dead executor's. */
+  attemptKind: AttemptKind;
   depth: number;
   /** Epoch ms after which the caller stops waiting. */
   deadline: number;

@@ -66,7 +66,15 @@ export class ToolInvoker implements OnApplicationShutdown {
     const timeout = Math.max(1, context.deadline - Date.now());
     const request: ToolRequest = {
       parameters,
-      context: { tenantId: context.tenantId, runId: context.executionId, stepId: context.stepId, attempt: context.attempt, deadline: context.deadline },
+      context: {
+        tenantId: context.tenantId,
+        runId: context.executionId,
+        stepId: context.stepId,
+        attempt: context.attempt,
+        deadline: context.deadline,
+        idempotencyKey: context.idempotencyKey,
+        attemptKind: context.attemptKind,
+      },
     };
     const aborted = new Promise<never>((_, reject) => context.signal.addEventListener('abort', () => reject(abortError(context.signal)), { once: true }));
     aborted.catch(() => undefined);

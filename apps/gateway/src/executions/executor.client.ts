@@ -9,7 +9,7 @@ import {
   type ListExecutionsRequest,
   type StartExecutionRequest,
 } from '@toolpath/contracts';
-import { APP_CONFIG, NatsClient } from '@toolpath/platform';
+import { APP_CONFIG, ApiError, NatsClient } from '@toolpath/platform';
 import type { GatewayConfig } from '../gateway.config';
 import { NatsServiceClient } from '../nats/nats-service.client';
 
@@ -25,6 +25,8 @@ export interface ExecutionList {
 }
 
 const codec = JSONCodec<unknown>();
+/** How long a read keeps trying while no executor listens (one is restarting or taking over). */
+const READ_RETRY_MS = 1000;
 
 /**
  * The executor over NATS request/reply (its subjects are served as a queue group, so one
@@ -49,11 +51,30 @@ export class ExecutorClient {
   }
 
   get(ref: ExecutionRef): Promise<ExecutionView> {
-    return this.service.request<ExecutionView>(this.subjects.get, ref);
+    return this.read(() => this.service.request<ExecutionView>(this.subjects.get, ref));
   }
 
   list(req: ListExecutionsRequest): Promise<ExecutionList> {
-    return this.service.request<ExecutionList>(this.subjects.list, req);
+    return this.read(() => this.service.request<ExecutionList>(this.subjects.list, req));
+  }
+
+  /**
+   * A read (safe to repeat) that found no executor listening is tried again for a moment: while
+   * an executor dies or restarts, NATS may briefly have nobody in the queue group (or route to a
+   * connection that just closed). A read that still fails is a 503 with Retry-After (the
+   * exception filter adds it), which clients treat as "try again".
+   */
+  private async read<T>(request: () => Promise<T>): Promise<T> {
+    const until = Date.now() + READ_RETRY_MS;
+    for (;;) {
+      try {
+        return await request();
+      } catch (err) {
+        const noListener = err instanceof ApiError && err.getStatus() === 503 && /no executor is listening/.test(err.message);
+        if (!noListener || Date.now() >= until) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
   }
 
   cancel(ref: ExecutionRef): Promise<ExecutionView> {

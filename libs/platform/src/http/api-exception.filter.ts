@@ -31,8 +31,17 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const body = toErrorBody(exception);
     if (body.statusCode >= 500) this.log.error(exception instanceof Error ? exception.stack ?? exception.message : String(exception));
+    // A 503 is a dependency that is down or taking over (an executor restarting, say): the
+    // client may try again, and Retry-After says when.
+    if (body.statusCode === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', String(retryAfterOf(exception)));
     void reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
   }
+}
+
+/** Seconds a 503's client should wait: the error's own `retryAfterS` when it has one, else 1. */
+function retryAfterOf(exception: unknown): number {
+  const s = (exception as { retryAfterS?: unknown })?.retryAfterS;
+  return typeof s === 'number' && Number.isFinite(s) && s > 0 ? Math.ceil(s) : 1;
 }
 
 export function toErrorBody(exception: unknown): ApiErrorBody {

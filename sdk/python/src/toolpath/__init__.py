@@ -29,6 +29,8 @@ from .events import (
 from .session import Session, Step
 from .sync_client import Toolpath
 from .tools import (
+    DEFAULT_DEDUPE_MAX_ENTRIES,
+    DEFAULT_DEDUPE_TTL,
     DEFAULT_TOOL_HEARTBEAT,
     DEFAULT_TOOL_TTL,
     MAX_TOOL_REPLY_BYTES,
@@ -65,6 +67,8 @@ __all__ = [
     "session_end_event",
     "tool_call_event",
     "validate_event",
+    "DEFAULT_DEDUPE_MAX_ENTRIES",
+    "DEFAULT_DEDUPE_TTL",
     "DEFAULT_TOOL_HEARTBEAT",
     "DEFAULT_TOOL_TTL",
     "MAX_TOOL_REPLY_BYTES",

@@ -3,7 +3,7 @@ tools over NATS"). Mirrors ``serveTool`` / ``callTool`` / ``ToolRegistry`` of th
 
 A provider serves ``<prefix>.tools.<name>`` in the queue group ``toolpath-tools`` (instances
 share the load). Request: ``{"parameters": {...}, "context": {"tenantId", "runId", "stepId",
-"attempt", "deadline"}}`` (``deadline`` in epoch milliseconds). Reply: ``{"ok": true, "result":
+"attempt", "deadline", "idempotencyKey"?, "attemptKind"?}}`` (``deadline`` in epoch milliseconds). Reply: ``{"ok": true, "result":
 ...}`` or ``{"ok": false, "error": {"message", "retryable"}}``.
 
 Error policy (the same as the TypeScript SDK):
@@ -41,9 +41,10 @@ import socket
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Tuple, Union
 
 import nats.errors
 import nats.js.errors
@@ -60,6 +61,8 @@ if TYPE_CHECKING:
     from .sync_client import Toolpath
 
 __all__ = [
+    "DEFAULT_DEDUPE_MAX_ENTRIES",
+    "DEFAULT_DEDUPE_TTL",
     "DEFAULT_TOOL_CONCURRENCY",
     "DEFAULT_TOOL_HEARTBEAT",
     "DEFAULT_TOOL_TTL",
@@ -95,6 +98,10 @@ DEFAULT_TOOL_LIST_LIMIT = 1000
 DEFAULT_TOOL_TTL = 30.0
 #: Seconds between a served tool's announces unless told otherwise (a third of the TTL).
 DEFAULT_TOOL_HEARTBEAT = 10.0
+#: Seconds ``dedupe`` keeps a completed result unless told otherwise.
+DEFAULT_DEDUPE_TTL = 600.0
+#: Completed results ``dedupe`` keeps unless told otherwise (the oldest go first).
+DEFAULT_DEDUPE_MAX_ENTRIES = 10_000
 
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
 _PROCESS_PROVIDER_ID = str(uuid.uuid4())
@@ -146,6 +153,11 @@ class ToolContext:
     attempt: int
     deadline: float
     cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
+    #: The same for every attempt of one step of one run (a retry, a takeover after an executor
+    #: crash), different in another run: what ``dedupe`` keys on. ``None`` from older executors.
+    idempotency_key: Optional[str] = None
+    #: ``"first"``, ``"retry"`` (after a failed attempt) or ``"takeover"`` (its executor died).
+    attempt_kind: Optional[str] = None
 
     def remaining(self) -> float:
         """Seconds left before the deadline (never negative)."""
@@ -207,6 +219,12 @@ def _parse_request(data: bytes) -> Dict[str, Any]:
             problems.append("context.attempt: expected a positive integer")
         if not _is_number(ctx.get("deadline")):
             problems.append("context.deadline: expected a number (epoch ms)")
+        key = ctx.get("idempotencyKey")
+        if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 1024):
+            problems.append("context.idempotencyKey: expected a string of 1 to 1024 characters")
+        kind = ctx.get("attemptKind")
+        if kind is not None and kind not in ("first", "retry", "takeover"):
+            problems.append("context.attemptKind: expected first, retry or takeover")
     if problems:
         raise ValueError("; ".join(problems))
     return body
@@ -419,11 +437,44 @@ async def _resolve_nc(client_or_nc: Union["AsyncToolpath", NATS], connect_timeou
     return nc
 
 
+class _DedupeCache:
+    """Completed results by (tenant, idempotency key), bounded in time and count, plus the
+    attempts still running, which duplicates wait for. Insertion order is expiry order (one TTL
+    for all), so pruning only looks at the oldest entries."""
+
+    def __init__(self, ttl: float, max_entries: int) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self.done: "OrderedDict[str, Tuple[Any, float]]" = OrderedDict()
+        self.running: Dict[str, "asyncio.Event"] = {}
+
+    def get(self, key: str) -> Optional[Tuple[Any]]:
+        hit = self.done.get(key)
+        if hit is None:
+            return None
+        if hit[1] <= time.monotonic():
+            del self.done[key]
+            return None
+        return (hit[0],)
+
+    def put(self, key: str, result: Any) -> None:
+        self.done.pop(key, None)
+        now = time.monotonic()
+        self.done[key] = (result, now + self.ttl)
+        while self.done:
+            oldest_key, (_, expires) = next(iter(self.done.items()))
+            if len(self.done) > self.max_entries or expires <= now:
+                del self.done[oldest_key]
+            else:
+                break
+
+
 class ToolServer:
     """One served tool (asyncio). Create with :func:`serve_tool`."""
 
     def __init__(self, nc: NATS, definition: Dict[str, Any], handler: Handler, *, prefix: str,
-                 queue_group: str, concurrency: int, max_reply_bytes: int) -> None:
+                 queue_group: str, concurrency: int, max_reply_bytes: int,
+                 dedupe: Optional[_DedupeCache] = None) -> None:
         self._nc = nc
         self.definition = definition
         self.name: str = definition["name"]
@@ -439,7 +490,11 @@ class ToolServer:
         self._stopping: Optional["asyncio.Task[None]"] = None
         self._beat: Optional["asyncio.Task[None]"] = None
         self._stop_beat = asyncio.Event()
-        self._counts = {"received": 0, "ok": 0, "failed": 0, "bad_requests": 0, "timed_out": 0, "too_large": 0}
+        self._counts = {"received": 0, "ok": 0, "failed": 0, "bad_requests": 0, "timed_out": 0, "too_large": 0,
+                        "deduplicated": 0}
+        self._dedupe = dedupe
+        # Set once stop() cancels the running handlers: a duplicate still waiting gives up too.
+        self._halted = False
 
     @property
     def stats(self) -> Dict[str, int]:
@@ -517,13 +572,54 @@ class ToolServer:
             return
         c = request["context"]
         ctx = ToolContext(tenant_id=c["tenantId"], run_id=c["runId"], step_id=c["stepId"],
-                          attempt=c["attempt"], deadline=c["deadline"])
+                          attempt=c["attempt"], deadline=c["deadline"],
+                          idempotency_key=c.get("idempotencyKey"), attempt_kind=c.get("attemptKind"))
         remaining = c["deadline"] / 1000.0 - time.time()
         if remaining <= 0:
             self._counts["timed_out"] += 1
             await self._respond(msg, {"ok": False, "error": {
                 "message": f"tool {self.name} deadline passed before it started", "retryable": True}})
             return
+        dedupe = self._dedupe
+        key = f"{ctx.tenant_id}\n{ctx.idempotency_key}" if dedupe is not None and ctx.idempotency_key else None
+        if dedupe is None or key is None:
+            await self._run(msg, request, ctx, None)
+            return
+        # A duplicate of an attempt that completed gets its result; one of an attempt still
+        # running waits for it (bounded by its own deadline), then looks again: a failed first
+        # attempt leaves nothing stored, so the duplicate runs the handler itself.
+        while True:
+            hit = dedupe.get(key)
+            if hit is not None:
+                self._counts["deduplicated"] += 1
+                await self._respond(msg, {"ok": True, "result": hit[0]})
+                return
+            if self._halted:
+                await self._respond(msg, {"ok": False, "error": {
+                    "message": f"tool {self.name} provider stopped", "retryable": True}})
+                return
+            first = dedupe.running.get(key)
+            if first is None:
+                break
+            try:
+                await asyncio.wait_for(first.wait(), max(0.0, ctx.remaining()))
+            except asyncio.TimeoutError:
+                self._counts["timed_out"] += 1
+                await self._respond(msg, {"ok": False, "error": {
+                    "message": f"tool {self.name}: the first attempt with this idempotency key still runs",
+                    "retryable": True}})
+                return
+        settled = asyncio.Event()
+        dedupe.running[key] = settled
+        try:
+            await self._run(msg, request, ctx, key)
+        finally:
+            if dedupe.running.get(key) is settled:
+                del dedupe.running[key]
+            settled.set()
+
+    async def _run(self, msg: Msg, request: Dict[str, Any], ctx: ToolContext, key: Optional[str]) -> None:
+        remaining = ctx.deadline / 1000.0 - time.time()
         loop = asyncio.get_running_loop()
         abort: "asyncio.Future[BaseException]" = loop.create_future()
         self._aborts.add(abort)
@@ -548,6 +644,8 @@ class ToolServer:
                 await self._respond(msg, {"ok": False, "error": _error_body(failure)})
             else:
                 self._counts["ok"] += 1
+                if self._dedupe is not None and key is not None:
+                    self._dedupe.put(key, work.result())
                 await self._respond(msg, {"ok": True, "result": work.result()})
         except asyncio.CancelledError:
             ctx.cancelled.set()
@@ -583,6 +681,7 @@ class ToolServer:
                     pass
         if self._running:
             await asyncio.wait(set(self._running), timeout=max(0.0, timeout))
+        self._halted = True
         stopped = ToolError(f"tool {self.name} provider stopped", retryable=True)
         for fut in list(self._aborts):
             _settle(fut, stopped)
@@ -613,6 +712,7 @@ async def serve_tool(
     connect_timeout: float = 5.0,
     heartbeat: float = DEFAULT_TOOL_HEARTBEAT,
     ttl: float = DEFAULT_TOOL_TTL,
+    dedupe: Union[bool, Mapping[str, Any]] = False,
 ) -> ToolServer:
     """Serves ``definition["name"]`` on ``<prefix>.tools.<name>`` in ``queue_group`` and (by
     default) announces it in the registry once the subscription is live.
@@ -626,8 +726,26 @@ async def serve_tool(
     heartbeat is logged and the next one tries again. Raises ``ValueError`` for an invalid
     definition or timings and re-raises a failed first announce (the subscription is removed
     first).
+
+    ``dedupe`` (opt-in) de-duplicates on the request's ``idempotencyKey`` (the executor sends the
+    same key for every attempt of a step, a takeover after an executor crash included): a request
+    whose key already completed here gets the stored result again instead of running the handler
+    twice, and one that arrives while the first still runs waits for it. Only successes are kept,
+    per tenant, in this process's memory (instances do not share it), for ``ttl`` seconds
+    (default 600) and at most ``max_entries`` (default 10000) results: pass ``True`` or
+    ``{"ttl": 60, "max_entries": 1000}``. Requests without a key run as usual.
     """
     defn = _validate_definition(definition)
+    cache: Optional[_DedupeCache] = None
+    if dedupe:
+        opts: Mapping[str, Any] = dedupe if isinstance(dedupe, Mapping) else {}
+        d_ttl = opts.get("ttl", DEFAULT_DEDUPE_TTL)
+        d_max = opts.get("max_entries", DEFAULT_DEDUPE_MAX_ENTRIES)
+        unknown = set(opts) - {"ttl", "max_entries"}
+        if unknown or not (_is_number(d_ttl) and d_ttl > 0) or not (isinstance(d_max, int) and not isinstance(d_max, bool) and d_max > 0):
+            raise ValueError(f"invalid dedupe options: ttl ({d_ttl!r}) must be positive and max_entries "
+                             f"({d_max!r}) a positive integer{f'; unknown {sorted(unknown)}' if unknown else ''}")
+        cache = _DedupeCache(float(d_ttl), d_max)
     if not (_is_number(heartbeat) and heartbeat > 0 and _is_number(ttl) and ttl > heartbeat):
         raise ValueError(f"invalid liveness timings: heartbeat ({heartbeat!r}) must be positive "
                          f"and ttl ({ttl!r}) larger")
@@ -635,7 +753,7 @@ async def serve_tool(
         prefix = "toolpath" if isinstance(client_or_nc, NATS) else client_or_nc.subject_prefix
     nc = await _resolve_nc(client_or_nc, connect_timeout)
     server = ToolServer(nc, defn, handler, prefix=prefix, queue_group=queue_group,
-                        concurrency=concurrency, max_reply_bytes=max_reply_bytes)
+                        concurrency=concurrency, max_reply_bytes=max_reply_bytes, dedupe=cache)
     await server._start()
     try:
         # The subscription is live on the server before serve_tool returns (and before the
