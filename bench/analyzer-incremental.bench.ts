@@ -4,17 +4,16 @@
  * `node bench/dist/analyzer-incremental.bench.js --help` explains the phases.
  */
 import { loadavg } from 'node:os';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { AckPolicy, DeliverPolicy, JSONCodec, type JetStreamClient, type NatsConnection, type PubAck } from 'nats';
-import { ANALYZER_CONSUMER, Collections, analyzerSubjects, eventsSubjectFilter, type AnalyzerRunView, type ExecutorReply, type ToolEventInput } from '@toolpath/contracts';
+import { AckPolicy, DeliverPolicy, type JetStreamClient, type NatsConnection, type PubAck } from 'nats';
+import { ANALYZER_CONSUMER, Collections, eventsSubjectFilter, type AnalyzerRunView, type ToolEventInput } from '@toolpath/contracts';
 import type { MiningEvent } from '@toolpath/mining';
 import { buildEvent, encodeEvent } from '@toolpath/sdk';
 import { isolatedEnv, startService, type ServiceProcess, type TestNames } from '@toolpath/testing';
 import { parseCli } from './lib/cli';
 import { BENCH_TENANT } from './lib/events';
-import { CpuShare } from './lib/machine';
-import { Cleanup, connectInfra, describeInfra, phaseNames, progress, serverPids, sleep, type Infra } from './lib/pipeline';
+import { CpuShare, peakRssBytes } from './lib/machine';
+import { Cleanup, askAnalyzer, connectInfra, describeInfra, phaseNames, progress, serverPids, sleep, type Infra } from './lib/pipeline';
 import { Report, quantile } from './lib/report';
 import { SyntheticLogs } from './lib/synthetic-logs';
 
@@ -53,7 +52,6 @@ Profiling: --cpu-prof-dir DIR writes the analyzer's CPU profile there when it st
   },
 });
 
-const codec = JSONCodec<unknown>();
 const MB = 2 ** 20;
 /** Streams of this size hold a million events (~700 MB) with room to spare (see BENCH_STREAM_MAX_BYTES). */
 const STREAM_MAX_BYTES = 8 * 1024 ** 3;
@@ -87,14 +85,6 @@ function load1(): number {
   return Math.round(loadavg()[0] * 100) / 100;
 }
 
-function peakRssBytes(pid: number): number | undefined {
-  try {
-    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** A synthetic event as a producer would hand it to the SDK. */
 function toInput(e: MiningEvent): ToolEventInput {
@@ -193,12 +183,6 @@ async function bareRead(nc: NatsConnection, names: TestNames, from: number, to: 
   return ms;
 }
 
-async function ask<T>(nc: NatsConnection, names: TestNames, subject: keyof ReturnType<typeof analyzerSubjects>, body: unknown, timeoutMs: number): Promise<T> {
-  const msg = await nc.request(analyzerSubjects(names.subjectPrefix)[subject], codec.encode(body), { timeout: timeoutMs });
-  const r = codec.decode(msg.data) as ExecutorReply<T>;
-  if (!r.ok) throw new Error(`${subject} answered ${r.error.status}: ${r.error.message}`);
-  return r.value;
-}
 
 async function runRow(infra: Infra, names: TestNames, id: string): Promise<RunRow> {
   const row = await infra.mongo.db(names.mongoDb).collection<RunRow>(Collections.analyzerRuns).findOne({ _id: id });
@@ -265,7 +249,7 @@ async function main(): Promise<void> {
     const firstDeadline = Math.min(deadline, performance.now() + cli.firstRunMinutes * 60_000);
     const cpuFirst = new CpuShare({ analyzer: pid, ...serverPids() });
     t = performance.now();
-    const started = await ask<AnalyzerRunView>(infra.nc, names, 'run', { tenantId: BENCH_TENANT, mode: 'incremental', waitMs: 2000 }, 30_000);
+    const started = await askAnalyzer<AnalyzerRunView>(infra.nc, names, 'run', { tenantId: BENCH_TENANT, mode: 'incremental', waitMs: 2000 }, 30_000);
     const jsm = await infra.nc.jetstreamManager();
     let view = started;
     let lastReport = performance.now();
@@ -273,7 +257,7 @@ async function main(): Promise<void> {
       if (performance.now() > firstDeadline) throw new Error(`the first run did not end within ${cli.firstRunMinutes} min`);
       if (analyzer.proc.exitCode !== null) throw new Error(`analyzer exited (${analyzer.proc.exitCode}):\n${analyzer.output().slice(-3000)}`);
       await sleep(250);
-      view = await ask<AnalyzerRunView>(infra.nc, names, 'getRun', { tenantId: BENCH_TENANT, runId: started.id }, 10_000);
+      view = await askAnalyzer<AnalyzerRunView>(infra.nc, names, 'getRun', { tenantId: BENCH_TENANT, runId: started.id }, 10_000);
       if (performance.now() - lastReport > 5000) {
         const info = await jsm.consumers.info(names.stream, ANALYZER_CONSUMER).catch(() => undefined);
         const rss = peakRssBytes(pid);
@@ -298,7 +282,7 @@ async function main(): Promise<void> {
     // The first run compacts and deletes what it superseded after answering, under the lock: an
     // empty run waits for that, so the rounds measure the steady state.
     t = performance.now();
-    const settle = await ask<AnalyzerRunView>(infra.nc, names, 'run', { tenantId: BENCH_TENANT, mode: 'incremental', waitMs: 300_000 }, 310_000);
+    const settle = await askAnalyzer<AnalyzerRunView>(infra.nc, names, 'run', { tenantId: BENCH_TENANT, mode: 'incremental', waitMs: 300_000 }, 310_000);
     const settleMs = performance.now() - t;
     if (settle.status !== 'completed' || settle.eventsRead !== 0) throw new Error(`the settling run ended ${settle.status} after reading ${settle.eventsRead} events`);
     report.note(`after the first run answered, its compaction and blob clean-up held the lock ~${(settleMs / 1000).toFixed(1)} s more (an empty run requested then answered after ${settleMs.toFixed(0)} ms; load ${load1()})`);
@@ -316,7 +300,7 @@ async function main(): Promise<void> {
       const loadRun = load1();
       const cpu = new CpuShare({ analyzer: pid, ...serverPids() });
       const t0 = performance.now();
-      const run = await ask<AnalyzerRunView>(infra.nc, names, 'run', { tenantId: BENCH_TENANT, mode: 'incremental', waitMs: 120_000 }, 130_000);
+      const run = await askAnalyzer<AnalyzerRunView>(infra.nc, names, 'run', { tenantId: BENCH_TENANT, mode: 'incremental', waitMs: 120_000 }, 130_000);
       const ms = performance.now() - t0;
       const cpuShare = cpu.finish();
       if (run.status !== 'completed') throw new Error(`incremental run ${round} ended ${run.status}: ${run.error ?? ''}`);
@@ -342,7 +326,7 @@ async function main(): Promise<void> {
     report.add({ name: 'incremental run: worst round', value: sortedRun[sortedRun.length - 1], unit: 'ms', baseline: { name: 'bare pull, worst', value: sortedBase[sortedBase.length - 1], unit: 'ms' } });
     const rss = peakRssBytes(pid);
     report.add({ name: 'analyzer peak RSS (VmHWM)', value: (rss ?? 0) / MB, unit: 'MiB', target: { on: 'value', op: '<=', value: 1536 }, note: `after the first run and ${cli.rounds} rounds; the 1.5 GB bound of the mining figure` });
-    const patterns = await ask<{ items: Array<{ tools: string[]; support: number }> }>(infra.nc, names, 'listPatterns', { tenantId: BENCH_TENANT, limit: 200 }, 30_000);
+    const patterns = await askAnalyzer<{ items: Array<{ tools: string[]; support: number }> }>(infra.nc, names, 'listPatterns', { tenantId: BENCH_TENANT, limit: 200 }, 30_000);
     const planted = logs.workflows.filter((w) => patterns.items.some((p) => w.tools.every((tool) => p.tools.includes(tool)))).length;
     report.note(`${patterns.items.length} patterns on the first page (limit 200); ${planted} of ${logs.workflows.length} planted workflows among them (all their tools in one pattern) — a sanity check, bench/learning measures recovery`);
     report.note(`1-minute load average: ${report.toJson().machine.loadAvgAtStart} at start, ${load1()} at the end (2 cores: above 2, other work competed)`);

@@ -4,12 +4,13 @@
  * the counting inner loop against a bare Map-increment loop over the same tokens.
  * `node bench/dist/mining.bench.js --help` explains the phases.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createOutcomeInterpreter, createTimestampParser, openLogFile, readXesLog, XES_DEFAULT_MAPPING } from '@toolpath/log-import';
 import { inferWorkflow, PatternCounter, SessionAssembler, type ClosedSession, type MiningEvent } from '@toolpath/mining';
 import { parseCli } from './lib/cli';
 import { localMachineInfo } from './lib/local-machine';
+import { peakRssBytes } from './lib/machine';
 import { Report } from './lib/report';
 import { Random, SyntheticLogs } from './lib/synthetic-logs';
 
@@ -54,10 +55,8 @@ Snapshot size and encode/decode times are reported too.`,
   },
 });
 
-function peakRssBytes(): number {
-  const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
-  return m ? Number(m[1]) * 1024 : process.memoryUsage().rss;
-}
+/** This process's peak RSS (VmHWM), or its current RSS where /proc has none. */
+const peakRss = (): number => peakRssBytes('self') ?? process.memoryUsage().rss;
 
 const MB = 2 ** 20;
 /** Where bench/run.sh looks for real logs (REAL_LOGS_DIR; docs/ANALYZER.md "Measuring on real logs"). */
@@ -154,7 +153,7 @@ async function loanLog(report: Report): Promise<void> {
     target: { on: 'value', op: '>=', value: 100_000 },
   });
   report.add({ name: 'loan log: listing, CPU time of this process', value: listCpu, unit: 'ms', target: { on: 'value', op: '<=', value: 2000 } });
-  report.add({ name: 'loan log: peak RSS after reading, counting and listing it (VmHWM)', value: peakRssBytes() / MB, unit: 'MiB', target: { on: 'value', op: '<=', value: 1024 } });
+  report.add({ name: 'loan log: peak RSS after reading, counting and listing it (VmHWM)', value: peakRss() / MB, unit: 'MiB', target: { on: 'value', op: '<=', value: 1024 } });
 }
 
 /** The loop log: `cases` cases, `calls` calls in all, long loops of one tool and of two alternating tools. */
@@ -292,7 +291,7 @@ async function main(): Promise<void> {
     note: `assemble+count ${(miningMs / 1000).toFixed(2)} s, list ${listMs.toFixed(0)} ms (${listed.length} patterns), infer ${inferMs.toFixed(0)} ms; wall with generation ${(wallMs / 1000).toFixed(1)} s; ${stats.sessionsSeen} sessions, ${stats.nodes} trie nodes, ${stats.frequentNodes} frequent, threshold ${stats.countingThreshold}`,
   });
   report.add({ name: 'full run, CPU time of this process (generation excluded)', value: fullCpu / 1000, unit: 's', target: { on: 'value', op: '<=', value: 20 } });
-  report.add({ name: 'peak RSS (VmHWM, whole process incl. generator)', value: peakRssBytes() / MB, unit: 'MiB', target: { on: 'value', op: '<=', value: 1536 } });
+  report.add({ name: 'peak RSS (VmHWM, whole process incl. generator)', value: peakRss() / MB, unit: 'MiB', target: { on: 'value', op: '<=', value: 1536 } });
 
   // 2. incremental
   const inc = nextChunk(cli.increment);

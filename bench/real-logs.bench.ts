@@ -4,10 +4,9 @@
  * data-flow bindings, and the time and memory of the analyzer's runs.
  * `node bench/dist/real-logs.bench.js --help` explains every step.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { JSONCodec, type NatsConnection } from 'nats';
-import { Collections, analyzerSubjects, type AnalyzerRunView, type ExecutorReply, type ToolEventInput } from '@toolpath/contracts';
+import { Collections, type AnalyzerRunView, type ToolEventInput } from '@toolpath/contracts';
 import { PatternCounter, inferWorkflow, type ClosedSession } from '@toolpath/mining';
 import { detectDelimiter, openLogFile, resolveCsvColumns } from '@toolpath/log-import';
 import { isolatedEnv, startService, type ServiceProcess, type TestNames } from '@toolpath/testing';
@@ -16,7 +15,8 @@ import { parseCli } from './lib/cli';
 import { BENCH_TENANT } from './lib/events';
 import { crossValidateInference, evaluateInference, groupByIntent, splitSessions } from './lib/inference-eval';
 import { flowFromAnalyzer, flowFromJournal, type AnalyzerDfg } from './lib/analyzer-flow';
-import { Cleanup, connectInfra, describeInfra, phaseNames, progress, sleep, startRecorder, waitStored, type Infra } from './lib/pipeline';
+import { peakRssBytes } from './lib/machine';
+import { Cleanup, askAnalyzer, connectInfra, describeInfra, phaseNames, progress, sleep, startRecorder, waitStored, type Infra } from './lib/pipeline';
 import { compareDfg, pm4pyDfg, type CsvColumns, type Pm4pyDfg } from './lib/pm4py-dfg';
 import { eventsToPm4pyCsv, importLog, inputLabel, publishEvents, readEventLines, storedSessions } from './lib/real-log-inputs';
 import { Report, fmtNumber, table } from './lib/report';
@@ -105,7 +105,6 @@ of the last step size the recorder runs too, and after the incremental run a ful
   repeated.rest,
 );
 
-const codec = JSONCodec<unknown>();
 const MB = 2 ** 20;
 /** Compiled to bench/dist. */
 const REPO = resolve(__dirname, '..', '..');
@@ -133,33 +132,19 @@ interface RunFigures {
   dfgError?: string;
 }
 
-function peakRssBytes(pid: number): number | undefined {
-  try {
-    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
-async function ask<T>(nc: NatsConnection, names: TestNames, subject: keyof ReturnType<typeof analyzerSubjects>, body: unknown, timeoutMs: number): Promise<T> {
-  const msg = await nc.request(analyzerSubjects(names.subjectPrefix)[subject], codec.encode(body), { timeout: timeoutMs });
-  const r = codec.decode(msg.data) as ExecutorReply<T>;
-  if (!r.ok) throw new Error(`${subject} answered ${r.error.status}: ${r.error.message}`);
-  return r.value;
-}
 
 /** Requests a run and follows it until it ends (bounded by --run-minutes). */
 async function runAnalyzer(infra: Infra, names: TestNames, analyzer: ServiceProcess, mode: 'incremental' | 'full'): Promise<{ view: AnalyzerRunView; row: RunRow | null; wallMs: number }> {
   const t0 = performance.now();
   const limit = t0 + cli.runMinutes * 60_000;
-  let view = await ask<AnalyzerRunView>(infra.nc, names, 'run', { tenantId: BENCH_TENANT, mode, waitMs: 5000 }, 120_000);
+  let view = await askAnalyzer<AnalyzerRunView>(infra.nc, names, 'run', { tenantId: BENCH_TENANT, mode, waitMs: 5000 }, 120_000);
   while (view.status === 'running') {
     if (performance.now() > limit) throw new Error(`the ${mode} run did not end within ${cli.runMinutes} min`);
     if (analyzer.proc.exitCode !== null) throw new Error(`analyzer exited (${analyzer.proc.exitCode}):\n${analyzer.output().slice(-3000)}`);
     await sleep(500);
     try {
-      view = await ask<AnalyzerRunView>(infra.nc, names, 'getRun', { tenantId: BENCH_TENANT, runId: view.id }, 30_000);
+      view = await askAnalyzer<AnalyzerRunView>(infra.nc, names, 'getRun', { tenantId: BENCH_TENANT, runId: view.id }, 30_000);
     } catch (err) {
       // A run over a large log may keep the analyzer too busy to answer for a while: ask again.
       if ((err as { code?: string }).code !== 'TIMEOUT') throw err;

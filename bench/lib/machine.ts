@@ -70,9 +70,18 @@ export function ferretDbPostgresPid(port: string): number | undefined {
 }
 
 /** Resident set size of a process in bytes (VmRSS of /proc/<pid>/status), or undefined if it is gone. */
-export function rssBytes(pid: number): number | undefined {
+export function rssBytes(pid: number | 'self'): number | undefined {
+  return statusBytes(pid, 'VmRSS');
+}
+
+/** Peak resident set size of a process in bytes (VmHWM of /proc/<pid>/status), or undefined if it is gone. */
+export function peakRssBytes(pid: number | 'self'): number | undefined {
+  return statusBytes(pid, 'VmHWM');
+}
+
+function statusBytes(pid: number | 'self', field: 'VmRSS' | 'VmHWM'): number | undefined {
   try {
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : undefined;
   } catch {
     return undefined;

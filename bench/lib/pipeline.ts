@@ -1,6 +1,6 @@
 import { MongoClient, type Collection, type Db } from 'mongodb';
-import { connect, type NatsConnection } from 'nats';
-import { Collections } from '@toolpath/contracts';
+import { JSONCodec, connect, type NatsConnection } from 'nats';
+import { Collections, analyzerSubjects, type ExecutorReply } from '@toolpath/contracts';
 import { toolEventIndexesFor, type StoredToolEvent } from '@toolpath/event-store';
 import { EventPublisher } from '@toolpath/sdk';
 import { isolatedEnv, startService, testNames, testUrls, type ServiceProcess, type TestNames } from '@toolpath/testing';
@@ -415,3 +415,13 @@ export async function waitStored(
   }
 }
 
+
+const analyzerCodec = JSONCodec<unknown>();
+
+/** One request to the analyzer over NATS (what the gateway sends); throws with the error it answers. */
+export async function askAnalyzer<T>(nc: NatsConnection, names: TestNames, subject: keyof ReturnType<typeof analyzerSubjects>, body: unknown, timeoutMs: number): Promise<T> {
+  const msg = await nc.request(analyzerSubjects(names.subjectPrefix)[subject], analyzerCodec.encode(body), { timeout: timeoutMs });
+  const r = analyzerCodec.decode(msg.data) as ExecutorReply<T>;
+  if (!r.ok) throw new Error(`${subject} answered ${r.error.status}: ${r.error.message}`);
+  return r.value;
+}

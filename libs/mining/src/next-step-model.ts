@@ -91,6 +91,14 @@ const LEARN_STEPS = 64;
 /** Online EM: old evidence fades by this factor per step, so the weights follow a tenant's drift. */
 const MIX_DECAY = 0.9995;
 const MIX_PRIOR = 2;
+/**
+ * The mixture learns from a prediction at every step of a counted session, which costs far more
+ * than counting it (a distribution over every tool, and the intent neighbours). Its weights
+ * settle within a few thousand sessions, so past LEARN_ALL_SESSIONS only every LEARN_EVERY-th
+ * session teaches them: counting a large tenant stays as cheap as counting its n-grams.
+ */
+const LEARN_ALL_SESSIONS = 2_000;
+const LEARN_EVERY = 16;
 /** Mixture buckets: neighbour evidence none/weak/strong × n-gram context count low/high. */
 const BUCKETS = 6;
 
@@ -128,6 +136,13 @@ export class NextStepModel {
   private ids = new Map<string, number>();
   private ctxs = new Map<string, Ctx>();
   private cells = 0;
+  /**
+   * Counts of counts, kept as cells change: [(2 × order k + kind) × 5 + c] = cells of that order
+   * whose raw (kind 0) or continuation (kind 1) count is c, for c = 1..4. The discounts come from
+   * them, and they are read at every counted session (the mixture learns prequentially), so they
+   * must not cost a pass over every cell.
+   */
+  private countOfCounts: Int32Array;
   private discounts: number[] | undefined;
   private sessionCount = 0;
   // Intent neighbours.
@@ -135,6 +150,11 @@ export class NextStepModel {
   private termIds = new Map<string, number>();
   private ring: Array<{ tools: Int32Array; terms: Int32Array } | undefined> = [];
   private ringNext = 0;
+  /** Ring slots holding a session. */
+  private ringKept = 0;
+  /** Scratch of `neighbourhood`: a score per ring slot, and the slots it touched. */
+  private slotScores = new Float64Array(0);
+  private touchedSlots = new Int32Array(0);
   private postings = new Map<number, Set<number>>();
   private termSlots = 0;
   private mix: number[][] = Array.from({ length: BUCKETS }, () => [MIX_PRIOR, MIX_PRIOR]);
@@ -143,6 +163,7 @@ export class NextStepModel {
   constructor(opts: Partial<NextStepModelOptions> = {}) {
     this.options = { ...DEFAULT_NEXT_STEP_OPTIONS, ...stripUndefined(opts) };
     const o = this.options;
+    this.countOfCounts = new Int32Array(2 * Math.max(1, Math.min(8, o.order | 0)) * 5);
     if (!Number.isInteger(o.order) || o.order < 1 || o.order > 8) throw new RangeError(`next-step order must be an integer in [1, 8], got ${o.order}`);
     for (const k of ['maxTools', 'maxCells', 'neighbours', 'maxSessionSteps'] as const) {
       if (!Number.isInteger(o[k]) || o[k] < 1) throw new RangeError(`next-step option ${k} must be a positive integer, got ${o[k]}`);
@@ -175,7 +196,7 @@ export class NextStepModel {
     const seq = tools.map((t) => this.idFor(t));
     const terms = this.options.neighbourSessions > 0 ? this.termIdsOf(intent, true) : [];
     // Prequential: predict each step before counting it, to learn the mixture weights.
-    if (this.sessionCount > 0) this.learnMixture(seq, terms);
+    if (this.sessionCount > 0 && (this.sessionCount < LEARN_ALL_SESSIONS || this.sessionCount % LEARN_EVERY === 0)) this.learnMixture(seq, terms);
     this.countNgrams(seq);
     if (this.options.neighbourSessions > 0) this.remember(seq, terms);
     this.sessionCount++;
@@ -241,10 +262,12 @@ export class NextStepModel {
           this.cells++;
         }
         isNew[k] = cell.raw === 0;
+        this.recount(k, 0, cell.raw, cell.raw + 1);
         cell.raw++;
         ctx.rawTotal++;
         // A new left extension (one longer context) is one more context this n-gram continues.
         if (k < maxK && isNew[k + 1]) {
+          this.recount(k, 1, cell.cont, cell.cont + 1);
           cell.cont++;
           ctx.contTotal++;
         }
@@ -263,6 +286,8 @@ export class NextStepModel {
           if (ctx.k !== k) continue;
           for (const [w, cell] of ctx.next) {
             if (cell.raw > limit) continue;
+            this.recount(k, 0, cell.raw, 0);
+            this.recount(k, 1, cell.cont, 0);
             ctx.next.delete(w);
             ctx.rawTotal -= cell.raw;
             ctx.contTotal -= cell.cont;
@@ -274,6 +299,13 @@ export class NextStepModel {
     }
   }
 
+  /** A cell of order k moved from count `from` to `to` (0 = gone) of one kind: 0 raw, 1 continuation. */
+  private recount(k: number, kind: 0 | 1, from: number, to: number): void {
+    const at = (2 * k + kind) * 5;
+    if (from >= 1 && from <= 4) this.countOfCounts[at + from]--;
+    if (to >= 1 && to <= 4) this.countOfCounts[at + to]++;
+  }
+
   /**
    * Discounts per order and count kind (raw, continuation) for counts 1, 2 and 3+ (Chen and
    * Goodman's modified Kneser-Ney estimates from the counts of counts), each within [0, c).
@@ -281,17 +313,10 @@ export class NextStepModel {
   private discount(k: number, raw: boolean, c: number): number {
     if (!this.discounts) {
       const o = this.options.order;
-      const nc = Array.from({ length: 2 * o }, () => [0, 0, 0, 0, 0]);
-      for (const ctx of this.ctxs.values()) {
-        for (const cell of ctx.next.values()) {
-          const r = cell.raw;
-          const q = cell.cont;
-          if (r >= 1 && r <= 4) nc[2 * ctx.k][r]++;
-          if (q >= 1 && q <= 4) nc[2 * ctx.k + 1][q]++;
-        }
-      }
       const out: number[] = [];
-      for (const [, n1, n2, n3, n4] of nc) {
+      for (let row = 0; row < 2 * o; row++) {
+        const at = row * 5;
+        const [n1, n2, n3, n4] = [this.countOfCounts[at + 1], this.countOfCounts[at + 2], this.countOfCounts[at + 3], this.countOfCounts[at + 4]];
         const y = n1 > 0 && n2 > 0 ? n1 / (n1 + 2 * n2) : 0.5;
         const d1 = n1 > 0 && n2 > 0 ? 1 - (2 * y * n2) / n1 : 0.5;
         const d2 = n2 > 0 && n3 > 0 ? 2 - (3 * y * n3) / n2 : 1;
@@ -416,6 +441,7 @@ export class NextStepModel {
     const cap = this.options.neighbourSessions;
     const slot = this.ringNext;
     const old = this.ring[slot];
+    if (!old) this.ringKept++;
     if (old) {
       for (const t of old.terms) {
         const set = this.postings.get(t);
@@ -438,10 +464,18 @@ export class NextStepModel {
 
   /** The kept sessions most like the intent (BM25 over term sets), with weights relative to the best. */
   private neighbourhood(terms: number[], limit = this.options.neighbours): Neighbourhood {
-    const kept = this.ring.reduce((n, r) => n + (r ? 1 : 0), 0);
-    if (terms.length === 0 || kept === 0) return { slots: [], weights: [] };
+    const kept = this.ringKept;
+    if (terms.length === 0 || kept === 0 || limit <= 0) return { slots: [], weights: [] };
+    // Called for every counted session (the mixture learns prequentially): scores go into typed
+    // scratch arrays indexed by slot, and only the best `limit` are kept, never a sort of all.
+    if (this.slotScores.length < this.ring.length) {
+      this.slotScores = new Float64Array(this.ring.length);
+      this.touchedSlots = new Int32Array(this.ring.length);
+    }
+    const scores = this.slotScores;
+    const touched = this.touchedSlots;
+    let nTouched = 0;
     const avgLen = this.termSlots / kept || 1;
-    const scores = new Map<number, number>();
     const k1 = 1.2;
     const b = 0.75;
     for (const t of terms) {
@@ -452,13 +486,31 @@ export class NextStepModel {
       if (idf <= 0) continue;
       for (const slot of set) {
         const len = this.ring[slot]!.terms.length;
-        scores.set(slot, (scores.get(slot) ?? 0) + (idf * (k1 + 1)) / (1 + k1 * (1 - b + (b * len) / avgLen)));
+        if (scores[slot] === 0) touched[nTouched++] = slot;
+        scores[slot] += (idf * (k1 + 1)) / (1 + k1 * (1 - b + (b * len) / avgLen));
       }
     }
-    const top = [...scores].sort((a, b2) => b2[1] - a[1] || a[0] - b2[0]).slice(0, limit);
-    const best = top[0]?.[1] ?? 0;
+    // Top `limit` by score, ties by slot (as a full sort would order them).
+    const topSlots: number[] = [];
+    const topScores: number[] = [];
+    for (let i = 0; i < nTouched; i++) {
+      const slot = touched[i];
+      const v = scores[slot];
+      scores[slot] = 0;
+      const n = topSlots.length;
+      if (n === limit && (v < topScores[n - 1] || (v === topScores[n - 1] && slot > topSlots[n - 1]))) continue;
+      let at = n;
+      while (at > 0 && (topScores[at - 1] < v || (topScores[at - 1] === v && topSlots[at - 1] > slot))) at--;
+      topSlots.splice(at, 0, slot);
+      topScores.splice(at, 0, v);
+      if (topSlots.length > limit) {
+        topSlots.pop();
+        topScores.pop();
+      }
+    }
+    const best = topScores[0] ?? 0;
     if (best <= 0) return { slots: [], weights: [] };
-    return { slots: top.map(([s]) => s), weights: top.map(([, v]) => (v / best) ** 2) };
+    return { slots: topSlots, weights: topScores.map((v) => (v / best) ** 2) };
   }
 
   /**
@@ -625,6 +677,8 @@ export class NextStepModel {
       const ctx: Ctx = { k, raw: k === n - 1 || (k > 0 && ids[0] === BOS), next: new Map(), rawTotal: 0, contTotal: 0 };
       for (let i = 0; i + 2 < flat.length; i += 3) {
         ctx.next.set(flat[i], { raw: flat[i + 1], cont: flat[i + 2] });
+        m.recount(k, 0, 0, flat[i + 1]);
+        m.recount(k, 1, 0, flat[i + 2]);
         ctx.rawTotal += flat[i + 1];
         ctx.contTotal += flat[i + 2];
         m.cells++;
@@ -641,6 +695,7 @@ export class NextStepModel {
         return;
       }
       m.ring[slot] = { tools: Int32Array.from(tools), terms: Int32Array.from(terms) };
+      m.ringKept++;
       for (const t of terms) {
         let set = m.postings.get(t);
         if (!set) m.postings.set(t, (set = new Set()));
