@@ -2,7 +2,7 @@ import { inflateRawSync } from 'node:zlib';
 import type { Db } from 'mongodb';
 import { JSONCodec, type NatsConnection } from 'nats';
 import { Collections, analyzerSubjects, type ExecutorReply, type FlowStatsView } from '@toolpath/contracts';
-import { edgeKey, type Dfg } from './pm4py-dfg';
+import { dfgOfSequences, edgeKey, type Dfg } from './pm4py-dfg';
 
 /**
  * The analyzer's directly-follows graph of a tenant's closed sessions: its process map
@@ -59,13 +59,9 @@ const JOURNAL_MAGIC = Buffer.from('TPJ1');
 export async function flowFromJournal(db: Db, tenantId: string): Promise<AnalyzerDfg> {
   const head = await db.collection<{ _id: string; snapshot?: BlobRef | null; journal?: BlobRef[] }>(Collections.analyzerState).findOne({ _id: tenantId });
   const blobs = db.collection<{ _id: string; data: { buffer: Uint8Array } }>(Collections.analyzerBlobs);
-  const dfg: AnalyzerDfg = { source: 'journal', cases: 0, edges: new Map(), starts: new Map(), ends: new Map(), exact: true, notes: [] };
-  if (!head) return { ...dfg, exact: false, notes: ['no state stored for the tenant'] };
-  if (head.snapshot) {
-    dfg.exact = false;
-    dfg.notes.push('a snapshot holds sessions the journal no longer lists');
-  }
-  const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
+  const empty: AnalyzerDfg = { source: 'journal', cases: 0, edges: new Map(), starts: new Map(), ends: new Map(), exact: true, notes: [] };
+  if (!head) return { ...empty, exact: false, notes: ['no state stored for the tenant'] };
+  const sequences: string[][] = [];
   for (const ref of head.journal ?? []) {
     const parts: Buffer[] = [];
     for (let i = 0; i < ref.parts; i++) {
@@ -76,15 +72,13 @@ export async function flowFromJournal(db: Db, tenantId: string): Promise<Analyze
     const buf = Buffer.concat(parts);
     const json = buf.subarray(0, 4).equals(JOURNAL_MAGIC) ? inflateRawSync(buf.subarray(4)) : buf;
     const sessions = JSON.parse(json.toString('utf8')) as Array<{ steps: Array<{ tool: string }> }>;
-    for (const s of sessions) {
-      // As the process map counts: a session without calls is no case.
-      const tools = s.steps.map((step) => step.tool);
-      if (tools.length === 0) continue;
-      dfg.cases++;
-      bump(dfg.starts, tools[0]);
-      bump(dfg.ends, tools[tools.length - 1]);
-      for (let i = 1; i < tools.length; i++) bump(dfg.edges, edgeKey(tools[i - 1], tools[i]));
-    }
+    for (const s of sessions) sequences.push(s.steps.map((step) => step.tool));
+  }
+  // Counted as the process map counts (a session without calls is no case).
+  const dfg: AnalyzerDfg = { ...empty, ...dfgOfSequences(sequences) };
+  if (head.snapshot) {
+    dfg.exact = false;
+    dfg.notes.push('a snapshot holds sessions the journal no longer lists');
   }
   return dfg;
 }
