@@ -16,7 +16,7 @@ export { PatternCounter, type PatternCounterOptions } from './pattern-counter';
 export { inferWorkflow, type InferWorkflowOptions, type InferredWorkflow } from './infer-workflow';
 export { predictNextSteps, type NextStepSources } from './predict-next-steps';
 export { NextStepModel, DEFAULT_NEXT_STEP_OPTIONS, type NextStepModelOptions, type NextStepModelState } from './next-step-model';
-export { intentTerms, intentTermSet, type IntentTermOptions, normaliseIntent, stemTerm, ENTITY_SLOTS, type EntitySlot } from './intent-terms';
+export { intentTerms, intentTermSet, type IntentTermOptions, maskedIntent, stemTerm, ENTITY_SLOTS, type EntitySlot } from './intent-terms';
 export {
   rankPatternsByIntent,
   qualityWeight,

@@ -134,6 +134,6 @@ export function intentTermSet(text: string | undefined): string[] {
 }
 
 /** The intent with its entities masked, as display text ("cancel order <id> for <name>"). */
-export function normaliseIntent(text: string | undefined): string {
+export function maskedIntent(text: string | undefined): string {
   return intentTerms(text).join(' ');
 }
