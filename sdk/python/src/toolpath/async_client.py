@@ -31,6 +31,7 @@ from nats.js import JetStreamContext
 
 from . import events as _events
 from .errors import EventTooLargeError, InvalidEventError
+from ._tasks import cancel_and_wait
 from .session import Session
 
 __all__ = ["AsyncToolpath", "DEFAULT_SERVERS"]
@@ -540,10 +541,7 @@ class AsyncToolpath:
             t for t in (self._publisher_task, self._connect_task) if t is not None
         ]
         tasks.extend(list(self._sends))
-        for t in tasks:
-            t.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(tasks)
 
     def _atexit(self) -> None:
         """Interpreter exit: deliver what is still buffered, within ``exit_timeout``."""

@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Coroutine, Dict, Optional, Sequence, Type, TypeVar, Union
 
 from .async_client import AsyncToolpath
+from ._tasks import cancel_and_wait
 from .session import Session
 
 if TYPE_CHECKING:
@@ -180,10 +181,8 @@ class Toolpath:
         finally:
             try:
                 pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-                for t in pending:
-                    t.cancel()
                 if pending:
-                    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+                    loop.run_until_complete(cancel_and_wait(pending))
                 loop.run_until_complete(loop.shutdown_asyncgens())
             finally:
                 loop.close()
