@@ -115,7 +115,11 @@ function main(): void {
     const withWorkflow = sessions.filter((s) => s.workflow);
     const workflowTools = new Map(logs.workflows.map((w) => [w.name, w.tools]));
     const ceiling = withWorkflow.reduce((n, s) => n + jaccard(workflowTools.get(s.workflow as string) ?? [], s.steps.map((x) => x.tool)), 0) / sessions.length;
-    report.note(`${name}: a ranker naming each session's planted workflow would score a suggestion Jaccard of ${r3(ceiling)} (noise-only sessions count 0)`);
+    const measured = report.details[name] as InferenceEval | undefined;
+    const sg = measured?.suggestions;
+    const wanted = sg ? Math.max(sg.mostSupported.meanJaccard, sg.bm25.meanJaccard) + cli.suggestionMargin : undefined;
+    const above = wanted !== undefined && wanted > ceiling ? `; the suggestion target ${r3(wanted)} is above it, so no ranker can meet it on these logs` : '';
+    report.note(`${name}: a ranker naming each session's planted workflow would score a suggestion Jaccard of ${r3(ceiling)} (noise-only sessions count 0)${above}`);
   }
   report.note(`${cli.folds > 1 ? `${cli.folds}-fold cross-validation` : 'one split'} by a hash of the session id (or intent): the same file always gives the same split; every method sees the same folds`);
   report.print();

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import MiniSearch from 'minisearch';
-import { IntentPatternIndex, NextStepModel, PatternCounter, type SessionStep, type ClosedSession, type MinedPattern, type PatternCounterOptions, type RankablePattern } from '@toolpath/mining';
+import { IntentPatternIndex, NextStepModel, rankProcedure, PatternCounter, type SessionStep, type ClosedSession, type MinedPattern, type PatternCounterOptions, type RankablePattern } from '@toolpath/mining';
 
 // ---- input ----
 
@@ -294,11 +294,21 @@ export function bm25Ranker(patterns: MinedPattern[]): IntentRanker {
   };
 }
 
-/** The analyzer's ranker (libs/mining rankPatternsByIntent), with the intent neighbours of a NextStepModel trained on the same sessions. */
+/**
+ * The analyzer's ranker as its suggestion index ranks learned workflows: the patterns
+ * (libs/mining IntentPatternIndex) and the typical procedure of the sessions with similar
+ * intents (rankProcedure), by score, with the intent neighbours of a NextStepModel trained on the
+ * same sessions.
+ */
 export function analyzerRanker(patterns: MinedPattern[], model: NextStepModel): IntentRanker {
   const rankable: RankablePattern[] = patterns.map((p) => ({ key: p.id, tools: p.tools, intents: p.intents, support: p.support, confidence: p.confidence }));
   const index = new IntentPatternIndex(rankable);
-  return (intent) => index.rank(intent, { similarSessions: model.similarSessions(intent) }, 1)[0]?.pattern.tools;
+  return (intent) => {
+    const similarSessions = model.similarSessions(intent);
+    const pattern = index.rank(intent, { similarSessions }, 1)[0];
+    const procedure = rankProcedure(similarSessions);
+    return procedure && (!pattern || procedure.score > pattern.score) ? procedure.procedure.tools : pattern?.pattern.tools;
+  };
 }
 
 // ---- everything at once --------------------------------------------------------------------

@@ -206,6 +206,18 @@ export interface Suggestion {
   reasons: string[];
   /** The workflow definition v1 to run or show. */
   workflow: Record<string, unknown>;
+  /**
+   * Present when the suggestion is the whole procedure past sessions with the most similar
+   * intents followed (not yet a learned pattern: its workflow is a draft without parameters).
+   */
+  procedure?: {
+    /** Similar sessions that made exactly these calls. */
+    followedBy: number;
+    /** Similar sessions considered. */
+    neighbours: number;
+    /** Weighted mean Jaccard overlap of its tools with theirs. */
+    expectedOverlap: number;
+  };
 }
 
 export interface SuggestionsView {

@@ -11,7 +11,7 @@ export type {
   PatternCounterStats,
 } from './mining-types';
 export { DEFAULT_MINING_OPTIONS, resolveMiningOptions, type MiningOptions } from './mining-options';
-export { SessionAssembler, MiningInputError, compareSessionEvents, type SessionAssemblerOptions } from './session-assembler';
+export { SessionAssembler, MiningInputError, applyOpenChanges, compareSessionEvents, type OpenSessionChanges, type SessionAssemblerOptions } from './session-assembler';
 export { PatternCounter, type PatternCounterOptions } from './pattern-counter';
 export { inferWorkflow, type InferWorkflowOptions, type InferredWorkflow } from './infer-workflow';
 export { predictNextSteps, type NextStepSources } from './predict-next-steps';
@@ -25,5 +25,9 @@ export {
   type RankedPattern,
   type SimilarSession,
   type IntentRankingEvidence,
+  rankProcedure,
+  type RankedProcedure,
 } from './intent-ranking';
+export { jaccardOf } from './tool-overlap';
+export { typicalProcedure, procedureWorkflow, procedureKey, type TypicalProcedure } from './typical-procedure';
 export { DurationSketch, LogResolution, FINE_RESOLUTION, COARSE_RESOLUTION } from './duration-sketch';

@@ -151,7 +151,7 @@ export function inferWorkflow(pattern: MinedPattern, occurrences: PatternOccurre
 }
 
 /** Step ids from tool names: `s<n>_<tool>` (unicode and punctuation become "_"), unique by position. */
-function stepIds(tools: string[]): string[] {
+export function stepIds(tools: string[]): string[] {
   return tools.map((t, i) => {
     const slug = t
       .replace(/[^A-Za-z0-9_-]+/g, '_')

@@ -1,4 +1,6 @@
 import { intentTerms } from './intent-terms';
+import { jaccardOf } from './tool-overlap';
+import { typicalProcedure, type TypicalProcedure } from './typical-procedure';
 
 /** What ranking needs of a learned pattern (MinedPattern fits). */
 export interface RankablePattern {
@@ -49,6 +51,28 @@ const TERM_SHARE = 0.02;
 /** How a pattern's quality weighs on its relevance: confidence 0 keeps 75 %, confidence 1 all of it. */
 export function qualityWeight(confidence: number | null | undefined): number {
   return QUALITY_FLOOR + (1 - QUALITY_FLOOR) * (typeof confidence === 'number' && Number.isFinite(confidence) ? Math.min(1, Math.max(0, confidence)) : 0);
+}
+
+/** The procedure of the sessions most like an intent, scored on the scale of RankedPattern. */
+export interface RankedProcedure {
+  procedure: TypicalProcedure;
+  /** relevance × quality (the quality of unknown success: qualityWeight(null)). */
+  score: number;
+  relevance: number;
+  expectedOverlap: number;
+}
+
+/**
+ * The typical procedure of the similar sessions (typical-procedure.ts), scored like a pattern:
+ * relevance = the expected overlap, plus the full term share (its sessions are the intent's
+ * nearest by construction); quality = that of a pattern of unknown success, so a learned pattern
+ * as relevant and proven successful ranks above it.
+ */
+export function rankProcedure(similar: ReadonlyArray<SimilarSession>): RankedProcedure | undefined {
+  const procedure = typicalProcedure(similar);
+  if (!procedure || !(procedure.expectedOverlap > 0)) return undefined;
+  const relevance = (1 - TERM_SHARE) * procedure.expectedOverlap + TERM_SHARE;
+  return { procedure, relevance, score: relevance * qualityWeight(null), expectedOverlap: procedure.expectedOverlap };
 }
 
 /**
@@ -187,13 +211,6 @@ export class IntentPatternIndex<P extends RankablePattern> {
       matchedTerms: query.filter((_, i) => i < 31 && (matched[j] & (1 << i)) !== 0),
     }));
   }
-}
-
-function jaccardOf(a: Set<string>, b: Set<string>): number {
-  let inter = 0;
-  for (const x of a) if (b.has(x)) inter++;
-  const union = a.size + b.size - inter;
-  return union === 0 ? 0 : inter / union;
 }
 
 function compareTools(a: string[], b: string[]): number {

@@ -79,4 +79,33 @@ describe('SuggestionIndex', () => {
     expect(items.map((s) => s.patternId)).toEqual(['long', 'short']);
     expect(items[0].reasons.join(' ')).toMatch(/similar intent/);
   });
+
+  it('offers the whole procedure of the most similar past sessions when no learned pattern covers it', () => {
+    // A small tenant: only the shared read-only prefix recurred often enough to be a pattern.
+    const docs = [doc({ key: 'p:prefix', patternId: 'prefix', tools: ['get_user', 'get_reservation'], text: 'change my flight', support: 9, confidence: 0.9 })];
+    const similarSessions = () => [
+      { tools: ['get_user', 'get_reservation', 'search_flights', 'update_flights'], weight: 1 },
+      { tools: ['get_user', 'get_reservation', 'search_flights', 'update_flights'], weight: 0.8 },
+      { tools: ['get_user', 'get_reservation', 'search_flights', 'search_flights_onestop', 'update_flights'], weight: 0.6 },
+    ];
+    const index = new SuggestionIndex(docs, { similarSessions });
+    const [top, second] = index.query({ intent: 'change my flight to the 24th', tools: [], limit: 2 });
+    expect(top.tools).toEqual(['get_user', 'get_reservation', 'search_flights', 'update_flights']);
+    expect(top.patternId).toBeUndefined();
+    expect(top.procedure).toEqual({ followedBy: 2, neighbours: 3, expectedOverlap: 0.95 });
+    expect(top.reasons.join(' ')).toMatch(/whole procedure 2 of the 3 past sessions/);
+    // A draft: the calls in order, each after the one before, parameters left to fill in.
+    const steps = (top.workflow as { steps: Array<{ tool: string; dependsOn?: string[]; parameters: object }> }).steps;
+    expect(steps.map((x) => x.tool)).toEqual(top.tools);
+    expect(steps[3].dependsOn).toEqual([(top.workflow as { steps: Array<{ id: string }> }).steps[2].id]);
+    expect(steps.every((x) => Object.keys(x.parameters).length === 0)).toBe(true);
+    expect(second.patternId).toBe('prefix');
+  });
+
+  it('leaves the procedure out when the query is narrowed to a user or agent (its sessions are not attributed)', () => {
+    const similarSessions = () => [{ tools: ['a', 'b', 'c'], weight: 1 }];
+    const index = new SuggestionIndex([doc({ key: 'p:ab', patternId: 'ab', tools: ['a', 'b'], text: 'do it', supportByUser: { ann: 3 } })], { similarSessions });
+    expect(index.query({ intent: 'do it', tools: [], limit: 3 }).map((s) => s.procedure !== undefined)).toEqual([true, false]);
+    expect(index.query({ intent: 'do it', tools: [], userId: 'ann', limit: 3 }).map((s) => s.patternId)).toEqual(['ab']);
+  });
 });

@@ -1,11 +1,14 @@
 import MiniSearch from 'minisearch';
 import type { Suggestion } from '@toolpath/contracts';
-import { IntentPatternIndex, intentTerms, qualityWeight, type MinedPattern, type RankablePattern, type SimilarSession } from '@toolpath/mining';
+import { IntentPatternIndex, intentTerms, procedureKey, procedureWorkflow, qualityWeight, rankProcedure, type MinedPattern, type RankablePattern, type SimilarSession, type TypicalProcedure } from '@toolpath/mining';
 
-/** One suggestible workflow: a catalog workflow, or a learned pattern above the confidence threshold. */
+/**
+ * One suggestible workflow: a catalog workflow, a learned pattern above the confidence threshold,
+ * or (made per query) the typical procedure of the sessions with the most similar intents.
+ */
 export interface SuggestDoc {
   key: string;
-  kind: 'catalog' | 'pattern';
+  kind: 'catalog' | 'pattern' | 'procedure';
   workflowId?: string;
   patternId?: string;
   source: Suggestion['source'];
@@ -23,6 +26,8 @@ export interface SuggestDoc {
   supportByUser: Record<string, number>;
   supportByAgent: Record<string, number>;
   workflow: Record<string, unknown>;
+  /** Procedures: how they were chosen. */
+  procedure?: TypicalProcedure;
 }
 
 export interface SuggestQuery {
@@ -107,6 +112,8 @@ export class SuggestionIndex {
   query(q: SuggestQuery): Suggestion[] {
     const intent = q.intent?.trim() ? q.intent.trim() : undefined;
     const bm25 = new Map<string, { score: number; terms: string[]; overlap?: number }>();
+    /** Documents made for this query only (the typical procedure). */
+    const extra = new Map<string, SuggestDoc>();
     if (intent) {
       const hits = this.search.search(intent);
       const top = hits[0]?.score ?? 0;
@@ -116,19 +123,27 @@ export class SuggestionIndex {
       for (const r of this.learned.rank(intent, { similarSessions }, keep, (p) => narrowedIn(p.doc, q))) {
         bm25.set(r.pattern.key, { score: r.relevance, terms: r.matchedTerms, ...(r.expectedOverlap !== undefined ? { overlap: r.expectedOverlap } : {}) });
       }
+      // The neighbours' procedure knows no user or agent: it is offered only to unnarrowed queries,
+      // and not when a workflow with the same tools is already a candidate (that one carries more).
+      const procedure = q.userId === undefined && q.agentId === undefined ? rankProcedure(similarSessions) : undefined;
+      if (procedure && !this.hasTools(procedure.procedure.tools)) {
+        const doc = procedureDoc(procedure.procedure);
+        extra.set(doc.key, doc);
+        bm25.set(doc.key, { score: procedure.relevance, terms: [], overlap: procedure.expectedOverlap });
+      }
     }
     const toolMatch = q.tools.length > 0 ? this.matchTools(q.tools) : new Map<string, number>();
     // Scores first (numbers only); the suggestion objects and their reasons only for the few returned.
     const ranked: Array<{ d: SuggestDoc; score: number; k: number; group: number }> = [];
     const consider = (key: string) => {
-      const d = this.docs.get(key)!;
+      const d = this.docs.get(key) ?? extra.get(key)!;
       if (d.kind === 'pattern' && !narrowedIn(d, q)) return;
       const b = bm25.get(key)?.score ?? 0;
       const k = toolMatch.get(key) ?? 0;
       const toolFrac = k > 0 ? k / Math.min(q.tools.length, d.tools.length) : 0;
       const relevance = intent && q.tools.length > 0 ? INTENT_WEIGHT * b + TOOLS_WEIGHT * toolFrac : intent ? b : toolFrac;
       if (relevance <= 0) return;
-      const score = d.kind === 'pattern' ? relevance * qualityWeight(d.confidence) : relevance;
+      const score = d.kind === 'catalog' ? relevance : relevance * qualityWeight(d.confidence);
       // User-submitted workflows come before learned ones, whatever their scores.
       ranked.push({ d, score, k, group: d.source === 'learned' ? 1 : 0 });
     };
@@ -146,6 +161,9 @@ export class SuggestionIndex {
       reasons.push(`learned from ${d.support} sessions: success rate ${pct(d.successRate ?? 0)}, confidence ${(d.confidence ?? 0).toFixed(2)}`);
       if (d.workflowId) reasons.push(`promoted to the catalog as ${d.workflowId}`);
     }
+    if (d.procedure) {
+      reasons.push(`the whole procedure ${d.procedure.followedBy} of the ${d.procedure.neighbours} past sessions with the most similar intents followed; not yet a learned pattern (parameters not learned)`);
+    }
     if (b && b.score > 0 && b.terms.length > 0) reasons.push(`intent matches ${b.terms.map((t) => `"${t}"`).join(', ')}${d.topIntent ? ` (sessions behind it: "${d.topIntent}")` : ''}`);
     if (b?.overlap !== undefined && b.overlap > 0) reasons.push(`sessions with a similar intent called ${pct(b.overlap)} of the same tools (expected overlap)`);
     const nextTool = k > 0 && k < d.tools.length ? d.tools[k] : undefined;
@@ -156,14 +174,23 @@ export class SuggestionIndex {
       source: d.source,
       name: d.name,
       ...(d.description ? { description: d.description } : {}),
-      score: Math.round(score * 10_000) / 10_000,
+      score: round4(score),
       confidence: d.confidence,
       tools: d.tools,
       matchedSteps: k,
       ...(nextTool ? { nextTool } : {}),
       reasons,
       workflow: d.workflow,
+      ...(d.procedure ? { procedure: { followedBy: d.procedure.followedBy, neighbours: d.procedure.neighbours, expectedOverlap: round4(d.procedure.expectedOverlap) } } : {}),
     };
+  }
+
+  /** Whether a catalog workflow or learned pattern has exactly these tools. */
+  private hasTools(tools: string[]): boolean {
+    for (const d of this.byFirstTool.get(tools[0]) ?? []) {
+      if (d.tools.length === tools.length && d.tools.every((t, i) => t === tools[i])) return true;
+    }
+    return false;
   }
 
   /**
@@ -192,6 +219,10 @@ function narrowedIn(d: SuggestDoc, q: SuggestQuery): boolean {
   return true;
 }
 
+function round4(x: number): number {
+  return Math.round(x * 10_000) / 10_000;
+}
+
 function pct(x: number): string {
   return `${Math.round(x * 100)}%`;
 }
@@ -217,5 +248,26 @@ export function patternDoc(p: MinedPattern, workflow: Record<string, unknown>, p
     supportByUser: p.supportByUser,
     supportByAgent: p.supportByAgent,
     workflow: promotedWorkflowId ? { ...workflow, id: promotedWorkflowId } : workflow,
+  };
+}
+
+/** The query-time document of the similar sessions' typical procedure (a draft to fill in). */
+function procedureDoc(p: TypicalProcedure): SuggestDoc {
+  const workflow = procedureWorkflow(p) as unknown as Record<string, unknown>;
+  return {
+    key: `proc:${procedureKey(p.tools)}`,
+    kind: 'procedure',
+    source: 'learned',
+    name: String(workflow.name),
+    description: String(workflow.description),
+    tools: p.tools,
+    confidence: null,
+    support: p.followedBy,
+    successRate: null,
+    text: '',
+    supportByUser: {},
+    supportByAgent: {},
+    workflow,
+    procedure: p,
   };
 }

@@ -113,6 +113,16 @@ export function learningSchemas(): Record<string, JsonSchema> {
         nextTool: { type: 'string' },
         reasons: { type: 'array', items: { type: 'string' } },
         workflow: schemaRef('WorkflowDefinition'),
+        procedure: {
+          type: 'object',
+          description:
+            'present when the suggestion is the whole procedure that past sessions with the most similar intents followed (not yet a learned pattern; its workflow is a draft without parameters)',
+          properties: {
+            followedBy: { type: 'integer', description: 'similar sessions that made exactly these calls' },
+            neighbours: { type: 'integer', description: 'similar sessions considered' },
+            expectedOverlap: { type: 'number', description: 'weighted mean Jaccard overlap of its tools with theirs' },
+          },
+        },
       },
     },
     Suggestions: {
