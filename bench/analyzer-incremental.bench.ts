@@ -333,12 +333,22 @@ async function main(): Promise<void> {
     report.details.rounds = rounds;
     const state = await infra.mongo
       .db(names.mongoDb)
-      .collection<{ _id: string; snapshot?: { bytes: number } | null; journal?: Array<{ bytes: number }>; open?: { bytes: number } | null; openSessions?: number }>(Collections.analyzerState)
+      .collection<{ _id: string; snapshot?: { bytes: number } | null; journal?: Array<{ bytes: number }>; open?: { bytes: number } | null; openChanges?: Array<{ bytes: number }>; openSessions?: number }>(Collections.analyzerState)
       .findOne({ _id: BENCH_TENANT });
     if (state) {
-      const stored = { snapshotBytes: state.snapshot?.bytes ?? 0, journalEntries: state.journal?.length ?? 0, journalBytes: (state.journal ?? []).reduce((n, r) => n + r.bytes, 0), openBytes: state.open?.bytes ?? 0, openSessions: state.openSessions ?? 0 };
+      const stored = {
+        snapshotBytes: state.snapshot?.bytes ?? 0,
+        journalEntries: state.journal?.length ?? 0,
+        journalBytes: (state.journal ?? []).reduce((n, r) => n + r.bytes, 0),
+        openBytes: state.open?.bytes ?? 0,
+        openChangeRecords: state.openChanges?.length ?? 0,
+        openChangeBytes: (state.openChanges ?? []).reduce((n, r) => n + r.bytes, 0),
+        openSessions: state.openSessions ?? 0,
+      };
       report.details.storedState = stored;
-      report.note(`stored state: snapshot ${(stored.snapshotBytes / MB).toFixed(1)} MiB, journal ${stored.journalEntries} entries ${(stored.journalBytes / MB).toFixed(2)} MiB, open sessions ${stored.openSessions} (${(stored.openBytes / 1024).toFixed(0)} KiB)`);
+      report.note(
+        `stored state: snapshot ${(stored.snapshotBytes / MB).toFixed(1)} MiB, journal ${stored.journalEntries} entries ${(stored.journalBytes / MB).toFixed(2)} MiB, open sessions ${stored.openSessions} (base ${(stored.openBytes / 1024).toFixed(0)} KiB + ${stored.openChangeRecords} change records ${(stored.openChangeBytes / 1024).toFixed(0)} KiB)`,
+      );
     }
     report.print();
     report.write(cli.json);

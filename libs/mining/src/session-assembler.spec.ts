@@ -1,5 +1,6 @@
 import type { ClosedSession, MiningEvent } from './mining-types';
-import { MiningInputError, SessionAssembler } from './session-assembler';
+import { MiningInputError, SessionAssembler, applyOpenChanges } from './session-assembler';
+import type { OpenSessionState } from './mining-types';
 
 let streamSeq = 0;
 const call = (sessionId: string, tool: string, over: Partial<MiningEvent> = {}): MiningEvent => ({
@@ -222,6 +223,116 @@ describe('SessionAssembler', () => {
       const saved = [{ tenantId: 't1', sessionId: 'old', events: [call('old', 'a', { startedAt: 5 * DAY })], droppedSteps: 0, lastActivityAt: 5 * DAY }];
       const b = SessionAssembler.restore({ sessionIdleMs: 1_000 }, saved, 50_000);
       expect(b.nextCloseAt()).toBe(51_000);
+    });
+  });
+
+  describe('saving open sessions as changes', () => {
+    /** A store as the analyzer keeps it: a base of openSessions() and the change records since. */
+    class Saved {
+      base: OpenSessionState[] = [];
+      changes: Array<{ upserts: OpenSessionState[]; removed: Array<{ tenantId: string; sessionId: string }> }> = [];
+      save(a: SessionAssembler): 'base' | 'changes' {
+        const c = a.takeOpenChanges();
+        if (c.full) {
+          this.base = JSON.parse(JSON.stringify(a.openSessions())) as OpenSessionState[];
+          this.changes = [];
+          a.openSaved();
+          return 'base';
+        }
+        this.changes.push(JSON.parse(JSON.stringify({ upserts: c.upserts, removed: c.removed })) as Saved['changes'][number]);
+        return 'changes';
+      }
+      restored(): OpenSessionState[] {
+        return applyOpenChanges(this.base, this.changes);
+      }
+    }
+    const byKey = (list: OpenSessionState[]) => [...list].sort((x, y) => (x.sessionId < y.sessionId ? -1 : x.sessionId > y.sessionId ? 1 : 0));
+    const closedShape = (list: ClosedSession[]) => list.map((s) => `${s.sessionId}:${s.steps.map((x) => x.tool).join('>')}${s.ended ? '.' : ''}@${s.lastStreamSeq}`);
+
+    it('writes only the sessions a step changed, and a base plus changes restores the same sessions', () => {
+      const a = new SessionAssembler({ sessionIdleMs: 1_000 });
+      const saved = new Saved();
+      for (let i = 0; i < 2_000; i++) a.add(call(`s${i}`, 'a', { arrivedAt: i % 10 }));
+      expect(saved.save(a)).toBe('base');
+      a.add(call('s7', 'b', { arrivedAt: 20 }));
+      a.add(call('new', 'c', { arrivedAt: 20 }));
+      const c = a.takeOpenChanges();
+      expect(c.full).toBe(false);
+      if (c.full) return;
+      expect(c.upserts.map((s) => [s.sessionId, s.events.map((e) => e.tool)])).toEqual([
+        ['s7', ['a', 'b']],
+        ['new', ['c']],
+      ]);
+      expect(c.removed).toEqual([]);
+      // Nothing changed since: an empty record.
+      expect(a.takeOpenChanges()).toEqual({ full: false, upserts: [], removed: [] });
+    });
+
+    it('restores exactly the open sessions of every save, across pieces, ends, drops and closings', () => {
+      // A fixed pseudo-random walk: sessions come and go, some end, some idle out, some get a late piece.
+      let seed = 12345;
+      const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+      const opts = { sessionIdleMs: 50, sessionEndGraceMs: 5, maxStepsPerSession: 4 };
+      const rounds: MiningEvent[][] = [];
+      let clock = 0;
+      for (let round = 0; round < 60; round++) {
+        const events: MiningEvent[] = [];
+        for (let k = 0; k < 25; k++) {
+          clock += rnd(3);
+          const id = `s${rnd(40)}`;
+          events.push(rnd(8) === 0 ? end(id, { arrivedAt: clock, startedAt: clock }) : call(id, `t${rnd(3)}`, { arrivedAt: clock, startedAt: clock }));
+        }
+        rounds.push(events);
+      }
+      const live = new SessionAssembler(opts);
+      let a = new SessionAssembler(opts);
+      const saved = new Saved();
+      const closedLive: ClosedSession[] = [];
+      const closedRestarted: ClosedSession[] = [];
+      const kinds: string[] = [];
+      rounds.forEach((events, round) => {
+        const at = events[events.length - 1].arrivedAt!;
+        for (const e of events) {
+          live.add(e);
+          a.add(e);
+        }
+        closedLive.push(...live.takeClosed(at));
+        closedRestarted.push(...a.takeClosed(at));
+        kinds.push(saved.save(a));
+        expect(byKey(saved.restored())).toEqual(byKey(JSON.parse(JSON.stringify(a.openSessions())) as OpenSessionState[]));
+        // A restart from what is stored continues exactly as the live assembler does.
+        if (round % 7 === 6) {
+          a = SessionAssembler.restore(opts, saved.restored());
+          expect(a.takeOpenChanges()).toEqual({ full: false, upserts: [], removed: [] });
+        }
+      });
+      // One base (the first save), changes after it, restarts included.
+      expect(kinds.filter((k) => k === 'base')).toHaveLength(1);
+      expect(saved.changes.some((c) => c.removed.length > 0)).toBe(true);
+      closedLive.push(...live.takeAll());
+      closedRestarted.push(...a.takeAll());
+      expect(closedLive.length).toBeGreaterThan(100);
+      expect(closedShape(closedRestarted)).toEqual(closedShape(closedLive));
+    });
+
+    it('writes everything again after a failed save, and while pieces found over are pending', () => {
+      const a = new SessionAssembler({ sessionIdleMs: 100 });
+      a.add(call('s', 'a', { arrivedAt: 0 }));
+      expect(a.takeOpenChanges().full).toBe(true); // never saved
+      a.openSaved();
+      a.add(call('s', 'b', { arrivedAt: 10 }));
+      expect(a.takeOpenChanges().full).toBe(false);
+      a.openSaveFailed();
+      expect(a.takeOpenChanges().full).toBe(true);
+      a.openSaved();
+      a.add(call('s', 'c', { arrivedAt: 500 })); // over: the old piece waits for takeClosed
+      expect(a.takeOpenChanges().full).toBe(true);
+      a.openSaved();
+      expect(a.takeOpenChanges().full).toBe(true);
+      expect(a.takeClosed(500).map((x) => x.steps.map((st) => st.tool).join('>'))).toEqual(['a>b']);
+      a.openSaved();
+      const c = a.takeOpenChanges();
+      expect(c).toEqual({ full: false, upserts: [], removed: [] });
     });
   });
 });

@@ -40,6 +40,14 @@ interface OpenSession {
 
 const DEFAULT_MAX_STEPS = 10_000;
 
+/**
+ * What changed among the open sessions since the last `takeOpenChanges()`: the sessions to write
+ * again whole, and the ids of those that are no longer open. `full` when the store's copy cannot be
+ * brought up to date by changes (nothing was saved by this assembler, or pieces found over are
+ * pending, which share their id with a newer piece): then every open session must be written.
+ */
+export type OpenSessionChanges = { full: true } | { full: false; upserts: OpenSessionState[]; removed: Array<{ tenantId: string; sessionId: string }> };
+
 const finiteOr = (v: unknown, dflt: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : dflt);
 
 /**
@@ -70,6 +78,14 @@ export class SessionAssembler {
   private readonly closeAtOf = new WeakMap<ClosedSession, number>();
   private readonly maxSteps: number;
   private readonly graceMs: number;
+  /**
+   * Change tracking for incremental saves (keys `tenant\0session`): `changed` sessions were opened
+   * or received an event since the last take, `gone` ones left the open set. `baselineKnown`: the
+   * last saved set is exactly what `openSessions()` returned then, one piece per key.
+   */
+  private changed = new Set<string>();
+  private gone = new Set<string>();
+  private baselineKnown = false;
 
   constructor(readonly opts: SessionAssemblerOptions) {
     if (!Number.isFinite(opts.sessionIdleMs) || opts.sessionIdleMs <= 0) {
@@ -102,6 +118,7 @@ export class SessionAssembler {
       this.open.set(key, s);
     }
     this.place(s, event);
+    this.changed.add(key);
   }
 
   /** Arrival-clock time at which `s` is over. */
@@ -145,6 +162,7 @@ export class SessionAssembler {
     for (const [key, s] of this.open) {
       if (this.closeAt(s) <= nowMs) {
         this.open.delete(key);
+        this.markGone(key);
         out.push(this.close(s));
       }
     }
@@ -154,9 +172,17 @@ export class SessionAssembler {
   /** Closes every open session (shutdown without persistence, or the end of a finite log). */
   takeAll(): ClosedSession[] {
     const out = this.takeOverdue();
-    for (const s of this.open.values()) out.push(this.close(s));
+    for (const [key, s] of this.open) {
+      this.markGone(key);
+      out.push(this.close(s));
+    }
     this.open.clear();
     return this.sortClosed(out);
+  }
+
+  private markGone(key: string): void {
+    this.changed.delete(key);
+    this.gone.add(key);
   }
 
   /** The earliest arrival-clock time at which an open session will be over (undefined: none open). */
@@ -178,15 +204,48 @@ export class SessionAssembler {
   /** What must be kept to continue after a restart (JSON-serialisable). */
   openSessions(): OpenSessionState[] {
     // Pieces found over but not taken yet come first: restore() puts them back as over.
-    return [...this.overdue, ...this.open.values()].map((s) => ({
-      tenantId: s.tenantId,
-      sessionId: s.sessionId,
-      events: s.end ? [...s.calls, s.end] : [...s.calls],
-      droppedSteps: s.droppedSteps,
-      lastActivityAt: s.lastActivityAt,
-      lastArrivedAt: s.lastArrivedAt,
-      ...(s.endArrivedAt !== undefined ? { endArrivedAt: Number.isFinite(s.endArrivedAt) ? s.endArrivedAt : null } : {}),
-    }));
+    return [...this.overdue, ...this.open.values()].map(savedState);
+  }
+
+  /**
+   * The open sessions changed since the last call (or since `restore`), for a store that keeps a
+   * base of `openSessions()` plus change records; resets the tracking. Applying the changes in
+   * order to the last saved set (see `applyOpenChanges`) gives `openSessions()`. When the caller
+   * writes the whole set instead, or its write fails, it calls `openSaved`/`openSaveFailed`.
+   */
+  takeOpenChanges(): OpenSessionChanges {
+    const known = this.baselineKnown && this.overdue.length === 0;
+    const changed = this.changed;
+    const gone = this.gone;
+    this.changed = new Set();
+    this.gone = new Set();
+    if (!known) return { full: true };
+    const upserts: OpenSessionState[] = [];
+    for (const key of changed) {
+      const s = this.open.get(key);
+      if (s) upserts.push(savedState(s));
+    }
+    const removed: Array<{ tenantId: string; sessionId: string }> = [];
+    for (const key of gone) {
+      // A session closed and opened again since: its new piece replaces it whole.
+      if (changed.has(key)) continue;
+      const cut = key.indexOf('\u0000');
+      removed.push({ tenantId: key.slice(0, cut), sessionId: key.slice(cut + 1) });
+    }
+    return { full: false, upserts, removed };
+  }
+
+  /** The whole of `openSessions()` was just saved: later changes are relative to it. */
+  openSaved(): void {
+    this.changed.clear();
+    this.gone.clear();
+    // Pending pieces share their key with a newer one: changes by key cannot describe them.
+    this.baselineKnown = this.overdue.length === 0;
+  }
+
+  /** A save failed (it may or may not have been stored): the next one writes the whole set. */
+  openSaveFailed(): void {
+    this.baselineKnown = false;
   }
 
   /**
@@ -195,6 +254,9 @@ export class SessionAssembler {
    */
   static restore(opts: SessionAssemblerOptions, state: OpenSessionState[], defaultArrivedAt = -Infinity): SessionAssembler {
     const a = new SessionAssembler(opts);
+    // Sessions saved without an arrival time take one here that the store does not hold: the
+    // next save writes them all, so a later load never estimates it again differently.
+    let exact = true;
     for (const saved of state) {
       const key = `${saved.tenantId}\u0000${saved.sessionId}`;
       if (saved.events.length === 0) continue;
@@ -211,9 +273,13 @@ export class SessionAssembler {
       s.droppedSteps += saved.droppedSteps;
       if (Number.isFinite(saved.lastActivityAt)) s.lastActivityAt = Math.max(s.lastActivityAt, saved.lastActivityAt);
       if (typeof saved.lastArrivedAt === 'number' && Number.isFinite(saved.lastArrivedAt)) s.lastArrivedAt = saved.lastArrivedAt;
-      else if (Number.isFinite(defaultArrivedAt)) s.lastArrivedAt = defaultArrivedAt;
+      else {
+        exact = false;
+        if (Number.isFinite(defaultArrivedAt)) s.lastArrivedAt = defaultArrivedAt;
+      }
       if (s.end && saved.endArrivedAt !== undefined) s.endArrivedAt = saved.endArrivedAt ?? -Infinity;
     }
+    a.baselineKnown = exact && a.overdue.length === 0;
     return a;
   }
 
@@ -244,6 +310,34 @@ function validate(event: MiningEvent): void {
   if (event.kind !== 'tool_call' && event.kind !== 'session_end') throw new MiningInputError('kind', 'must be tool_call or session_end');
   if (event.kind === 'tool_call' && (typeof event.tool !== 'string' || event.tool === '')) throw new MiningInputError('tool', 'must be a non-empty string');
   if (typeof event.streamSeq !== 'number' || !Number.isFinite(event.streamSeq)) throw new MiningInputError('streamSeq', 'must be a number');
+}
+
+function savedState(s: OpenSession): OpenSessionState {
+  return {
+    tenantId: s.tenantId,
+    sessionId: s.sessionId,
+    events: s.end ? [...s.calls, s.end] : [...s.calls],
+    droppedSteps: s.droppedSteps,
+    lastActivityAt: s.lastActivityAt,
+    lastArrivedAt: s.lastArrivedAt,
+    ...(s.endArrivedAt !== undefined ? { endArrivedAt: Number.isFinite(s.endArrivedAt) ? s.endArrivedAt : null } : {}),
+  };
+}
+
+/**
+ * Brings a saved set of open sessions (`openSessions()` of a moment the tracking was known) up to
+ * date with the `takeOpenChanges()` records taken since, in order: a session written again
+ * replaces its saved copy, a removed one goes. The result restores the same open sessions.
+ */
+export function applyOpenChanges(base: OpenSessionState[], changes: Array<{ upserts: OpenSessionState[]; removed: Array<{ tenantId: string; sessionId: string }> }>): OpenSessionState[] {
+  if (changes.length === 0) return base;
+  const byKey = new Map<string, OpenSessionState>();
+  for (const s of base) byKey.set(`${s.tenantId}\u0000${s.sessionId}`, s);
+  for (const c of changes) {
+    for (const r of c.removed) byKey.delete(`${r.tenantId}\u0000${r.sessionId}`);
+    for (const s of c.upserts) byKey.set(`${s.tenantId}\u0000${s.sessionId}`, s);
+  }
+  return [...byKey.values()];
 }
 
 function newOpen(event: MiningEvent): OpenSession {

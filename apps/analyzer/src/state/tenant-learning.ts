@@ -18,7 +18,9 @@ export interface PersistedMeta {
   promotedRev: number;
   snapshot: BlobRef | null;
   journal: BlobRef[];
+  /** The open sessions' base and the change records written since (applied in order). */
   open: BlobRef | null;
+  openChanges: BlobRef[];
 }
 
 /**
@@ -55,7 +57,7 @@ export class TenantLearning {
   ) {}
 
   static fresh(tenantId: string, opts: LearningOptions): TenantLearning {
-    return new TenantLearning(tenantId, newAssembler(opts), new PatternCounter({ ...opts.mining, tenantId }), new LearningStats(), 0, 0, 0, { version: 0, promotedRev: 0, snapshot: null, journal: [], open: null });
+    return new TenantLearning(tenantId, newAssembler(opts), new PatternCounter({ ...opts.mining, tenantId }), new LearningStats(), 0, 0, 0, { version: 0, promotedRev: 0, snapshot: null, journal: [], open: null, openChanges: [] });
   }
 
   /**

@@ -3,7 +3,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { Logger } from '@nestjs/common';
 import type { Collection, Db } from 'mongodb';
 import { Collections } from '@toolpath/contracts';
-import { NextStepModel, PatternCounter, type ClosedSession, type OpenSessionState } from '@toolpath/mining';
+import { NextStepModel, PatternCounter, applyOpenChanges, type ClosedSession, type OpenSessionState } from '@toolpath/mining';
 import { LearningStats, type LearningStatsState } from '../stats/learning-stats';
 import { BlobStore, type BlobRef } from './blob-store';
 import { TenantLearning, newAssembler, type LearningOptions, type PersistedMeta } from './tenant-learning';
@@ -18,7 +18,11 @@ interface TenantStateRow {
   snapshot: BlobRef | null;
   journal: BlobRef[];
   journalBytes: number;
+  /** The open sessions as of some persist (the base)... */
   open: BlobRef | null;
+  /** ...and the changes since, in order (absent in rows written before them: none). */
+  openChanges?: BlobRef[];
+  openChangeBytes?: number;
   openSessions: number;
   lastArrivalAt: number;
   /** The tenant's arrival clock (absent in rows written before it; `maxEventTime` was an event-time clock). */
@@ -59,6 +63,8 @@ const MIN_COMPACT_BYTES = 1024 * 1024;
  * keeps the journal, and the replay when loading, bounded.
  */
 const DEFERRED_COMPACT_FACTOR = 4;
+/** Open-session changes smaller than this never trigger a new base on their own. */
+const MIN_OPEN_REBASE_BYTES = 1024 * 1024;
 /** Superseded blobs waiting for `collectGarbage` at most (beyond, the oldest are forgotten: orphans, never read). */
 const MAX_GARBAGE = 100_000;
 
@@ -72,9 +78,12 @@ export class StateConflictError extends Error {
 
 /**
  * The analyzer's durable state. A tenant's state is a snapshot (pattern counts and statistics),
- * a journal of the sessions closed since the snapshot, and its open sessions. A run appends one
- * journal entry per tenant it touched, so its cost follows the new events, not the history; once
- * the journal reaches a fraction of the snapshot it is folded into a new snapshot (amortised).
+ * a journal of the sessions closed since the snapshot, and its open sessions: a base and the
+ * changes since (sessions written again whole, sessions gone). A run appends one journal entry
+ * and one change record per tenant it touched, so its cost follows the new events, not the
+ * history (nor the sessions left open: ~10 % never send a session_end and stay open for the idle
+ * window); once the journal, or the changes, reach a fraction of the snapshot, or of the base,
+ * they are folded into a new one (amortised).
  * Blobs are written first under new keys, then the head row moves to them in one conditional
  * update, so a crash at any point leaves the previous state whole.
  */
@@ -125,8 +134,14 @@ export class TenantStateRepository {
       counter = new PatternCounter({ ...opts.mining, tenantId });
       stats = new LearningStats();
     }
-    const open = row.open ? (decodeCompressedJson(await this.blobs.read(row.open)) as OpenSessionState[]) : undefined;
-    const meta: PersistedMeta = { version: row.version, promotedRev: row.promotedRev ?? 0, snapshot: row.snapshot, journal: row.journal ?? [], open: row.open };
+    const openChanges = row.openChanges ?? [];
+    let open = row.open ? (decodeCompressedJson(await this.blobs.read(row.open)) as OpenSessionState[]) : undefined;
+    if (openChanges.length > 0) {
+      const changes: OpenChangesRecord[] = [];
+      for (const ref of openChanges) changes.push(decodeOpenChanges(await this.blobs.read(ref)));
+      open = applyOpenChanges(open ?? [], changes);
+    }
+    const meta: PersistedMeta = { version: row.version, promotedRev: row.promotedRev ?? 0, snapshot: row.snapshot, journal: row.journal ?? [], open: row.open, openChanges };
     // Open sessions saved before arrival times were kept are taken as arrived when last read.
     const assembler = newAssembler(opts, open, row.lastArrivalAt);
     const state = new TenantLearning(tenantId, assembler, counter, stats, row.watermark, row.lastArrivalAt, row.arrivalClock ?? row.lastArrivalAt ?? 0, meta);
@@ -144,18 +159,32 @@ export class TenantStateRepository {
 
   /**
    * Writes what changed since the last persist: one journal entry (the sessions closed since),
-   * the open sessions, and (when the journal has grown enough, or `snapshot` is asked) a new
-   * snapshot that replaces the journal. Throws StateConflictError when the row moved meanwhile.
+   * one record of the open sessions changed (or all of them as a new base, when the changes have
+   * grown enough or the assembler cannot describe them as changes), and (when the journal has
+   * grown enough, or `snapshot` is asked) a new snapshot that replaces the journal. Throws
+   * StateConflictError when the row moved meanwhile.
    */
   async persist(
     state: TenantLearning,
     opts: {
       snapshot?: boolean;
+      /** Write the open sessions as a new base, whatever their changes weigh. */
+      openBase?: boolean;
       fullRunId?: string;
       /** A run's step: compact only far past the due point, leave superseded blobs to collectGarbage(). */
       deferCompaction?: boolean;
     } = {},
   ): Promise<{ compacted: boolean }> {
+    try {
+      return await this.write(state, opts);
+    } catch (err) {
+      // The stored open sessions may or may not have moved: the next persist writes them whole.
+      state.assembler.openSaveFailed();
+      throw err;
+    }
+  }
+
+  private async write(state: TenantLearning, opts: { snapshot?: boolean; openBase?: boolean; fullRunId?: string; deferCompaction?: boolean }): Promise<{ compacted: boolean }> {
     const t = state.tenantId;
     const prev = state.meta;
     const next = prev.version + 1;
@@ -177,9 +206,24 @@ export class TenantStateRepository {
         written.push(snapshot);
         journal = [];
       }
-      const openSessions = state.assembler.openSessions();
-      const open = await this.blobs.write(`${t}:o:${tag}`, encodeCompressedJson(openSessions));
-      written.push(open);
+      const changes = state.assembler.takeOpenChanges();
+      let open = prev.open;
+      let openChanges = prev.openChanges;
+      let rebased = changes.full || opts.openBase === true;
+      if (!changes.full && !rebased && (changes.upserts.length > 0 || changes.removed.length > 0)) {
+        const record = encodeOpenChanges({ upserts: changes.upserts, removed: changes.removed });
+        rebased = sumBytes(openChanges) + record.length > this.openRebaseDueAt(prev) * (opts.deferCompaction ? DEFERRED_COMPACT_FACTOR : 1);
+        if (!rebased) {
+          const ref = await this.blobs.write(`${t}:oc:${tag}`, record);
+          written.push(ref);
+          openChanges = [...openChanges, ref];
+        }
+      }
+      if (rebased) {
+        open = await this.blobs.write(`${t}:o:${tag}`, encodeCompressedJson(state.assembler.openSessions()));
+        written.push(open);
+        openChanges = [];
+      }
       const fields = {
         tenantId: t,
         version: next,
@@ -188,7 +232,9 @@ export class TenantStateRepository {
         journal,
         journalBytes: journal.reduce((n, r) => n + r.bytes, 0),
         open,
-        openSessions: openSessions.length,
+        openChanges,
+        openChangeBytes: sumBytes(openChanges),
+        openSessions: state.assembler.openCount,
         lastArrivalAt: state.lastArrivalAt,
         arrivalClock: state.arrivalClock,
         nextCloseAt: storableTime(state.assembler.nextCloseAt()),
@@ -206,10 +252,11 @@ export class TenantStateRepository {
         const res = await this.heads.updateOne({ _id: t, version: prev.version }, { $set: fields });
         if (res.matchedCount === 0) throw new StateConflictError(`tenant ${t}'s state`);
       }
-      state.meta = { version: next, promotedRev: prev.promotedRev, snapshot, journal, open };
+      state.meta = { version: next, promotedRev: prev.promotedRev, snapshot, journal, open, openChanges };
       state.unpersisted = [];
+      if (rebased) state.assembler.openSaved();
       if (opts.fullRunId) state.lastFullRunId = opts.fullRunId;
-      const superseded = [prev.open, ...(compact ? [prev.snapshot, ...prev.journal] : [])].filter((r): r is BlobRef => r !== null && r !== undefined);
+      const superseded = [...(rebased ? [prev.open, ...prev.openChanges] : []), ...(compact ? [prev.snapshot, ...prev.journal] : [])].filter((r): r is BlobRef => r !== null && r !== undefined);
       // A delete scans the whole blob collection on FerretDB (hundreds of ms once snapshots are
       // tens of MB): a run's steps leave it for one batch after the run has answered.
       if (opts.deferCompaction) this.addGarbage(superseded);
@@ -245,15 +292,22 @@ export class TenantStateRepository {
     return this.compactRatio * Math.max(meta.snapshot?.bytes ?? 0, MIN_COMPACT_BYTES);
   }
 
+  /** Open-session change bytes past which the open sessions are written as a new base. */
+  private openRebaseDueAt(meta: PersistedMeta): number {
+    return this.compactRatio * Math.max(meta.open?.bytes ?? 0, MIN_OPEN_REBASE_BYTES);
+  }
+
   /**
-   * Writes a new snapshot when the journal has grown past ANALYZER_COMPACT_RATIO of the snapshot
-   * (what `persist` does at once unless told to defer); true when it did.
+   * Writes a new snapshot when the journal has grown past ANALYZER_COMPACT_RATIO of the snapshot,
+   * and a new base of the open sessions when their changes have grown past that ratio of the base
+   * (what `persist` does at once unless told to defer); true when it wrote a snapshot.
    */
   async compactIfDue(state: TenantLearning): Promise<boolean> {
-    const journalBytes = state.meta.journal.reduce((n, r) => n + r.bytes, 0);
-    if (journalBytes <= this.compactionDueAt(state.meta)) return false;
-    await this.persist(state, { snapshot: true });
-    return true;
+    const snapshot = sumBytes(state.meta.journal) > this.compactionDueAt(state.meta);
+    const openBase = sumBytes(state.meta.openChanges) > this.openRebaseDueAt(state.meta);
+    if (!snapshot && !openBase) return false;
+    await this.persist(state, { snapshot, openBase });
+    return snapshot;
   }
 
   /** Tenants with an open session over at `arrivalClock` (the event source vouches no earlier arrival is unread). */
@@ -313,6 +367,10 @@ function storableTime(t: number | undefined): number | null {
   return Number.isFinite(t) ? t : t < 0 ? 0 : null;
 }
 
+function sumBytes(refs: BlobRef[]): number {
+  return refs.reduce((n, r) => n + r.bytes, 0);
+}
+
 const JOURNAL_MAGIC = Buffer.from('TPJ1');
 
 /**
@@ -341,6 +399,21 @@ function encodeCompressedJson(value: unknown): Buffer {
 function decodeCompressedJson(buf: Buffer): unknown {
   const json = buf.subarray(0, 4).equals(JOURNAL_MAGIC) ? inflateRawSync(buf.subarray(4)) : buf;
   return JSON.parse(json.toString('utf8')) as unknown;
+}
+
+/** One change record of the open sessions: sessions written again whole, sessions no longer open. */
+export interface OpenChangesRecord {
+  upserts: OpenSessionState[];
+  removed: Array<{ tenantId: string; sessionId: string }>;
+}
+
+export function encodeOpenChanges(record: OpenChangesRecord): Buffer {
+  return encodeCompressedJson(record);
+}
+
+export function decodeOpenChanges(buf: Buffer): OpenChangesRecord {
+  const r = decodeCompressedJson(buf) as Partial<OpenChangesRecord>;
+  return { upserts: r.upserts ?? [], removed: r.removed ?? [] };
 }
 
 /**
