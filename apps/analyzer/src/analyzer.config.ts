@@ -64,6 +64,18 @@ export const analyzerConfigSchema = z.object({
   ANALYZER_CATALOG_REFRESH_MS: env.positiveInt.default(30_000),
   /** Run records are kept this long. */
   ANALYZER_RUNS_RETENTION_HOURS: z.coerce.number().positive().default(72),
+  /**
+   * Tries of one event whose counting or persisting fails while the database answers (a poison
+   * message), made with the event alone once its step failed; then it is dead-lettered to
+   * `rejected_events` (`processing_failed`) and skipped. A database that does not answer is
+   * retried without bound instead (the run fails and the next one re-reads the step).
+   */
+  ANALYZER_PROCESSING_ATTEMPTS: env.positiveInt.max(100).default(3),
+  /**
+   * Test-only fault hook, off unless set: counting an event whose `tool` is this name throws, a
+   * real poison message for the poison-message tests and drill. Never set it in production.
+   */
+  TOOLPATH_FAULT_POISON_TOOL: z.string().min(1).optional(),
 });
 
 export type AnalyzerConfig = z.infer<typeof analyzerConfigSchema>;

@@ -11,6 +11,8 @@ export class AnalyzerMetrics {
   readonly eventsInvalid: Counter;
   readonly eventsAlreadyCounted: Counter;
   readonly eventsExpired: Counter;
+  readonly deadLettered: Counter<'reason'>;
+  readonly processingFailures: Counter;
   readonly sessionsClosed: Counter;
   readonly stepsDropped: Counter;
   readonly patternsWritten: Counter;
@@ -25,6 +27,15 @@ export class AnalyzerMetrics {
     this.eventsInvalid = metrics.counter('toolpath_analyzer_events_invalid_total', 'Events skipped because they failed validation (the recorder dead-letters them)');
     this.eventsAlreadyCounted = metrics.counter('toolpath_analyzer_events_already_counted_total', "Redelivered events at or below their tenant's watermark, skipped");
     this.eventsExpired = metrics.counter('toolpath_analyzer_events_expired_total', 'Events that aged out of the stream before the analyzer read them (a full rebuild recovers them)');
+    this.deadLettered = metrics.counter(
+      'toolpath_analyzer_events_dead_lettered_total',
+      'Events the analyzer dead-lettered to rejected_events and skipped, by reason (processing_failed: counting or persisting them kept failing)',
+      ['reason'],
+    );
+    this.processingFailures = metrics.counter(
+      'toolpath_analyzer_processing_failures_total',
+      "Tries at counting a tenant's events that failed while the database answered (the failing events are then isolated)",
+    );
     this.sessionsClosed = metrics.counter('toolpath_analyzer_sessions_closed_total', 'Sessions closed and counted');
     this.stepsDropped = metrics.counter('toolpath_analyzer_steps_dropped_total', 'Calls not mined because their session had more than ANALYZER_MAX_STEPS_PER_SESSION');
     this.patternsWritten = metrics.counter('toolpath_analyzer_patterns_written_total', 'Pattern rows written (changed) to the patterns collection');

@@ -28,6 +28,19 @@ export const recorderConfigSchema = z.object({
   RECORDER_SECONDARY_INDEXES: z.enum(['auto', 'all']).default('auto'),
   /** Stored size of an event's `result`; larger ones are cut and marked `resultTruncated`. */
   RECORDER_RESULT_MAX_BYTES: env.positiveInt.default(64 * 1024),
+  /**
+   * Tries of one message whose processing fails while the database answers (an exception, a
+   * write refused for that document), made with the message alone once its batch failed; then it
+   * is dead-lettered to `rejected_events` (`processing_failed`, or `storage_rejected` for a row
+   * the database kept refusing) and acknowledged. A database that does not answer is retried
+   * without bound instead: an outage never dead-letters events.
+   */
+  RECORDER_PROCESSING_ATTEMPTS: env.positiveInt.max(100).default(3),
+  /**
+   * Test-only fault hook, off unless set: writing an event whose `tool` is this name throws, a
+   * real poison message for the poison-message tests and drill. Never set it in production.
+   */
+  TOOLPATH_FAULT_POISON_TOOL: z.string().min(1).optional(),
 });
 
 export type RecorderConfig = z.infer<typeof recorderConfigSchema>;

@@ -159,7 +159,7 @@ export const SessionEndEventSchema = z.object({
   tool: text().min(1).max(MAX_TOOL_NAME_LENGTH).optional(),
 });
 
-/** Tool-call event, contract v1 (ARCHITECTURE.md). */
+/** Tool-call event, contract v1 (docs/ARCHITECTURE.md#tool-call-events-v1). */
 export const ToolEventSchema = z.discriminatedUnion('kind', [ToolCallEventSchema, SessionEndEventSchema]);
 
 export type ToolCallEvent = z.infer<typeof ToolCallEventSchema>;
@@ -189,6 +189,12 @@ export const RejectReason = {
   InvalidSubject: 'invalid_subject',
   TooLarge: 'too_large',
   StorageRejected: 'storage_rejected',
+  /**
+   * The event passed every check but processing it failed (an exception, or a write the database
+   * kept refusing for this document while it answered) `attempts` times in a row, with the
+   * database reachable: dead-lettered and skipped so it cannot stall the consumer.
+   */
+  ProcessingFailed: 'processing_failed',
 } as const;
 export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
 

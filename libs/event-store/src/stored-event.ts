@@ -33,7 +33,7 @@ export interface StoredToolEvent {
 
 /** A row of `rejected_events`: what could not be stored, why, and the bytes as received. */
 export interface RejectedEvent {
-  /** `<stream>:<streamSeq>`, so a redelivered bad message is recorded once. */
+  /** `<stream>:<streamSeq>` (`…:analyzer` for the analyzer's), so a redelivered bad message is recorded once. */
   _id: string;
   tenantId: string | null;
   subject: string;
@@ -45,4 +45,12 @@ export interface RejectedEvent {
   raw: Buffer;
   receivedAt: Date;
   streamSeq: number;
+  /**
+   * Which consumer dead-lettered it, when it was not the recorder refusing it at decode: the
+   * analyzer's dead letters (`_id` `<stream>:<streamSeq>:analyzer`) are of events the recorder
+   * stored but that could not be learned.
+   */
+  consumer?: 'recorder' | 'analyzer';
+  /** `processing_failed`: how many times processing was tried before giving up. */
+  attempts?: number;
 }

@@ -2,8 +2,8 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import { InjectConnection } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import type { JsMsg } from 'nats';
-import { Collections, RECORDER_CONSUMER, analyzerRunLockKey, type AnalyzerRunMode } from '@toolpath/contracts';
-import { arrivalMillis, type StoredToolEvent } from '@toolpath/event-store';
+import { Collections, RECORDER_CONSUMER, RejectReason, analyzerRunLockKey, eventsSubject, type AnalyzerRunMode } from '@toolpath/contracts';
+import { ToolEventWriter, arrivalMillis, isStoreOutage, type RejectedEvent, type StoredToolEvent } from '@toolpath/event-store';
 import type { MiningEvent } from '@toolpath/mining';
 import { APP_CONFIG, NatsClient, RedisClient } from '@toolpath/platform';
 import type { AnalyzerConfig } from '../analyzer.config';
@@ -12,7 +12,7 @@ import { decodeStreamEvent, miningEventFromRow } from '../intake/decode-mining-e
 import { EventStreamReader } from '../intake/event-stream.reader';
 import { PatternRepository } from '../patterns/pattern.repository';
 import { CLOSE_ALL, TenantLearning } from '../state/tenant-learning';
-import type { StreamCursor } from '../state/tenant-state.repository';
+import { StateConflictError, type StreamCursor } from '../state/tenant-state.repository';
 import { TenantStates } from '../state/tenant-states.service';
 import { SuggestionsService } from '../suggestions/suggestions.service';
 import { AutoPromoter } from './auto-promoter';
@@ -49,6 +49,8 @@ export class AnalyzerRunService implements OnApplicationShutdown {
   private readonly reader: EventStreamReader;
   private readonly runs: RunRepository;
   private readonly patternRows: PatternRepository;
+  /** `rejected_events` has one writer (the event store's): the analyzer's dead letters go through it too. */
+  private readonly deadLetters: ToolEventWriter;
   private active?: Promise<RunRecord>;
   /** Settles when the active run's record is final (before the compaction that may follow it). */
   private activeEnded?: Promise<unknown>;
@@ -77,6 +79,7 @@ export class AnalyzerRunService implements OnApplicationShutdown {
     );
     this.runs = new RunRepository(connection.db!);
     this.patternRows = new PatternRepository(connection.db!);
+    this.deadLetters = new ToolEventWriter(connection.db!);
   }
 
   get runRepository(): RunRepository {
@@ -319,33 +322,25 @@ export class AnalyzerRunService implements OnApplicationShutdown {
     }
     t0 = addPhase(record, 'decode', t0);
     const now = Date.now();
-    const states: TenantLearning[] = [];
-    try {
-      for (const [tenantId, events] of byTenant) {
-        const { state } = await this.states.forRun(tenantId);
-        states.push(state);
-        const r = state.addEvents(events, now);
-        const closed = state.closeSessions(Math.max(state.arrivalClock, stepClock));
-        const share = this.share(record, tenantId);
-        share.events += r.added;
-        share.sessionsClosed += closed;
-        share.alreadyCounted = (share.alreadyCounted ?? 0) + r.alreadyCounted;
-        share.invalid = (share.invalid ?? 0) + r.invalid;
-        record.alreadyCounted += r.alreadyCounted;
-        record.invalidEvents += r.invalid;
-        this.metrics.eventsAlreadyCounted.inc(r.alreadyCounted);
-        this.metrics.eventsInvalid.inc(r.invalid);
-        this.metrics.sessionsClosed.inc(closed);
-        touched.add(tenantId);
+    const bySeq = new Map<number, JsMsg>();
+    for (const m of msgs) bySeq.set(m.seq, m);
+    // Tenant by tenant, each persisted on its own: one tenant's failure never holds back another's.
+    for (const [tenantId, events] of byTenant) {
+      try {
+        await this.countTenant(record, tenantId, events, stepClock, now, touched);
+      } catch (err) {
+        // The database away: the run fails before the ack and the next run re-reads the step
+        // (persisted tenants skip it by their watermark). Nothing is dead-lettered for an outage.
+        if (await this.failsTheRun(err)) throw err;
+        this.metrics.processingFailures.inc();
+        record.warnings.push(`${tenantId}: counting ${events.length} events failed (${(err as Error).message}); isolating the events that fail`);
+        this.log.warn(`run ${record._id}: counting ${events.length} events of ${tenantId} failed with the database answering, isolating: ${(err as Error).message}`);
+        const broken = await this.tenantBroken(record, tenantId, now, touched);
+        if (broken) await this.deadLetterAll(record, tenantId, events, bySeq, broken);
+        else await this.countInParts(record, tenantId, events, stepClock, now, touched, bySeq, true);
       }
-      t0 = addPhase(record, 'count', t0);
-      for (const state of states) await this.states.repo.persist(state, { deferCompaction: true });
-      t0 = addPhase(record, 'persist', t0);
-    } catch (err) {
-      // In-memory state may now be ahead of the store: reload it from the store next time.
-      for (const tenantId of byTenant.keys()) this.states.evict(tenantId);
-      throw err;
     }
+    t0 = performance.now();
     const last = msgs[msgs.length - 1];
     const next = await this.states.repo.writeCursor(cursor, last.seq, record._id);
     await this.reader.ackThrough(last);
@@ -353,6 +348,228 @@ export class AnalyzerRunService implements OnApplicationShutdown {
     record.eventsRead += msgs.length;
     this.metrics.eventsRead.inc(msgs.length);
     return next;
+  }
+
+  /**
+   * Counts events of one tenant (in stream order) and persists the tenant: its watermark moves
+   * past them only together with what they changed. `closeAt`: the arrival-clock time sessions
+   * may close at (the step's clock for the tenant's last events; undefined = the tenant's own
+   * clock, for a part of them). On any failure the cached state is evicted (it may be ahead of the
+   * store) and the error rethrown.
+   */
+  private async countTenant(
+    record: RunRecord,
+    tenantId: string,
+    events: MiningEvent[],
+    closeAt: number | undefined,
+    now: number,
+    touched: Set<string>,
+    forcePersist = false,
+  ): Promise<void> {
+    let t0 = performance.now();
+    try {
+      const { state } = await this.states.forRun(tenantId);
+      this.injectFault(state, events);
+      const r = state.addEvents(events, now);
+      const closed = state.closeSessions(closeAt === undefined ? state.arrivalClock : Math.max(state.arrivalClock, closeAt));
+      t0 = addPhase(record, 'count', t0);
+      if (events.length === 0 && closed === 0 && !forcePersist) return;
+      await this.states.repo.persist(state, { deferCompaction: true });
+      addPhase(record, 'persist', t0);
+      const share = this.share(record, tenantId);
+      share.events += r.added;
+      share.sessionsClosed += closed;
+      share.alreadyCounted = (share.alreadyCounted ?? 0) + r.alreadyCounted;
+      share.invalid = (share.invalid ?? 0) + r.invalid;
+      record.alreadyCounted += r.alreadyCounted;
+      record.invalidEvents += r.invalid;
+      this.metrics.eventsAlreadyCounted.inc(r.alreadyCounted);
+      this.metrics.eventsInvalid.inc(r.invalid);
+      this.metrics.sessionsClosed.inc(closed);
+      touched.add(tenantId);
+    } catch (err) {
+      this.states.evict(tenantId);
+      throw err;
+    }
+  }
+
+  /**
+   * Whether an error ends the run instead of being put down to the events at hand: the database
+   * away (`isStoreOutage`: a connection-level error, or a ping plus a one-row read failing right
+   * after it), or another writer having moved the tenant's state (a lost race). The next run then
+   * re-reads the step; nothing is dead-lettered for either.
+   */
+  private async failsTheRun(err: unknown): Promise<boolean> {
+    return err instanceof StateConflictError || (await isStoreOutage(err, this.connection.db!));
+  }
+
+  /**
+   * The test-only fault hook (TOOLPATH_FAULT_POISON_TOOL, unset in production): counting an event
+   * of that tool throws, as a poison message would. Events already counted are skipped first,
+   * exactly as counting skips them.
+   */
+  private injectFault(state: TenantLearning, events: MiningEvent[]): void {
+    const poison = this.config.TOOLPATH_FAULT_POISON_TOOL;
+    if (poison === undefined) return;
+    const hit = events.find((e) => e.tool === poison && !(e.streamSeq !== 0 && e.streamSeq <= state.watermark));
+    if (hit) throw new Error(`fault injected by TOOLPATH_FAULT_POISON_TOOL counting stream message ${hit.streamSeq} (tool "${poison}")`);
+  }
+
+  /**
+   * Whether the tenant itself fails, whatever its events: loading and persisting it with no event
+   * (ANALYZER_PROCESSING_ATTEMPTS tries). Returns the last error then, undefined when it works;
+   * only then are its events split to find the ones that fail (splitting a tenant that fails on
+   * its own would try every event alone).
+   */
+  private async tenantBroken(record: RunRecord, tenantId: string, now: number, touched: Set<string>): Promise<Error | undefined> {
+    const max = this.config.ANALYZER_PROCESSING_ATTEMPTS;
+    let last: Error | undefined;
+    for (let attempt = 1; attempt <= max; attempt++) {
+      try {
+        await this.countTenant(record, tenantId, [], undefined, now, touched, true);
+        return undefined;
+      } catch (err) {
+        if (await this.failsTheRun(err)) throw err;
+        this.metrics.processingFailures.inc();
+        last = err as Error;
+        if (attempt < max) await sleep(50 * attempt);
+      }
+    }
+    return last;
+  }
+
+  /** A tenant whose state cannot be loaded or persisted: the step's events of it are dead-lettered at once (a full rebuild recovers them). */
+  private async deadLetterAll(record: RunRecord, tenantId: string, events: MiningEvent[], bySeq: Map<number, JsMsg>, err: Error): Promise<void> {
+    const cause = new Error(`${tenantId}'s state could not be loaded or persisted: ${err.message}`);
+    const max = this.config.ANALYZER_PROCESSING_ATTEMPTS;
+    await this.deadLetter(record, tenantId, events, bySeq, cause, max);
+  }
+
+  /**
+   * Finds the events of a tenant's failed step that fail, by halves: each half that counts is
+   * persisted (its watermark moves past it), each that fails is split again, and an event failing
+   * alone gets ANALYZER_PROCESSING_ATTEMPTS tries before it is dead-lettered. Halves go in stream
+   * order, so the watermark only moves forward and every event is counted once or dead-lettered.
+   * Costs one persist per half tried: about 2·log2(n) per failing event, and only after a failure.
+   */
+  private async countInParts(
+    record: RunRecord,
+    tenantId: string,
+    events: MiningEvent[],
+    stepClock: number,
+    now: number,
+    touched: Set<string>,
+    bySeq: Map<number, JsMsg>,
+    tail: boolean,
+  ): Promise<void> {
+    if (events.length === 1) return this.countAlone(record, tenantId, events[0], stepClock, now, touched, bySeq, tail);
+    const mid = events.length >> 1;
+    const halves: Array<[MiningEvent[], boolean]> = [
+      [events.slice(0, mid), false],
+      [events.slice(mid), tail],
+    ];
+    for (const [half, isTail] of halves) {
+      try {
+        await this.countTenant(record, tenantId, half, isTail ? stepClock : undefined, now, touched);
+      } catch (err) {
+        if (await this.failsTheRun(err)) throw err;
+        this.metrics.processingFailures.inc();
+        await this.countInParts(record, tenantId, half, stepClock, now, touched, bySeq, isTail);
+      }
+    }
+  }
+
+  private async countAlone(
+    record: RunRecord,
+    tenantId: string,
+    event: MiningEvent,
+    stepClock: number,
+    now: number,
+    touched: Set<string>,
+    bySeq: Map<number, JsMsg>,
+    tail: boolean,
+  ): Promise<void> {
+    const max = this.config.ANALYZER_PROCESSING_ATTEMPTS;
+    let lastError: Error | undefined;
+    for (let attempt = 1; attempt <= max; attempt++) {
+      try {
+        await this.countTenant(record, tenantId, [event], tail ? stepClock : undefined, now, touched);
+        return;
+      } catch (err) {
+        if (await this.failsTheRun(err)) throw err;
+        this.metrics.processingFailures.inc();
+        lastError = err as Error;
+        if (attempt < max) await sleep(50 * attempt);
+      }
+    }
+    await this.deadLetter(record, tenantId, [event], bySeq, lastError!, max);
+    if (!tail) return;
+    // The dead-lettered event was the tenant's last of the step: close what the step's clock closes.
+    await this.countTenant(record, tenantId, [], stepClock, now, touched).catch(async (err) => {
+      if (await this.failsTheRun(err)) throw err;
+      record.warnings.push(`${tenantId}: closing sessions after a dead letter failed (${(err as Error).message}); retried at the next step`);
+    });
+  }
+
+  /**
+   * Writes the dead letters of events the analyzer cannot count through the recorder's writer of
+   * `rejected_events` (`_id` `<stream>:<seq>:analyzer`, idempotent: a re-read step writes it once).
+   * The events themselves are in `tool_events` (the recorder stored them): a full rebuild counts them again.
+   */
+  private async deadLetter(record: RunRecord, tenantId: string, events: MiningEvent[], bySeq: Map<number, JsMsg>, err: Error, attempts: number): Promise<void> {
+    const c = this.config;
+    const message = `counting the event failed ${attempts} times: ${err.message}`.replaceAll('\u0000', '\uFFFD');
+    const dead = events.map((event): RejectedEvent => {
+      const msg = bySeq.get(event.streamSeq);
+      const raw = msg ? Buffer.from(msg.data) : Buffer.alloc(0);
+      let eventId: string | null = null;
+      try {
+        const body = JSON.parse(raw.toString('utf8')) as { eventId?: unknown };
+        if (typeof body?.eventId === 'string') eventId = body.eventId.replaceAll('\u0000', '\uFFFD');
+      } catch {
+        // The bytes are kept whatever they hold.
+      }
+      return {
+        _id: `${c.TOOLPATH_EVENTS_STREAM}:${event.streamSeq}:analyzer`,
+        tenantId,
+        subject: msg?.subject ?? eventsSubject(c.TOOLPATH_SUBJECT_PREFIX, tenantId),
+        reason: RejectReason.ProcessingFailed,
+        field: '(processing)',
+        message,
+        issues: [{ field: '(processing)', message }],
+        eventId,
+        raw,
+        receivedAt: new Date(event.arrivedAt ?? Date.now()),
+        streamSeq: event.streamSeq,
+        consumer: 'analyzer',
+        attempts,
+      };
+    });
+    await this.deadLetters.insertRejected(dead);
+    const share = this.share(record, tenantId);
+    share.deadLettered = (share.deadLettered ?? 0) + dead.length;
+    this.metrics.deadLettered.inc({ reason: RejectReason.ProcessingFailed }, dead.length);
+    const which = events.length === 1 ? `stream message ${events[0].streamSeq}` : `${events.length} messages (${events[0].streamSeq}..${events[events.length - 1].streamSeq})`;
+    record.warnings.push(`${tenantId}: ${which} dead-lettered after ${attempts} tries: ${err.message}`);
+    this.log.error(`run ${record._id}: ${which} of ${tenantId} dead-lettered after ${attempts} tries: ${err.message}`);
+  }
+
+  /**
+   * One tenant failing to close its sessions (with the database answering) is noted and left for
+   * the next run; the other tenants go on. An outage fails the run as before.
+   */
+  private async forEachTenant(record: RunRecord, tenants: Iterable<string>, what: string, body: (tenantId: string) => Promise<void>): Promise<void> {
+    for (const tenantId of tenants) {
+      try {
+        await body(tenantId);
+      } catch (err) {
+        if (await this.failsTheRun(err)) throw err;
+        this.states.evict(tenantId);
+        this.metrics.processingFailures.inc();
+        record.warnings.push(`${tenantId}: ${what} failed (${(err as Error).message}); retried at the next run`);
+        this.log.warn(`run ${record._id}: ${what} of ${tenantId} failed, retried at the next run: ${(err as Error).message}`);
+      }
+    }
   }
 
   /**
@@ -368,10 +585,10 @@ export class AnalyzerRunService implements OnApplicationShutdown {
       const next = e.state.assembler.nextCloseAt();
       if (next !== undefined && next <= clock) candidates.add(e.state.tenantId);
     }
-    for (const tenantId of candidates) {
+    await this.forEachTenant(record, candidates, 'closing sessions due', async (tenantId) => {
       const { state } = await this.states.forRun(tenantId);
       await this.persistClosed(record, touched, state, state.closeSessions(Math.max(state.arrivalClock, clock)));
-    }
+    });
   }
 
   /** Persists a tenant after `closed` of its sessions closed outside a step, and counts them in the run. */
@@ -398,11 +615,11 @@ export class AnalyzerRunService implements OnApplicationShutdown {
     for (const e of this.states.cachedTenants()) {
       if (e.state.openSessionCount() > 0 && e.state.lastArrivalAt < before) candidates.add(e.state.tenantId);
     }
-    for (const tenantId of candidates) {
+    await this.forEachTenant(record, candidates, 'closing quiet sessions', async (tenantId) => {
       const { state } = await this.states.forRun(tenantId);
-      if (state.openSessionCount() === 0 || state.lastArrivalAt >= before) continue;
+      if (state.openSessionCount() === 0 || state.lastArrivalAt >= before) return;
       await this.persistClosed(record, touched, state, state.closeSessions(CLOSE_ALL));
-    }
+    });
   }
 
   private async rebuild(record: RunRecord, lock: HeldLock, tenantId: string): Promise<void> {

@@ -13,6 +13,8 @@ export interface TenantShare {
   alreadyCounted?: number;
   /** Calls of the sessions closed in this run beyond ANALYZER_MAX_STEPS_PER_SESSION, not mined. */
   droppedSteps?: number;
+  /** Events of this tenant dead-lettered in this run (counting them kept failing). */
+  deadLettered?: number;
 }
 
 /** A row of `analyzer_runs` (`_id` = run id). Incremental runs cover every tenant; a full run one. */

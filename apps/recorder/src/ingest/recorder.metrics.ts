@@ -9,6 +9,7 @@ export class RecorderMetrics {
   readonly duplicates: Counter;
   readonly rejected: Counter<'reason'>;
   readonly writeRetries: Counter;
+  readonly processingFailures: Counter;
   readonly batchSize: Histogram;
   readonly writeSeconds: Histogram;
   readonly storeLatency: Histogram;
@@ -16,8 +17,12 @@ export class RecorderMetrics {
   constructor(private readonly metrics: MetricsService) {
     this.stored = metrics.counter('toolpath_recorder_events_stored_total', 'Events written to tool_events');
     this.duplicates = metrics.counter('toolpath_recorder_events_duplicate_total', 'Events already stored (redelivery or producer retry), not written again');
-    this.rejected = metrics.counter('toolpath_recorder_events_rejected_total', 'Events dead-lettered to rejected_events, by reason', ['reason']);
+    this.rejected = metrics.counter('toolpath_recorder_events_rejected_total', 'Events dead-lettered to rejected_events, by reason (processing_failed: poison messages after their bounded tries)', ['reason']);
     this.writeRetries = metrics.counter('toolpath_recorder_write_retries_total', 'Batch writes retried after the database failed');
+    this.processingFailures = metrics.counter(
+      'toolpath_recorder_processing_failures_total',
+      'Tries that failed while the database answered (per-document failures); a message failing RECORDER_PROCESSING_ATTEMPTS times alone is dead-lettered',
+    );
     this.batchSize = metrics.histogram('toolpath_recorder_batch_size', 'Messages per written batch', [], [1, 10, 50, 100, 250, 500, 1000, 2500, 5000]);
     this.writeSeconds = metrics.histogram('toolpath_recorder_write_seconds', 'Time to write one batch', [], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
     this.storeLatency = metrics.histogram(
