@@ -126,7 +126,7 @@ export type VariantStatsRequest = z.input<typeof VariantStatsRequestSchema>;
 export const LearningPromoteRequestSchema = z.object({ tenantId, patternId: PatternIdSchema });
 export type LearningPromoteRequest = z.infer<typeof LearningPromoteRequestSchema>;
 
-/** A mined pattern as clients see it (ARCHITECTURE.md "a pattern", plus what the analyzer knows). */
+/** A mined pattern as clients see it (docs/ARCHITECTURE.md#shapes-clients-rely-on, "a pattern", plus what the analyzer knows). */
 export interface PatternView {
   id: string;
   tools: string[];

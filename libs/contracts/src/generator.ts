@@ -87,7 +87,7 @@ export interface TokenUsage {
   totalTokens: number;
 }
 
-/** A generation as clients see it (ARCHITECTURE.md "a generation"); fields may be added, not renamed. */
+/** A generation as clients see it (docs/ARCHITECTURE.md#shapes-clients-rely-on, "a generation"); fields may be added, not renamed. */
 export interface GenerationView {
   id: string;
   /** A workflow definition v1 (source "generated"), valid by `validateWorkflow`. */

@@ -15,7 +15,7 @@ import { toJsonSafe } from './safe-json';
 import { DEFAULT_TOOL_HEARTBEAT_MS, DEFAULT_TOOL_TTL_MS, ToolRegistry } from './tool-registry';
 
 /**
- * Tools over NATS (ARCHITECTURE.md, "Contract: tools over NATS"): `serveTool` is the provider
+ * Tools over NATS (docs/ARCHITECTURE.md#tools-over-nats): `serveTool` is the provider
  * side, `callTool` the caller side (the executor).
  *
  * Error policy, the same in the Python SDK:

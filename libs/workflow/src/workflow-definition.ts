@@ -86,7 +86,7 @@ export const WorkflowVariablesSchema = z
   })
   .describe('JSON Schema of the run input, read in templates as input.<name>');
 
-/** Workflow definition, contract v1 (ARCHITECTURE.md). Unknown keys are refused, not dropped. */
+/** Workflow definition, contract v1 (docs/ARCHITECTURE.md#workflow-definition-v1). Unknown keys are refused, not dropped. */
 export const WorkflowDefinitionSchema = z.strictObject({
   id: z.string().min(1).max(128).optional(),
   name: z.string().min(1).max(200),

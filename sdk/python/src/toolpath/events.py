@@ -1,4 +1,4 @@
-"""Building, validating and encoding tool-call events (contract v1, see ARCHITECTURE.md).
+"""Building, validating and encoding tool-call events (contract v1, see docs/ARCHITECTURE.md#tool-call-events-v1).
 
 Events are plain ``dict`` objects with the camelCase field names of the wire format, so what
 a caller builds is exactly what the recorder receives. Validation happens here, on the

@@ -1,5 +1,5 @@
-"""Serve tools to the Toolpath executor over NATS, and call them (ARCHITECTURE.md, "Contract:
-tools over NATS"). Mirrors ``serveTool`` / ``callTool`` / ``ToolRegistry`` of the TypeScript SDK.
+"""Serve tools to the Toolpath executor over NATS, and call them (docs/ARCHITECTURE.md, "Tools
+over NATS"). Mirrors ``serveTool`` / ``callTool`` / ``ToolRegistry`` of the TypeScript SDK.
 
 A provider serves ``<prefix>.tools.<name>`` in the queue group ``toolpath-tools`` (instances
 share the load). Request: ``{"parameters": {...}, "context": {"tenantId", "runId", "stepId",
