@@ -60,6 +60,14 @@ describe('a request body larger than NATS carries to the executor', () => {
     expect(r.body.details).toEqual([{ field: 'input', message: expect.stringContaining(String(maxPayload())) }]);
   }, 30_000);
 
+  it('checks the size before walking the input: a million-element array with a bad key deep inside is a 413, not a walk then a 400', async () => {
+    const big = { items: new Array(1_000_000).fill(7), deep: JSON.parse('{"x":{"__proto__":1}}') };
+    const r = await call('POST', '/api/v1/executions', { body: { definition, input: big } });
+    expect(r.status).toBe(413);
+    expect(r.body.details).toEqual([{ field: 'input', message: expect.stringContaining(String(maxPayload())) }]);
+    expect(r.body.message).toContain('at least');
+  }, 30_000);
+
   it('a large input within the limit is still forwarded', async () => {
     const before = ctx.starts;
     const r = await call('POST', '/api/v1/executions', { body: { definition, input: input(maxPayload() - 50_000) } });

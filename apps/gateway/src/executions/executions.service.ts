@@ -24,6 +24,7 @@ export class ExecutionsService {
 
   /** Runs the latest version of a stored workflow and records which version that was. */
   async startStored(tenantId: string, workflowId: string, body: unknown): Promise<RunAccepted> {
+    this.executor.assertInputFits(inputOf(body));
     const { input, idempotencyKey } = parseBody(StartWorkflowRunBody, body ?? {});
     const row = await this.workflows.get(tenantId, workflowId);
     if (!row) throw notFound(workflowId);
@@ -31,6 +32,7 @@ export class ExecutionsService {
   }
 
   async startInline(tenantId: string, body: unknown): Promise<RunAccepted> {
+    this.executor.assertInputFits(inputOf(body));
     const { definition, input, idempotencyKey } = parseBody(StartInlineRunBody, body);
     if (definition === undefined) throw new ApiError(400, 'definition: required', [{ field: 'definition', message: 'required' }]);
     return this.start(tenantId, requireValidDefinition(definition, 'definition'), input, idempotencyKey, {});
@@ -72,6 +74,11 @@ export class ExecutionsService {
     });
     return { executionId: started.executionId, status: started.status };
   }
+}
+
+/** The `input` of a run body, before any check (undefined when there is none). */
+function inputOf(body: unknown): unknown {
+  return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>).input : undefined;
 }
 
 /**

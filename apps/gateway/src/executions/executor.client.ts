@@ -46,6 +46,11 @@ export class ExecutorClient {
     this.service = new NatsServiceClient(nats, { service: 'executor', timeoutMs: config.GATEWAY_EXECUTOR_TIMEOUT_MS });
   }
 
+  /** 413 at once when a run's input alone is over what NATS carries to the executor. */
+  assertInputFits(input: unknown): void {
+    if (input !== undefined) this.service.assertFits({ input });
+  }
+
   start(req: StartExecutionRequest): Promise<StartedExecution> {
     return this.service.request<StartedExecution>(this.subjects.start, req);
   }

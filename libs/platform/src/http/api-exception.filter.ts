@@ -30,6 +30,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const body = toErrorBody(exception);
+    // Fastify's own 413 (Nest hands it over with a bare message) does not say how much is allowed.
+    const limit = host.switchToHttp().getRequest<{ routeOptions?: { bodyLimit?: number } }>()?.routeOptions?.bodyLimit;
+    if (body.statusCode === 413 && exception instanceof HttpException && typeof exception.getResponse() === 'string' && limit) body.message = `request body is over the ${limit}-byte limit`;
     if (body.statusCode >= 500) this.log.error(exception instanceof Error ? exception.stack ?? exception.message : String(exception));
     // A 503 is a dependency that is down or taking over (an executor restarting, say): the
     // client may try again, and Retry-After says when.
