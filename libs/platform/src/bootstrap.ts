@@ -1,10 +1,11 @@
 import { Logger as NestLogger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import type { BaseConfig } from './config/base-config';
 import type { ServiceInfo } from './config/tokens';
-import { ApiExceptionFilter } from './http/api-exception.filter';
+import { ApiExceptionFilter, toErrorBody } from './http/api-exception.filter';
 import { MetricsService } from './metrics/metrics.service';
 
 export interface CreateServiceOptions {
@@ -14,11 +15,25 @@ export interface CreateServiceOptions {
   configure?: (app: NestFastifyApplication) => void | Promise<void>;
 }
 
+/** Longest path parameter (ids) the router accepts; longer ones answer 414 (ids are far shorter). */
+const MAX_PATH_PARAMETER_LENGTH = 200;
+
 /** Builds a service's Nest application on Fastify with the platform's logger and error format. */
 export async function createServiceApp(rootModule: unknown, opts: CreateServiceOptions = {}): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     rootModule as never,
-    new FastifyAdapter({ bodyLimit: opts.bodyLimit ?? 1024 * 1024, logger: false }),
+    new FastifyAdapter({
+      bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+      logger: false,
+      maxParamLength: MAX_PATH_PARAMETER_LENGTH,
+      // Errors the router raises before any route runs (a path parameter over the limit, a URL
+      // that does not decode) would otherwise leave in Fastify's own shape, not the API's.
+      frameworkErrors: (err: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+        const body = toErrorBody(err);
+        if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') body.message = `a path parameter is over ${MAX_PATH_PARAMETER_LENGTH} characters`;
+        void reply.code(body.statusCode).send(body);
+      },
+    }),
     { bufferLogs: true, abortOnError: false },
   );
   app.useLogger(app.get(Logger));
