@@ -68,6 +68,13 @@ describe('a request body larger than NATS carries to the executor', () => {
     expect(r.body.message).toContain('at least');
   }, 30_000);
 
+  it('an input too deep to encode is refused by the body checks (400 naming input), not a 500 from measuring it', async () => {
+    const deep = `{"definition":${JSON.stringify(definition)},"input":{"a":${'{"b":'.repeat(10_000)}1${'}'.repeat(10_000)}}}`;
+    const r = await call('POST', '/api/v1/executions', { raw: deep });
+    expect(r.status).toBe(400);
+    expect(r.body.message).toMatch(/^input/);
+  }, 30_000);
+
   it('a large input within the limit is still forwarded', async () => {
     const before = ctx.starts;
     const r = await call('POST', '/api/v1/executions', { body: { definition, input: input(maxPayload() - 50_000) } });

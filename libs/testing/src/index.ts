@@ -1,3 +1,4 @@
 export * from './isolation';
 export * from './processes';
 export * from './fake-openai-server';
+export * from './private-infra';

@@ -55,7 +55,14 @@ export class NatsServiceClient {
   assertFits(part: Record<string, unknown>): void {
     const maxPayload = this.nats.nc.info?.max_payload;
     if (maxPayload === undefined) return;
-    const bytes = codec.encode(part).length;
+    let bytes: number;
+    try {
+      bytes = codec.encode(part).length;
+    } catch {
+      // Too deep to encode (JSON.stringify overflows the stack near 10,000 levels): the body's
+      // own checks, which run next, refuse it with a 400 naming the field.
+      return;
+    }
     if (bytes > maxPayload) throw this.tooLarge(part, bytes, maxPayload, 'at least ');
   }
 
