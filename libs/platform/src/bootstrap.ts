@@ -25,7 +25,7 @@ export async function createServiceApp(rootModule: unknown, opts: CreateServiceO
     new FastifyAdapter({
       bodyLimit: opts.bodyLimit ?? 1024 * 1024,
       logger: false,
-      maxParamLength: MAX_PATH_PARAMETER_LENGTH,
+      routerOptions: { maxParamLength: MAX_PATH_PARAMETER_LENGTH },
       // Errors the router raises before any route runs (a path parameter over the limit, a URL
       // that does not decode) would otherwise leave in Fastify's own shape, not the API's.
       frameworkErrors: (err: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {

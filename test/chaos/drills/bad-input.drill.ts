@@ -17,6 +17,8 @@ import { definitionText, natsCases, natsEventText, restCases, type Fixtures, typ
 const REQUEST_TIMEOUT_MS = 20_000;
 /** Bodies are written in slices of this size (see `upload`). */
 const UPLOAD_SLICE = 64 * 1024;
+/** How long a large upload waits after its headers for an early answer (a 413 on the declared length). */
+const EARLY_ANSWER_MS = 1000;
 /** Longest wait for one bad NATS message's dead letter and the valid event after it. */
 const NATS_CASE_BOUND_MS = 10_000;
 /** Longest wait for a fixture (a stored session, a run, a mined pattern). */
@@ -166,6 +168,11 @@ async function upload(req: ClientRequest, body: string | undefined, answered: ()
     return;
   }
   req.setHeader('content-length', data.length);
+  // As a client sending `Expect: 100-continue` would: the headers first, then a moment for an
+  // early answer. A server refuses a declared length over its limit on the headers alone, then
+  // closes; a body written meanwhile breaks the socket before the answer is read (EPIPE).
+  req.flushHeaders();
+  for (let waited = 0; waited < EARLY_ANSWER_MS && !answered() && !req.destroyed; waited += 20) await new Promise((r) => setTimeout(r, 20));
   for (let at = 0; at < data.length && !answered() && !req.destroyed; at += UPLOAD_SLICE) {
     if (!req.write(data.subarray(at, at + UPLOAD_SLICE))) await drainedOrClosed(req);
     await new Promise((r) => setImmediate(r));
