@@ -23,6 +23,15 @@ describe('typicalProcedure', () => {
     expect(p?.tools).toEqual(['a', 'b']);
   });
 
+  it('takes a run of one tool as one step, so procedures differing only in repeats are one', () => {
+    const p = typicalProcedure([
+      { tools: ['find', 'get', 'get', 'get', 'search', 'search', 'book'], weight: 1 },
+      { tools: ['find', 'get', 'search', 'book'], weight: 0.5 },
+      { tools: ['find', 'get', 'x', 'book'], weight: 0.9 },
+    ]);
+    expect(p).toMatchObject({ tools: ['find', 'get', 'search', 'book'], followedBy: 2 });
+  });
+
   it('has nothing to offer without weighted, non-empty neighbours', () => {
     expect(typicalProcedure([])).toBeUndefined();
     expect(typicalProcedure([{ tools: [], weight: 1 }, { tools: ['a'], weight: 0 }])).toBeUndefined();

@@ -5,7 +5,7 @@ import { jaccardOf } from './tool-overlap';
 
 /**
  * The whole procedure that past requests like this one followed: of the tool sequences the
- * similar sessions made, the one with the highest weighted mean Jaccard overlap with all of them
+ * similar sessions made (each run of one tool as one step), the one with the highest weighted mean Jaccard overlap with all of them
  * (their medoid).
  *
  * Why it is a suggestion of its own: learned patterns need `minSupport` sessions behind the same
@@ -26,7 +26,9 @@ export interface TypicalProcedure {
 
 /** The medoid of the similar sessions' tool sequences (undefined when there is none). */
 export function typicalProcedure(similar: ReadonlyArray<SimilarSession>): TypicalProcedure | undefined {
-  const sessions = similar.filter((s) => s.weight > 0 && s.tools.length > 0);
+  // A run of one tool is one step (as in patterns): the draft reads "search flights", not ten
+  // searches, and sequences that differ only in how often a step repeated are one procedure.
+  const sessions = similar.filter((s) => s.weight > 0 && s.tools.length > 0).map((s) => ({ weight: s.weight, tools: collapseRuns(s.tools) }));
   if (sessions.length === 0) return undefined;
   const weightSum = sessions.reduce((m, s) => m + s.weight, 0);
   const sets = sessions.map((s) => new Set(s.tools));
@@ -83,4 +85,11 @@ export function procedureKey(tools: ReadonlyArray<string>): string {
     h = Math.imul(h, 0x01000193);
   }
   return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+/** The tools with each run of one tool kept once: [a, b, b, b, c, b] -> [a, b, c, b]. */
+export function collapseRuns(tools: ReadonlyArray<string>): string[] {
+  const out: string[] = [];
+  for (const t of tools) if (out[out.length - 1] !== t) out.push(t);
+  return out;
 }
