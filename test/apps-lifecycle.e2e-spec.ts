@@ -1,5 +1,4 @@
-import { MongoClient } from 'mongodb';
-import { connectTestNats, deleteTestStream, isolatedEnv, privateFerretDb, startService, testNames, testUrls, waitFor, type ServiceProcess } from '@toolpath/testing';
+import { dropTestResources, isolatedEnv, privateFerretDb, startService, testNames, waitFor, type ServiceProcess } from '@toolpath/testing';
 
 const APPS = ['recorder', 'analyzer', 'executor', 'generator', 'gateway'] as const;
 const API_KEYS = 'lifecycle-key-0123456789:life';
@@ -9,12 +8,7 @@ describe('every app', () => {
   const env = { ...isolatedEnv(names), TOOLPATH_API_KEYS: API_KEYS };
 
   afterAll(async () => {
-    const nc = await connectTestNats();
-    await deleteTestStream(nc, names);
-    await nc.close();
-    const mongo = await MongoClient.connect(testUrls.mongo);
-    await mongo.db(names.mongoDb).dropDatabase().catch(() => undefined);
-    await mongo.close();
+    await dropTestResources(names);
   });
 
   it.each(APPS)('%s starts, reports health and metrics, and stops gracefully on SIGTERM', async (app) => {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { connect, RetentionPolicy, StorageType, type NatsConnection } from 'nats';
+import { mongo } from 'mongoose';
 import { eventsSubjectFilter } from '@toolpath/contracts';
 
 /** Where the services started by `scripts/infra.sh` listen, unless the environment says otherwise. */
@@ -79,6 +80,22 @@ export async function createTestEventsStream(
 export async function deleteTestStream(nc: NatsConnection, names: TestNames): Promise<void> {
   const jsm = await nc.jetstreamManager();
   await jsm.streams.delete(names.stream).catch(() => undefined);
+}
+
+/** Removes what a test made under its names: its stream and its database (best effort). */
+export async function dropTestResources(names: TestNames): Promise<void> {
+  const nc = await connectTestNats();
+  try {
+    await deleteTestStream(nc, names);
+  } finally {
+    await nc.close();
+  }
+  const client = await mongo.MongoClient.connect(testUrls.mongo);
+  try {
+    await client.db(names.mongoDb).dropDatabase().catch(() => undefined);
+  } finally {
+    await client.close();
+  }
 }
 
 /** Polls `probe` until it returns a truthy value or the bound runs out. */

@@ -3,11 +3,10 @@
  * `npx tsc -b tsconfig.build.json` first) on the shared infrastructure, with names of their own,
  * so the drills are proven the way the chaos runner uses them.
  */
-import { MongoClient } from 'mongodb';
 import {
   connectTestNats,
   createTestEventsStream,
-  deleteTestStream,
+  dropTestResources,
   isolatedEnv,
   startService,
   testNames,
@@ -59,12 +58,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(services.map((s) => s.stop()));
-  const nc = await connectTestNats();
-  await deleteTestStream(nc, names);
-  await nc.close();
-  const mongo = await MongoClient.connect(testUrls.mongo);
-  await mongo.db(names.mongoDb).dropDatabase().catch(() => undefined);
-  await mongo.close();
+  await dropTestResources(names);
 }, 60_000);
 
 describe('bad-input drill', () => {

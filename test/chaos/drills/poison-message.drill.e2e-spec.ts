@@ -3,8 +3,7 @@
  * dist: `npx tsc -b tsconfig.build.json` first) on the shared infrastructure, with names of their
  * own and a ChaosControl over those processes, so the drill is proven the way the runner uses it.
  */
-import { MongoClient } from 'mongodb';
-import { connectTestNats, createTestEventsStream, deleteTestStream, isolatedEnv, startService, testNames, testUrls, type ServiceProcess } from '@toolpath/testing';
+import { connectTestNats, createTestEventsStream, dropTestResources, isolatedEnv, startService, testNames, testUrls, type ServiceProcess } from '@toolpath/testing';
 import type { ChaosApp, ChaosControl, ChaosProcess, ChaosTarget, DrillContext } from '../drill';
 import { poisonMessageDrill } from './poison-message.drill';
 
@@ -53,12 +52,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.allSettled(procs.map((p) => p.svc.kill9()));
-  const nc = await connectTestNats();
-  await deleteTestStream(nc, names);
-  await nc.close();
-  const mongo = await MongoClient.connect(testUrls.mongo);
-  await mongo.db(names.mongoDb).dropDatabase().catch(() => undefined);
-  await mongo.close();
+  await dropTestResources(names);
 }, 60_000);
 
 describe('poison-message drill', () => {

@@ -422,11 +422,20 @@ export class AnalyzerRunService implements OnApplicationShutdown {
    * its own would try every event alone).
    */
   private async tenantBroken(record: RunRecord, tenantId: string, now: number, touched: Set<string>): Promise<Error | undefined> {
+    return this.withAttempts(() => this.countTenant(record, tenantId, [], undefined, now, touched, true));
+  }
+
+  /**
+   * Runs `work` up to ANALYZER_PROCESSING_ATTEMPTS times while it fails with the database
+   * answering (a short growing pause between tries). Undefined when a try worked, else the last
+   * error; an outage or a lost state race is rethrown at once (it fails the run instead).
+   */
+  private async withAttempts(work: () => Promise<void>): Promise<Error | undefined> {
     const max = this.config.ANALYZER_PROCESSING_ATTEMPTS;
     let last: Error | undefined;
     for (let attempt = 1; attempt <= max; attempt++) {
       try {
-        await this.countTenant(record, tenantId, [], undefined, now, touched, true);
+        await work();
         return undefined;
       } catch (err) {
         if (await this.failsTheRun(err)) throw err;
@@ -489,20 +498,9 @@ export class AnalyzerRunService implements OnApplicationShutdown {
     bySeq: Map<number, JsMsg>,
     tail: boolean,
   ): Promise<void> {
-    const max = this.config.ANALYZER_PROCESSING_ATTEMPTS;
-    let lastError: Error | undefined;
-    for (let attempt = 1; attempt <= max; attempt++) {
-      try {
-        await this.countTenant(record, tenantId, [event], tail ? stepClock : undefined, now, touched);
-        return;
-      } catch (err) {
-        if (await this.failsTheRun(err)) throw err;
-        this.metrics.processingFailures.inc();
-        lastError = err as Error;
-        if (attempt < max) await sleep(50 * attempt);
-      }
-    }
-    await this.deadLetter(record, tenantId, [event], bySeq, lastError!, max);
+    const failure = await this.withAttempts(() => this.countTenant(record, tenantId, [event], tail ? stepClock : undefined, now, touched));
+    if (!failure) return;
+    await this.deadLetter(record, tenantId, [event], bySeq, failure, this.config.ANALYZER_PROCESSING_ATTEMPTS);
     if (!tail) return;
     // The dead-lettered event was the tenant's last of the step: close what the step's clock closes.
     await this.countTenant(record, tenantId, [], stepClock, now, touched).catch(async (err) => {
