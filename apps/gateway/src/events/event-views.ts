@@ -25,6 +25,9 @@ export function rejectedView(row: RejectedEvent): Record<string, unknown> {
     eventId: row.eventId,
     receivedAt: row.receivedAt.toISOString(),
     streamSeq: row.streamSeq,
+    // Who gave up on it: the recorder at the door, or a consumer that could not process it.
+    consumer: row.consumer ?? 'recorder',
+    ...(row.attempts !== undefined ? { attempts: row.attempts } : {}),
     rawBytes: raw.length,
     rawPreview: raw.subarray(0, RAW_PREVIEW_BYTES).toString('utf8'),
     rawTruncated: raw.length > RAW_PREVIEW_BYTES,

@@ -52,7 +52,9 @@ export class EventsController {
   }
 
   @Get('events/rejected')
-  @ApiOperation({ summary: "Events the recorder refused, with the reason, the field and the bytes as received (this tenant's only)" })
+  @ApiOperation({
+    summary: "Dead letters: events the recorder refused, or that a consumer (recorder, analyzer) failed to process after its bounded tries, with the reason, the field, the consumer, the attempts and the bytes as received (this tenant's only)",
+  })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } })
   @ApiQuery({ name: 'cursor', required: false })
   async rejected(@Tenant() tenantId: string, @Query(new ZodValidationPipe(PageQuery)) q: { limit: number; cursor?: string }): Promise<Page<Record<string, unknown>>> {
