@@ -6,6 +6,7 @@ import { Logger } from 'nestjs-pino';
 import type { BaseConfig } from './config/base-config';
 import type { ServiceInfo } from './config/tokens';
 import { ApiExceptionFilter, toErrorBody } from './http/api-exception.filter';
+import { RouteMethods } from './http/route-methods';
 import { MetricsService } from './metrics/metrics.service';
 
 export interface CreateServiceOptions {
@@ -37,7 +38,13 @@ export async function createServiceApp(rootModule: unknown, opts: CreateServiceO
     { bufferLogs: true, abortOnError: false },
   );
   app.useLogger(app.get(Logger));
-  app.useGlobalFilters(new ApiExceptionFilter());
+  // Every route as Fastify declares it (Nest registers them later, at init): for 405s.
+  const routes = new RouteMethods();
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRoute', (r) => routes.add(r.method, r.url));
+  app.useGlobalFilters(new ApiExceptionFilter(routes));
   app.enableShutdownHooks();
   observeHttpRequests(app);
   await opts.configure?.(app);

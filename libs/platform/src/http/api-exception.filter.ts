@@ -1,13 +1,15 @@
-import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type ExceptionFilter } from '@nestjs/common';
+import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, NotFoundException, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { ZodError } from 'zod';
 import { issuesFromZod, type ApiErrorBody } from '@toolpath/contracts';
+import type { RouteMethods } from './route-methods';
 
 const REASONS: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  405: 'Method Not Allowed',
   409: 'Conflict',
   413: 'Payload Too Large',
   414: 'URI Too Long',
@@ -28,9 +30,22 @@ const REASONS: Record<number, string> = {
 export class ApiExceptionFilter implements ExceptionFilter {
   private readonly log = new Logger('HTTP');
 
+  /** `routes`: the service's routes by method (a known path with another method is a 405). */
+  constructor(private readonly routes?: RouteMethods) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const body = toErrorBody(exception);
+    // No route for this method: when the path has routes for others, 405 naming them in Allow.
+    if (body.statusCode === 404 && exception instanceof NotFoundException && this.routes) {
+      const req = host.switchToHttp().getRequest<{ method?: string; url?: string }>();
+      const allowed = this.routes.allowed(req?.url ?? '');
+      if (allowed.length > 0 && !allowed.includes(req?.method ?? '')) {
+        const path = (req?.url ?? '').split('?')[0];
+        Object.assign(body, { statusCode: 405, error: REASONS[405], message: `${req?.method} is not allowed on ${path}; it answers ${allowed.join(', ')}` });
+        reply.header('allow', allowed.join(', '));
+      }
+    }
     // Fastify's own 413 (Nest hands it over with a bare message) does not say how much is allowed.
     const limit = host.switchToHttp().getRequest<{ routeOptions?: { bodyLimit?: number } }>()?.routeOptions?.bodyLimit;
     if (body.statusCode === 413 && exception instanceof HttpException && typeof exception.getResponse() === 'string' && limit) body.message = `request body is over the ${limit}-byte limit`;
