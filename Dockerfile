@@ -18,8 +18,8 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 ENV CI=true NX_DAEMON=false NX_NO_CLOUD=true
 COPY --from=manifests /manifests/ ./
-# npm install, not ci: see scripts/setup.sh (the lock lacks other platforms' optional binaries).
-RUN npm install --no-audit --no-fund
+# Exactly the lock (it lists every platform's optional binaries, so npm 10 and 11 accept it).
+RUN npm ci --no-audit --no-fund
 COPY . .
 # tsc -b emits apps/<app>/dist and libs/<lib>/dist; /out gets what runs: the production
 # node_modules (workspace packages are symlinks into apps/ and libs/) plus manifests and dist,

@@ -9,10 +9,9 @@ stamp=node_modules/.toolpath-lock-sha
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
   echo "installing npm dependencies..."
-  # `npm install` on the lock file rather than `npm ci`: the registries reachable here do not
-  # serve every platform's optional native binary (e.g. jest's resolver for other OSes), so the
-  # lock cannot list them and `npm ci` refuses it as out of sync. The lock still pins every version.
-  npm install --no-audit --no-fund --loglevel=error
+  # `npm ci`: exactly the lock, never rewritten. The lock lists every platform's optional native
+  # binaries (written by npm 11), so npm 10 and npm 11 both accept it.
+  npm ci --no-audit --no-fund --loglevel=error
   echo "$want" > "$stamp"
 fi
 echo "building..."
