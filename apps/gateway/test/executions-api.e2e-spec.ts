@@ -210,6 +210,16 @@ describe('starting runs', () => {
     expect(got.body).toMatchObject({ id: r.body.executionId, status: 'PENDING', steps: [{ id: 'hello' }, { id: 'log' }] });
   });
 
+  it('runs a stored workflow without a body when nothing is required, as the OpenAPI document says (requestBody not required)', async () => {
+    const wf = (await call('POST', '/api/v1/workflows', { body: definition({ variables: { type: 'object', properties: { who: { type: 'string' } } } }) })).body;
+    const r = await call('POST', `/api/v1/workflows/${wf.id}/executions`);
+    expect(r.status).toBe(202);
+    expect(ctx.executor.starts.at(-1)).toMatchObject({ workflowId: wf.id, input: {} });
+    const docs = await call('GET', '/docs-json', { key: null });
+    expect(docs.body.paths['/api/v1/workflows/{id}/executions'].post.requestBody.required).toBe(false);
+    expect(docs.body.paths['/api/v1/executions'].post.requestBody.required).toBe(true);
+  });
+
   it("checks input against the workflow's variables and names the field, without asking the executor", async () => {
     const wf = (await call('POST', '/api/v1/workflows', { body: definition() })).body;
     const before = ctx.executor.starts.length;

@@ -38,7 +38,7 @@ export class ExecutionsController {
     description: "`input` is checked against the workflow's `variables` (required keys, types). The same `idempotencyKey` returns the same run.",
   })
   @ApiParam({ name: 'id', description: 'workflow id' })
-  @ApiBody({ schema: ref('StartRunRequest') })
+  @ApiBody({ required: false, description: 'may be left out: the run then has no input (the workflow\'s defaults apply)', schema: ref('StartRunRequest') })
   @ApiResponse({ status: 202, schema: ref('RunAccepted') })
   @notFound
   @tooLarge
