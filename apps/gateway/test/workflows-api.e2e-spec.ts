@@ -286,4 +286,16 @@ describe('stats and docs', () => {
     expect(docs.body.paths['/api/v1/workflows'].post.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/WorkflowDefinition' });
     for (const name of ['StoredWorkflow', 'WorkflowPage', 'WorkflowValidation', 'RunAccepted', 'Execution', 'ExecutionPage', 'WorkflowStats']) expect(schemas[name]).toBeDefined();
   });
+
+  it('describes a stored workflow as it is answered: every field it has is in StoredWorkflow, every required one is there', async () => {
+    const created = await call('POST', '/api/v1/workflows', { body: definition() });
+    expect(created.status).toBe(201);
+    const docs = await call('GET', '/docs-json', { key: null });
+    const stored = docs.body.components.schemas.StoredWorkflow;
+    expect(stored.additionalProperties).toBe(false);
+    for (const answer of [created.body, (await call('GET', `/api/v1/workflows/${created.body.id}`)).body]) {
+      expect(Object.keys(answer).filter((k) => !(k in stored.properties))).toEqual([]);
+      expect(stored.required.filter((k: string) => !(k in answer))).toEqual([]);
+    }
+  });
 });

@@ -96,11 +96,20 @@ function workflowSchemas(): Record<string, JsonSchema> {
   const idempotencyKey = { type: 'string', minLength: 1, maxLength: 256, description: 'the same key (per tenant) returns the same run' };
   return {
     WorkflowDefinition: definition,
+    // The definition's own properties plus what storing adds, in one object: an allOf would let
+    // the definition's `additionalProperties: false` forbid the stored fields.
     StoredWorkflow: {
-      allOf: [
-        schemaRef('WorkflowDefinition'),
-        { type: 'object', required: ['id', 'version', 'createdAt', 'updatedAt'], properties: { id: { type: 'string' }, version: { type: 'integer' }, createdAt: dateTime, updatedAt: dateTime } },
-      ],
+      ...definition,
+      required: [...new Set([...((definition.required as string[] | undefined) ?? []), 'id', 'version', 'createdAt', 'updatedAt'])],
+      properties: {
+        ...(definition.properties as Record<string, JsonSchema>),
+        id: { type: 'string' },
+        version: { type: 'integer', minimum: 1 },
+        createdAt: dateTime,
+        updatedAt: dateTime,
+        templateId: { type: 'string', description: 'the template it was made from' },
+        generationId: { type: 'string', description: 'the generation that drafted it' },
+      },
     },
     WorkflowPage: { type: 'object', properties: { items: { type: 'array', items: schemaRef('StoredWorkflow') }, nextCursor: { type: 'string', nullable: true } } },
     WorkflowValidationError: validationError,
