@@ -10,11 +10,11 @@ import {
   isolatedEnv,
   startService,
   testNames,
-  testUrls,
   type ServiceProcess,
 } from '@toolpath/testing';
 import type { ChaosTarget, DrillContext } from '../drill';
 import { badInputDrill } from './bad-input.drill';
+import { sharedInfraTarget } from './common';
 import { connectionsDrill } from './connections.drill';
 
 const names = testNames('drillbad');
@@ -44,16 +44,7 @@ beforeAll(async () => {
   const failed = started.find((s) => s.status === 'rejected');
   if (failed) throw (failed as PromiseRejectedResult).reason;
   const gateway = services.find((s) => s.name === 'gateway')!;
-  target = {
-    gatewayUrl: `http://127.0.0.1:${gateway.port}`,
-    tenants,
-    natsUrl: testUrls.nats,
-    subjectPrefix: names.subjectPrefix,
-    stream: names.stream,
-    mongoUrl: testUrls.mongo,
-    database: names.mongoDb,
-    redisUrl: testUrls.redis,
-  };
+  target = sharedInfraTarget(names, `http://127.0.0.1:${gateway.port}`, tenants);
 }, 60_000);
 
 afterAll(async () => {

@@ -1,5 +1,6 @@
 /** What the process-fault drills share: the control they need, their bounds and their verdict. */
-import type { ChaosControl, DrillContext, DrillRow } from '../drill';
+import { testUrls, type TestNames } from '@toolpath/testing';
+import type { ChaosControl, ChaosTarget, ChaosTenant, DrillContext, DrillRow } from '../drill';
 
 export function needControl(ctx: DrillContext): ChaosControl {
   if (!ctx.control) throw new Error('this drill kills processes: it needs the runner to pass DrillContext.control');
@@ -11,18 +12,12 @@ export function drainBound(ctx: DrillContext): number {
   return Math.min(ctx.deadline, Date.now() + 120_000);
 }
 
-export interface FaultFigures {
-  sent: number;
-  stored: number | null;
-  lost: number | null;
-  duplicated: number | null;
-  stuck: number | null;
-  recoverMs: number | null;
+/** A row's figures before the verdict (`errors5xx` left out when the drill sends no requests). */
+export type FaultFigures = Omit<DrillRow, 'drill' | 'ok' | 'errors5xx'> & {
   errors5xx?: number | null;
-  notes: string[];
   /** A bound on the recovery (e.g. the 10 s takeover); above it the drill fails. */
   recoverBoundMs?: number;
-}
+};
 
 /**
  * The figures every process-fault drill must reach: nothing lost or duplicated, nothing stuck,
@@ -54,4 +49,18 @@ export function processFaultRow(drill: string, f: FaultFigures): DrillRow {
 export function crashedRow(drill: string, err: unknown): DrillRow {
   const message = err instanceof Error ? err.message : String(err);
   return { drill, sent: 0, stored: null, lost: null, duplicated: null, stuck: null, recoverMs: null, errors5xx: null, ok: false, notes: [`FAILED: the drill threw: ${message.split('\n')[0]!.slice(0, 300)}`] };
+}
+
+/** The target of a drill run by a jest test on the shared servers, under the test's own names. */
+export function sharedInfraTarget(names: TestNames, gatewayUrl: string, tenants: ChaosTenant[]): ChaosTarget {
+  return {
+    gatewayUrl,
+    tenants,
+    natsUrl: testUrls.nats,
+    subjectPrefix: names.subjectPrefix,
+    stream: names.stream,
+    mongoUrl: testUrls.mongo,
+    database: names.mongoDb,
+    redisUrl: testUrls.redis,
+  };
 }

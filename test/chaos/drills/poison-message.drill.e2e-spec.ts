@@ -3,8 +3,9 @@
  * dist: `npx tsc -b tsconfig.build.json` first) on the shared infrastructure, with names of their
  * own and a ChaosControl over those processes, so the drill is proven the way the runner uses it.
  */
-import { connectTestNats, createTestEventsStream, dropTestResources, isolatedEnv, startService, testNames, testUrls, type ServiceProcess } from '@toolpath/testing';
-import type { ChaosApp, ChaosControl, ChaosProcess, ChaosTarget, DrillContext } from '../drill';
+import { connectTestNats, createTestEventsStream, dropTestResources, isolatedEnv, startService, testNames, type ServiceProcess } from '@toolpath/testing';
+import type { ChaosApp, ChaosControl, ChaosProcess, DrillContext } from '../drill';
+import { sharedInfraTarget } from './common';
 import { poisonMessageDrill } from './poison-message.drill';
 
 const names = testNames('drillpoison');
@@ -28,19 +29,10 @@ const control: ChaosControl = {
   startServer: () => Promise.reject(new Error('not in this test')),
 };
 
-const target: ChaosTarget = {
-  gatewayUrl: '',
-  tenants: [
-    { tenantId: 'acme', apiKey: 'unused-acme' },
-    { tenantId: 'globex', apiKey: 'unused-globex' },
-  ],
-  natsUrl: testUrls.nats,
-  subjectPrefix: names.subjectPrefix,
-  stream: names.stream,
-  mongoUrl: testUrls.mongo,
-  database: names.mongoDb,
-  redisUrl: testUrls.redis,
-};
+const target = sharedInfraTarget(names, '', [
+  { tenantId: 'acme', apiKey: 'unused-acme' },
+  { tenantId: 'globex', apiKey: 'unused-globex' },
+]);
 
 beforeAll(async () => {
   const nc = await connectTestNats();

@@ -28,6 +28,19 @@ const LOCK_RETRY_MS = 200;
 
 export type RunRequestOutcome = { started: true; run: RunRecord; done: boolean } | { started: false; holder: string | undefined };
 
+/** One tenant's share of a run step, as the counting and dead-lettering of its events need it. */
+interface TenantStep {
+  record: RunRecord;
+  tenantId: string;
+  /** The arrival-clock time the step's last events may close sessions at. */
+  stepClock: number;
+  now: number;
+  /** Tenants whose state this run changed. */
+  touched: Set<string>;
+  /** The step's messages by stream sequence (the bytes a dead letter keeps). */
+  bySeq: Map<number, JsMsg>;
+}
+
 /**
  * AnalyzerRun: one run at a time across all analyzers (the Redis lock), started by the schedule
  * or on request.
@@ -326,8 +339,9 @@ export class AnalyzerRunService implements OnApplicationShutdown {
     for (const m of msgs) bySeq.set(m.seq, m);
     // Tenant by tenant, each persisted on its own: one tenant's failure never holds back another's.
     for (const [tenantId, events] of byTenant) {
+      const step: TenantStep = { record, tenantId, stepClock, now, touched, bySeq };
       try {
-        await this.countTenant(record, tenantId, events, stepClock, now, touched);
+        await this.countTenant(step, events, stepClock);
       } catch (err) {
         // The database away: the run fails before the ack and the next run re-reads the step
         // (persisted tenants skip it by their watermark). Nothing is dead-lettered for an outage.
@@ -335,9 +349,9 @@ export class AnalyzerRunService implements OnApplicationShutdown {
         this.metrics.processingFailures.inc();
         record.warnings.push(`${tenantId}: counting ${events.length} events failed (${(err as Error).message}); isolating the events that fail`);
         this.log.warn(`run ${record._id}: counting ${events.length} events of ${tenantId} failed with the database answering, isolating: ${(err as Error).message}`);
-        const broken = await this.tenantBroken(record, tenantId, now, touched);
-        if (broken) await this.deadLetterAll(record, tenantId, events, bySeq, broken);
-        else await this.countInParts(record, tenantId, events, stepClock, now, touched, bySeq, true);
+        const broken = await this.tenantBroken(step);
+        if (broken) await this.deadLetterAll(step, events, broken);
+        else await this.countInParts(step, events, true);
       }
     }
     t0 = performance.now();
@@ -357,15 +371,8 @@ export class AnalyzerRunService implements OnApplicationShutdown {
    * clock, for a part of them). On any failure the cached state is evicted (it may be ahead of the
    * store) and the error rethrown.
    */
-  private async countTenant(
-    record: RunRecord,
-    tenantId: string,
-    events: MiningEvent[],
-    closeAt: number | undefined,
-    now: number,
-    touched: Set<string>,
-    forcePersist = false,
-  ): Promise<void> {
+  private async countTenant(step: TenantStep, events: MiningEvent[], closeAt: number | undefined, forcePersist = false): Promise<void> {
+    const { record, tenantId, now, touched } = step;
     let t0 = performance.now();
     try {
       const { state } = await this.states.forRun(tenantId);
@@ -421,8 +428,8 @@ export class AnalyzerRunService implements OnApplicationShutdown {
    * only then are its events split to find the ones that fail (splitting a tenant that fails on
    * its own would try every event alone).
    */
-  private async tenantBroken(record: RunRecord, tenantId: string, now: number, touched: Set<string>): Promise<Error | undefined> {
-    return this.withAttempts(() => this.countTenant(record, tenantId, [], undefined, now, touched, true));
+  private async tenantBroken(step: TenantStep): Promise<Error | undefined> {
+    return this.withAttempts(() => this.countTenant(step, [], undefined, true));
   }
 
   /**
@@ -448,10 +455,9 @@ export class AnalyzerRunService implements OnApplicationShutdown {
   }
 
   /** A tenant whose state cannot be loaded or persisted: the step's events of it are dead-lettered at once (a full rebuild recovers them). */
-  private async deadLetterAll(record: RunRecord, tenantId: string, events: MiningEvent[], bySeq: Map<number, JsMsg>, err: Error): Promise<void> {
-    const cause = new Error(`${tenantId}'s state could not be loaded or persisted: ${err.message}`);
-    const max = this.config.ANALYZER_PROCESSING_ATTEMPTS;
-    await this.deadLetter(record, tenantId, events, bySeq, cause, max);
+  private async deadLetterAll(step: TenantStep, events: MiningEvent[], err: Error): Promise<void> {
+    const cause = new Error(`${step.tenantId}'s state could not be loaded or persisted: ${err.message}`);
+    await this.deadLetter(step, events, cause, this.config.ANALYZER_PROCESSING_ATTEMPTS);
   }
 
   /**
@@ -461,17 +467,8 @@ export class AnalyzerRunService implements OnApplicationShutdown {
    * order, so the watermark only moves forward and every event is counted once or dead-lettered.
    * Costs one persist per half tried: about 2·log2(n) per failing event, and only after a failure.
    */
-  private async countInParts(
-    record: RunRecord,
-    tenantId: string,
-    events: MiningEvent[],
-    stepClock: number,
-    now: number,
-    touched: Set<string>,
-    bySeq: Map<number, JsMsg>,
-    tail: boolean,
-  ): Promise<void> {
-    if (events.length === 1) return this.countAlone(record, tenantId, events[0], stepClock, now, touched, bySeq, tail);
+  private async countInParts(step: TenantStep, events: MiningEvent[], tail: boolean): Promise<void> {
+    if (events.length === 1) return this.countAlone(step, events[0], tail);
     const mid = events.length >> 1;
     const halves: Array<[MiningEvent[], boolean]> = [
       [events.slice(0, mid), false],
@@ -479,33 +476,24 @@ export class AnalyzerRunService implements OnApplicationShutdown {
     ];
     for (const [half, isTail] of halves) {
       try {
-        await this.countTenant(record, tenantId, half, isTail ? stepClock : undefined, now, touched);
+        await this.countTenant(step, half, isTail ? step.stepClock : undefined);
       } catch (err) {
         if (await this.failsTheRun(err)) throw err;
         this.metrics.processingFailures.inc();
-        await this.countInParts(record, tenantId, half, stepClock, now, touched, bySeq, isTail);
+        await this.countInParts(step, half, isTail);
       }
     }
   }
 
-  private async countAlone(
-    record: RunRecord,
-    tenantId: string,
-    event: MiningEvent,
-    stepClock: number,
-    now: number,
-    touched: Set<string>,
-    bySeq: Map<number, JsMsg>,
-    tail: boolean,
-  ): Promise<void> {
-    const failure = await this.withAttempts(() => this.countTenant(record, tenantId, [event], tail ? stepClock : undefined, now, touched));
+  private async countAlone(step: TenantStep, event: MiningEvent, tail: boolean): Promise<void> {
+    const failure = await this.withAttempts(() => this.countTenant(step, [event], tail ? step.stepClock : undefined));
     if (!failure) return;
-    await this.deadLetter(record, tenantId, [event], bySeq, failure, this.config.ANALYZER_PROCESSING_ATTEMPTS);
+    await this.deadLetter(step, [event], failure, this.config.ANALYZER_PROCESSING_ATTEMPTS);
     if (!tail) return;
     // The dead-lettered event was the tenant's last of the step: close what the step's clock closes.
-    await this.countTenant(record, tenantId, [], stepClock, now, touched).catch(async (err) => {
+    await this.countTenant(step, [], step.stepClock).catch(async (err) => {
       if (await this.failsTheRun(err)) throw err;
-      record.warnings.push(`${tenantId}: closing sessions after a dead letter failed (${(err as Error).message}); retried at the next step`);
+      step.record.warnings.push(`${step.tenantId}: closing sessions after a dead letter failed (${(err as Error).message}); retried at the next step`);
     });
   }
 
@@ -514,7 +502,8 @@ export class AnalyzerRunService implements OnApplicationShutdown {
    * `rejected_events` (`_id` `<stream>:<seq>:analyzer`, idempotent: a re-read step writes it once).
    * The events themselves are in `tool_events` (the recorder stored them): a full rebuild counts them again.
    */
-  private async deadLetter(record: RunRecord, tenantId: string, events: MiningEvent[], bySeq: Map<number, JsMsg>, err: Error, attempts: number): Promise<void> {
+  private async deadLetter(step: TenantStep, events: MiningEvent[], err: Error, attempts: number): Promise<void> {
+    const { record, tenantId, bySeq } = step;
     const c = this.config;
     const message = `counting the event failed ${attempts} times: ${err.message}`.replaceAll('\u0000', '\uFFFD');
     const dead = events.map((event): RejectedEvent => {
