@@ -23,7 +23,7 @@ RUN npm ci --no-audit --no-fund
 COPY . .
 # tsc -b emits apps/<app>/dist and libs/<lib>/dist; /out gets what runs: the production
 # node_modules (workspace packages are symlinks into apps/ and libs/) plus manifests and dist,
-# and the data files read at run time (the built-in workflow templates).
+# and the data files read at run time (the built-in workflow templates, the executor's Lua scripts).
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
  && mkdir -p /out \
@@ -31,7 +31,8 @@ RUN npm run build \
  && for d in apps/* libs/*; do \
       mkdir -p "/out/$d" && cp -a "$d/package.json" "$d/dist" "/out/$d/"; \
     done \
- && cp -a libs/templates/templates /out/libs/templates/
+ && cp -a libs/templates/templates /out/libs/templates/ \
+ && cp -a apps/executor/lua /out/apps/executor/
 
 FROM ${NODE_IMAGE} AS runtime
 ARG APP=gateway

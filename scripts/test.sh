@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the project on a fresh machine: installs and builds, starts the
-# infrastructure the tests need (scripts/infra.sh), then type-check, lint, jest (unit, integration
-# and reliability tests against the real NATS, Redis and FerretDB), the Python SDK's pytest, and
-# the docker-compose file's validation. Benchmarks are not part of it (npm run bench).
+# infrastructure the tests need (scripts/infra.sh), then type-check, lint, the typed API client
+# against the OpenAPI document, jest (unit, integration and reliability tests against the real
+# NATS, Redis and FerretDB), the Python SDK's pytest, and the docker-compose file's validation.
+# Benchmarks are not part of it (npm run bench).
 set -uo pipefail
 
 if [[ ${1:-} == --help || ${1:-} == -h ]]; then
@@ -10,7 +11,8 @@ if [[ ${1:-} == --help || ${1:-} == -h ]]; then
 Usage: scripts/test.sh [jest args...]        (also: npm test)
 
 Installs, builds, starts NATS/Redis/FerretDB if nothing answers at their URLs, then runs:
-type-check (tsc), lint (eslint), jest, the Python SDK tests (pytest), docker-compose validation.
+type-check (tsc), lint (eslint), the typed API client against the OpenAPI document, jest, the
+Python SDK tests (pytest), docker-compose validation.
 Arguments are passed to jest (e.g. a path to run one suite). Ends with "N passed, N failed".
 At the end it stops the servers it started; those that already ran are left running (start them
 first with 'bash scripts/infra.sh start' to keep them between runs).
@@ -47,6 +49,10 @@ if npx tsc -p tsconfig.json; then count 1 0 typecheck; else count 0 1 typecheck;
 
 step "lint"
 if npx eslint --max-warnings 0 .; then count 1 0 lint; else count 0 1 lint; fi
+
+step "api client"
+# The typed REST client's types (libs/api-client) must be what the gateway's OpenAPI document gives.
+if node scripts/api-client.mjs check; then count 1 0 api-client; else count 0 1 api-client; fi
 
 step "jest"
 npx jest --json --outputFile="$results/jest.json" "$@"

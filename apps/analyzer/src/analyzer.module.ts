@@ -4,7 +4,9 @@ import { DefaultPorts } from '@toolpath/contracts';
 import { PlatformModule, type ServiceInfo } from '@toolpath/platform';
 import type { AnalyzerConfig } from './analyzer.config';
 import { AnalyzerMetrics } from './analyzer.metrics';
+import { INFRASTRUCTURE_PROVIDERS } from './analyzer.providers';
 import { AnalyzerApi } from './api/analyzer-api.service';
+import { PatternPromotions } from './patterns/pattern-promotions';
 import { AnalyzerRunService } from './runs/analyzer-run.service';
 import { AnalyzerScheduler } from './runs/analyzer.scheduler';
 import { AutoPromoter } from './runs/auto-promoter';
@@ -23,7 +25,7 @@ export class AnalyzerModule {
         PlatformModule.forRoot({ service: ANALYZER_SERVICE, config, uses: { nats: true, mongo: true, redis: true } }),
         ScheduleModule.forRoot(),
       ],
-      providers: [AnalyzerMetrics, TenantStates, AutoPromoter, SuggestionsService, LearningStatsService, AnalyzerRunService, AnalyzerScheduler, AnalyzerApi],
+      providers: [...INFRASTRUCTURE_PROVIDERS, AnalyzerMetrics, TenantStates, PatternPromotions, AutoPromoter, SuggestionsService, LearningStatsService, AnalyzerRunService, AnalyzerScheduler, AnalyzerApi],
     };
   }
 }

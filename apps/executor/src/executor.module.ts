@@ -6,6 +6,7 @@ import type { ExecutorConfig } from './executor.config';
 import { ExecutorApi } from './api/executor-api.service';
 import { RunEvents } from './events/run-events.service';
 import { ExecutorMetrics } from './executor.metrics';
+import { AbortBroadcaster } from './runs/abort-broadcaster';
 import { ExecutionRepository } from './runs/execution.repository';
 import { ExecutionWriter } from './runs/execution-writer';
 import { ExecutorQueues } from './runs/executor-queues';
@@ -56,6 +57,7 @@ export class ExecutorModule {
         RunEvents,
         ToolInvoker,
         RunAborts,
+        AbortBroadcaster,
         RunScheduler,
         RunFinalizer,
         StepWorker,

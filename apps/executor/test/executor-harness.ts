@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import Redis from 'ioredis';
 import type { NatsConnection, Subscription } from 'nats';
 import {
   executorSubjects,
@@ -12,12 +13,9 @@ import {
   type ToolRequest,
 } from '@toolpath/contracts';
 import { createServiceApp, loadConfig } from '@toolpath/platform';
-import { connectTestNats, createTestEventsStream, deleteTestStream, isolatedEnv, testNames, waitFor, type TestNames } from '@toolpath/testing';
+import { connectTestNats, createTestEventsStream, dropTestResources, isolatedEnv, testNames, waitFor, type TestNames } from '@toolpath/testing';
 import { executorConfigSchema } from '../src/executor.config';
 import { ExecutorModule } from '../src/executor.module';
-import { ExecutionRepository } from '../src/runs/execution.repository';
-import { ExecutorQueues } from '../src/runs/executor-queues';
-import { RunStore } from '../src/runs/run-store';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -30,10 +28,21 @@ export class ExecutorHarness {
   readonly env: Record<string, string>;
   nc!: NatsConnection;
   readonly apps: INestApplication[] = [];
+  /**
+   * The test's own client on the executors' Redis, to look at or tamper with their keys (the
+   * layout RunStore documents: `{<queuePrefix>}:run:<id>`, `:outbox`, ...); connects on first use.
+   */
+  readonly redis: Redis;
   private readonly subs: Subscription[] = [];
 
   constructor(extraEnv: Record<string, string> = {}) {
     this.env = { ...isolatedEnv(this.names), EXECUTOR_LOCK_DURATION_MS: '2000', EXECUTOR_STALLED_INTERVAL_MS: '1000', ...extraEnv };
+    this.redis = new Redis(this.env.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  }
+
+  /** A key of this test's executors, e.g. `key('run', id)` or `key('outbox')`. */
+  key(...parts: string[]): string {
+    return [`{${this.names.queuePrefix}}`, ...parts].join(':');
   }
 
   async setup(): Promise<void> {
@@ -110,19 +119,22 @@ export class ExecutorHarness {
 
   async teardown(): Promise<void> {
     for (const s of this.subs) s.unsubscribe();
-    const first = this.apps[0];
-    if (first) {
-      await first.get(ExecutorQueues).obliterate().catch(() => undefined);
-      await first.get(RunStore).purge().catch(() => undefined);
-      await first.get(ExecutionRepository).dropDatabase().catch(() => undefined);
-    }
+    // The executors first, so that nothing writes after the cleanup.
     for (const app of this.apps.splice(0)) await app.close().catch(() => undefined);
+    await this.purgeRedis().catch(() => undefined);
+    this.redis.disconnect();
     if (this.nc) {
-      await deleteTestStream(this.nc, this.names);
       const kv = await this.nc.jetstreamManager().then((m) => m.streams.delete(`KV_${this.names.subjectPrefix}_tools`)).catch(() => undefined);
       void kv;
       await this.nc.close();
     }
+    await dropTestResources(this.names).catch(() => undefined);
+  }
+
+  /** Removes every key under this test's queue prefix: the step queue's and the run store's. */
+  private async purgeRedis(): Promise<void> {
+    const stream = this.redis.scanStream({ match: this.key('*'), count: 500 });
+    for await (const keys of stream as AsyncIterable<string[]>) if (keys.length > 0) await this.redis.del(...keys);
   }
 }
 

@@ -70,7 +70,6 @@ describe('executor (in-process, over NATS request/reply)', () => {
   });
 
   it('completes a run in its last step without touching its input: numbers kept to the last digit', async () => {
-    const { RunStore } = await import('../src/runs/run-store');
     // Numbers a re-encoding with fewer significant digits would change, and a large value: the
     // step that completes the run rewrites only the meta's status and end, as text.
     const input = { sum: 0.30000000000000004, third: 1 / 3, big: 9007199254740991, text: 'x'.repeat(50_000) };
@@ -85,21 +84,19 @@ describe('executor (in-process, over NATS request/reply)', () => {
     expect(run.status).toBe('COMPLETED');
     expect(run.steps.map((s) => s.result)).toEqual([input.sum, input.third]);
     expect(run.input).toEqual(input);
-    const raw = await h.apps[0].get(RunStore).redis.hget(`{${h.names.queuePrefix}}:run:${id}`, 'meta');
+    const raw = await h.redis.hget(h.key('run', id), 'meta');
     const meta = JSON.parse(raw!);
     expect(meta).toMatchObject({ status: 'COMPLETED', endedAt: run.endedAt, input });
     expect(meta.input.sum).toBe(0.30000000000000004);
   });
 
   it('completes a run whose stored meta is not in the shape the last step rewrites (left to the scheduler)', async () => {
-    const { RunStore } = await import('../src/runs/run-store');
-    const store = h.apps[0].get(RunStore);
     const id = await h.startOk({ input: { n: 1 }, definition: workflow([delayStep('a', 300)]) });
     // As written by a version that stored the meta in its natural key order.
-    const key = `{${h.names.queuePrefix}}:run:${id}`;
-    const stored = JSON.parse((await store.redis.hget(key, 'meta'))!);
+    const key = h.key('run', id);
+    const stored = JSON.parse((await h.redis.hget(key, 'meta'))!);
     const { status, endedAt, ...rest } = stored;
-    await store.redis.hset(key, 'meta', JSON.stringify({ ...rest, status, endedAt }));
+    await h.redis.hset(key, 'meta', JSON.stringify({ ...rest, status, endedAt }));
     const run = await h.finished(id);
     expect(run.status).toBe('COMPLETED');
     expect(run.input).toEqual({ n: 1 });
@@ -452,14 +449,14 @@ describe('executor (in-process, over NATS request/reply)', () => {
     expect(await store.create({ meta, definition, steps }, 1)).toEqual({ created: true });
     // As if a finalizer had claimed it (lease until now + 1 s) and died.
     const leasedUntil = Date.now() + 1000;
-    await store.redis.zadd(`{${h.names.queuePrefix}}:outbox`, leasedUntil, id);
+    await h.redis.zadd(h.key('outbox'), leasedUntil, id);
     await new Promise((r) => setTimeout(r, 600));
     expect(await repo.get(TENANT, id)).toBeNull();
     const row = await waitFor(() => repo.get(TENANT, id).then((d) => d ?? undefined), { timeoutMs: 5000, what: 'the final row' });
     expect(Date.now()).toBeGreaterThanOrEqual(leasedUntil);
     expect(row.status).toBe('FAILED');
     expect(row.steps.map((st) => st.status)).toEqual(['COMPLETED', 'CANCELLED']);
-    expect(await store.redis.zscore(`{${h.names.queuePrefix}}:outbox`, id)).toBeNull();
+    expect(await h.redis.zscore(h.key('outbox'), id)).toBeNull();
   });
 
   it('lists runs newest first with a cursor, and serves a finished run from Mongo', async () => {
@@ -505,7 +502,7 @@ describe('executor request API (a handler outcome never ends a subscription)', (
     const thrown = await h.start({ definition: workflow([delayStep('a', 1)]) });
     expect(thrown).toMatchObject({ ok: false, error: { code: 'unavailable', message: expect.stringContaining('thrown, not rejected') } });
     // A reply NATS refuses to carry is answered with an error instead of leaving the caller to time out.
-    jest.spyOn(scheduler, 'get').mockResolvedValueOnce({ ok: true, value: { blob: 'x'.repeat(2 * 1024 * 1024) } } as never);
+    jest.spyOn(scheduler, 'get').mockResolvedValueOnce({ blob: 'x'.repeat(2 * 1024 * 1024) } as never);
     const huge = await h.request(h.subjects.get, ref, 5000);
     expect(huge).toMatchObject({ ok: false, error: { status: 500, code: 'reply_too_large' } });
     const bad = await h.nc.request(h.subjects.get, new TextEncoder().encode('{not json'), { timeout: 5000 });

@@ -5,6 +5,7 @@ import { setupOpenApi } from './docs/openapi';
 import type { GatewayConfig } from './gateway.config';
 import { API_PREFIX, GatewayModule } from './gateway.module';
 import { OPENAI_PROXY_ROUTES } from './openai-proxy/openai-proxy.controller';
+import { toOpenAiError } from './openai-proxy/openai-error.filter';
 import { setupQueuesDashboard } from './queues/queues-dashboard';
 import { installJsonParser } from './workflows/workflow-json.parser';
 
@@ -12,6 +13,10 @@ import { installJsonParser } from './workflows/workflow-json.parser';
 export function gatewayAppOptions(config: GatewayConfig): CreateServiceOptions {
   return {
     bodyLimit: config.GATEWAY_BODY_LIMIT_BYTES,
+    // A query may carry 10,000 characters of intent, up to 120 KB once percent-encoded.
+    maxHeaderBytes: 256 * 1024,
+    // OpenAI clients read errors of the /v1 routes in OpenAI's shape, a body that does not parse too.
+    errorFormats: [{ pathPrefix: '/v1/', format: toOpenAiError }],
     configure: async (app: NestFastifyApplication) => {
       installJsonParser(app, config.GATEWAY_BODY_LIMIT_BYTES);
       app.setGlobalPrefix(API_PREFIX, {

@@ -3,7 +3,6 @@ import { APP_GUARD } from '@nestjs/core';
 import { DefaultPorts } from '@toolpath/contracts';
 import { PlatformModule, type ServiceInfo } from '@toolpath/platform';
 import { ApiKeyGuard } from './auth/api-key.guard';
-import { EventReadsService } from './events/event-reads.service';
 import { ExecutionStream } from './executions/execution-stream';
 import { ExecutionsController } from './executions/executions.controller';
 import { ExecutionsService } from './executions/executions.service';
@@ -11,6 +10,7 @@ import { ExecutorClient } from './executions/executor.client';
 import { EventsController } from './events/events.controller';
 import { PipelineMetrics } from './events/pipeline.metrics';
 import { SubmitEventsService } from './events/submit-events.service';
+import { TOOL_EVENT_READER } from './events/tool-event-reader.provider';
 import type { GatewayConfig } from './gateway.config';
 import { LEARNING_CONTROLLERS, LEARNING_PROVIDERS } from './learning/learning.providers';
 import { LIBRARY_CONTROLLERS, LIBRARY_PROVIDERS } from './library/library.providers';
@@ -36,7 +36,7 @@ export class GatewayModule {
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         SubmitEventsService,
-        EventReadsService,
+        TOOL_EVENT_READER,
         PipelineMetrics,
         WorkflowRepository,
         WorkflowsService,

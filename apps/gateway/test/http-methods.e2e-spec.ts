@@ -44,6 +44,18 @@ describe('methods a path does not answer', () => {
     expect(r.headers.get('allow')?.split(', ')).toEqual(expect.arrayContaining(['GET', 'PUT', 'DELETE']));
   });
 
+  it('answer 405 to a body method sent without the Content-Type Fastify asks of it (QUERY)', async () => {
+    const r = await raw('QUERY', '/api/v1/analyzer/runs/latest');
+    expect(r.status).toBe(405);
+    expect(r.allow).toBe('GET, HEAD');
+  });
+
+  it('list the methods of the most specific route: a static path is not also the parametric one beside it', async () => {
+    const r = await raw('OPTIONS', '/api/v1/workflows/generate');
+    expect(r.status).toBe(405);
+    expect(r.allow).toBe('POST');
+  });
+
   it('leave a path no route has at 404, and a route that answers the method at its own answer', async () => {
     expect((await call('GET', '/api/v1/no-such-thing')).status).toBe(404);
     const missing = await call('GET', '/api/v1/workflows/wf_does_not_exist');

@@ -87,6 +87,6 @@ describe('a path parameter longer than the router takes', () => {
   it("answers 414 in the API's error shape, not the router's", async () => {
     const r = await call('GET', `/api/v1/workflows/${'w'.repeat(5000)}`);
     expect(r.status).toBe(414);
-    expect(r.body).toEqual({ statusCode: 414, error: 'URI Too Long', message: 'a path parameter is over 200 characters', details: { code: 'FST_ERR_MAX_PARAM_LENGTH' } });
+    expect(r.body).toEqual({ statusCode: 414, error: 'URI Too Long', message: 'a path parameter is over 3072 characters', details: { code: 'FST_ERR_MAX_PARAM_LENGTH' } });
   }, 30_000);
 });

@@ -5,7 +5,7 @@ import { Collections, generatorSubjects, type GeneratorReply } from '@toolpath/c
 import { createServiceApp, loadConfig } from '@toolpath/platform';
 import { ToolRegistry } from '@toolpath/sdk';
 import { connectTestNats, isolatedEnv, testNames, testUrls, type TestNames } from '@toolpath/testing';
-import type { WorkflowDefinitionInput } from '@toolpath/workflow';
+import { toolsOfWorkflow, type WorkflowDefinitionInput } from '@toolpath/workflow';
 import { generatorConfigSchema } from '../src/generator.config';
 import { GeneratorModule } from '../src/generator.module';
 
@@ -49,7 +49,7 @@ export async function startGenerator(label: string, env: Record<string, string>)
       return codec.decode(msg.data) as GeneratorReply<any>;
     },
     async storeWorkflow(tenantId, id, definition) {
-      const tools = [...new Set(definition.steps.map((s) => s.tool))];
+      const tools = toolsOfWorkflow(definition);
       const now = new Date();
       await db.collection(Collections.workflows).insertOne({ _id: `${tenantId}:${id}` as never, tenantId, id, version: 1, definition: { ...definition, id }, tools, createdAt: now, updatedAt: now });
     },

@@ -235,7 +235,7 @@ describe('generation with a model', () => {
   });
 
   it('refuses an empty prompt (400) and a 1 MB prompt (413) before calling the model', async () => {
-    expect(await h.request('generate', { tenantId: TENANT, prompt: '   ' })).toMatchObject({ ok: false, error: { status: 400, message: 'prompt: must not be empty' } });
+    expect(await h.request('generate', { tenantId: TENANT, prompt: '   ' })).toMatchObject({ ok: false, error: { status: 400, message: 'prompt: must not be blank' } });
     const big = await h.request('generate', { tenantId: TENANT, prompt: 'x'.repeat(1024 * 1024 - 200) });
     expect(big).toMatchObject({ ok: false, error: { status: 413, code: 'prompt_too_large' } });
     if (big.ok) return;

@@ -1,5 +1,8 @@
 import { z } from 'zod';
+import type { Page } from './errors';
 import { TENANT_ID_PATTERN } from './events';
+import { KeysetCursorSchema } from './keyset-cursor';
+import type { RequestReply, SubjectsOf } from './service-reply';
 
 /**
  * Names and messages between the gateway and the analyzer (request/reply over NATS), and between
@@ -17,7 +20,22 @@ export const ANALYZER_QUEUE_GROUP = 'analyzer';
 /** Queue group of the gateway's learning subjects (automatic promotion). */
 export const GATEWAY_LEARNING_QUEUE_GROUP = 'gateway-learning';
 
-export const analyzerSubjects = (prefix: string) => ({
+/** What each analyzer subject takes and answers (its reply is a `ServiceReply` of `reply`). */
+export interface AnalyzerRequests {
+  run: RequestReply<StartAnalyzerRunRequest, AnalyzerRunView>;
+  getRun: RequestReply<AnalyzerRunRef, AnalyzerRunView>;
+  listPatterns: RequestReply<ListPatternsRequest, Page<PatternView>>;
+  getPattern: RequestReply<PatternRef, PatternDetail>;
+  markPromoted: RequestReply<MarkPromotedRequest, MarkPromotedReply>;
+  suggest: RequestReply<SuggestRequest, SuggestionsView>;
+  patternStats: RequestReply<StatsRequest, PatternStatsView>;
+  intentStats: RequestReply<StatsRequest, IntentStatsView>;
+  health: RequestReply<StatsRequest, LearningHealthView>;
+  flowStats: RequestReply<FlowStatsRequest, FlowStatsView>;
+  variantStats: RequestReply<VariantStatsRequest, VariantPageView>;
+}
+
+export const analyzerSubjects = (prefix: string): SubjectsOf<AnalyzerRequests> => ({
   run: `${prefix}.analyzer.runs.start`,
   getRun: `${prefix}.analyzer.runs.get`,
   listPatterns: `${prefix}.analyzer.patterns.list`,
@@ -31,10 +49,15 @@ export const analyzerSubjects = (prefix: string) => ({
   variantStats: `${prefix}.analyzer.stats.variants`,
 });
 
-/** Analyzer → gateway: promote a pattern whose confidence passed the automatic-promotion threshold. */
-export function learningPromoteSubject(prefix: string): string {
-  return `${prefix}.gateway.learning.promote`;
+/** What the gateway's learning subjects take and answer (queue group `gateway-learning`). */
+export interface GatewayLearningRequests {
+  /** Analyzer → gateway: store a pattern whose confidence passed the automatic-promotion threshold. */
+  promote: RequestReply<LearningPromoteRequest, LearningPromoteReply>;
 }
+
+export const gatewayLearningSubjects = (prefix: string): SubjectsOf<GatewayLearningRequests> => ({
+  promote: `${prefix}.gateway.learning.promote`,
+});
 
 /** Redis key of the lock that makes several analyzers take turns (one run at a time). */
 export function analyzerRunLockKey(prefix: string): string {
@@ -78,7 +101,7 @@ export const ListPatternsRequestSchema = z.object({
   agentId: text(256).optional(),
   sort: PatternSortSchema.default('score'),
   limit: z.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(200).optional(),
+  cursor: KeysetCursorSchema.optional(),
 });
 export type ListPatternsRequest = z.input<typeof ListPatternsRequestSchema>;
 
@@ -87,6 +110,10 @@ export type PatternRef = z.input<typeof PatternRefSchema>;
 
 export const MarkPromotedRequestSchema = z.object({ tenantId, patternId: PatternIdSchema, workflowId: text(128) });
 export type MarkPromotedRequest = z.infer<typeof MarkPromotedRequestSchema>;
+export interface MarkPromotedReply {
+  patternId: string;
+  workflowId: string;
+}
 
 export const SuggestRequestSchema = z.object({
   tenantId,
@@ -119,12 +146,22 @@ export const FlowStatsRequestSchema = z.object(flowFilter).refine(fromBeforeTo, 
 export type FlowStatsRequest = z.input<typeof FlowStatsRequestSchema>;
 
 export const VariantStatsRequestSchema = z
-  .object({ ...flowFilter, limit: z.number().int().min(1).max(200).default(50), cursor: z.string().max(200).optional() })
+  .object({ ...flowFilter, limit: z.number().int().min(1).max(200).default(50), cursor: KeysetCursorSchema.optional() })
   .refine(fromBeforeTo, fromBeforeToIssue);
 export type VariantStatsRequest = z.input<typeof VariantStatsRequestSchema>;
 
-export const LearningPromoteRequestSchema = z.object({ tenantId, patternId: PatternIdSchema });
+/**
+ * Analyzer → gateway: the pattern and its learned definition (`PatternDetail.workflow`), so the
+ * gateway stores it without asking the analyzer back; the analyzer marks the pattern promoted
+ * itself once the gateway answers.
+ */
+export const LearningPromoteRequestSchema = z.object({ tenantId, patternId: PatternIdSchema, workflow: z.record(z.string(), z.unknown()) });
 export type LearningPromoteRequest = z.infer<typeof LearningPromoteRequestSchema>;
+/** The catalog workflow the pattern is in; `created` is false when an earlier promotion had stored it. */
+export interface LearningPromoteReply {
+  workflowId: string;
+  created: boolean;
+}
 
 /** A mined pattern as clients see it (docs/ARCHITECTURE.md#shapes-clients-rely-on, "a pattern", plus what the analyzer knows). */
 export interface PatternView {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TENANT_ID_PATTERN } from './events';
-import type { ServiceReply } from './service-reply';
+import type { RequestReply, ServiceReply, SubjectsOf } from './service-reply';
 
 /**
  * Names and messages between the gateway, the executor and tool providers.
@@ -21,7 +21,15 @@ export const STEP_QUEUE = 'steps';
  */
 export const RUN_QUEUE = 'runs';
 
-export const executorSubjects = (prefix: string) => ({
+/** What each executor subject takes and answers (its reply is a `ServiceReply` of `reply`). */
+export interface ExecutorRequests {
+  start: RequestReply<StartExecutionRequest, StartExecutionReply>;
+  get: RequestReply<ExecutionRef, ExecutionView>;
+  list: RequestReply<ListExecutionsRequest, ListExecutionsReply>;
+  cancel: RequestReply<ExecutionRef, ExecutionView>;
+}
+
+export const executorSubjects = (prefix: string): SubjectsOf<ExecutorRequests> => ({
   start: `${prefix}.executor.start`,
   get: `${prefix}.executor.get`,
   list: `${prefix}.executor.list`,
@@ -173,7 +181,7 @@ export type ToolDefinition = z.infer<typeof ToolDefinitionSchema>;
 
 // --- executor internals that cross a process boundary ------------------------------------------
 
-/** Collection the executor owns: the durable record of every run. */
+/** Collection the executor owns: the durable record of every run (others read it through `@toolpath/execution-store`). */
 export const EXECUTIONS_COLLECTION = 'executions';
 
 /** Executor → every executor: abort the running attempts of a run (cancel, run timeout). */

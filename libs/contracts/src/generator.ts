@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TENANT_ID_PATTERN } from './events';
-import type { ServiceReply } from './service-reply';
+import type { RequestReply, ServiceReply, SubjectsOf } from './service-reply';
 
 /**
  * Names and messages between the gateway and the generator.
@@ -15,7 +15,13 @@ export const GENERATOR_QUEUE_GROUP = 'generator';
 /** Collection the generator owns: every generation, its prompt, attempts, errors and token usage. */
 export const GENERATIONS_COLLECTION = 'generations';
 
-export const generatorSubjects = (prefix: string) => ({
+/** What each generator subject takes and answers (its reply is a `ServiceReply` of `reply`). */
+export interface GeneratorRequests {
+  generate: RequestReply<GenerateRequest, GenerationView>;
+  get: RequestReply<GetGenerationRequest, StoredGenerationView>;
+}
+
+export const generatorSubjects = (prefix: string): SubjectsOf<GeneratorRequests> => ({
   generate: `${prefix}.generator.generate`,
   get: `${prefix}.generator.get`,
 });
@@ -31,22 +37,38 @@ export const MAX_PROMPT_CHARS = 20_000;
 export const MISSING_TOOL_PREFIX = 'missing:';
 
 const tenantId = z.string().regex(TENANT_ID_PATTERN);
-const toolName = z.string().min(1).max(200);
+/** Text that can be stored as sent: the database refuses a NUL character (see storable.ts). */
+// eslint-disable-next-line no-control-regex -- NUL is the character this pattern is about
+const NO_NUL = /^[^\u0000]*$/;
+const storableText = (max: number) => z.string().min(1).max(max).regex(NO_NUL, 'must not contain a NUL character (\\u0000)');
+const toolName = storableText(200);
+
+/**
+ * Text with at least one character that is not white space, written out rather than as `\S`:
+ * JavaScript's and other engines' `\s` differ (U+FEFF, U+001C-U+001F), and this pattern is
+ * also the documented one that clients check against.
+ */
+// eslint-disable-next-line no-control-regex -- U+001C-U+001F are white space to some engines, so listed
+export const NOT_BLANK = /[^\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]/;
 
 /** What a caller may ask of a generation besides the prompt. */
 export const GenerationConstraintsSchema = z.strictObject({
   /** Only these tools may be used (others count as missing). */
   tools: z.array(toolName).max(200).optional(),
   maxSteps: z.number().int().min(1).max(100).optional(),
-  category: z.string().min(1).max(100).optional(),
-  tags: z.array(z.string().min(1).max(64)).max(20).optional(),
+  category: storableText(100).optional(),
+  tags: z.array(storableText(64)).max(20).optional(),
   /** Use the offline planner even when an LLM is configured. */
   offline: z.boolean().optional(),
 });
 export type GenerationConstraints = z.infer<typeof GenerationConstraintsSchema>;
 
 export const GenerateBodySchema = z.strictObject({
-  prompt: z.string().max(MAX_PROMPT_CHARS, `must be at most ${MAX_PROMPT_CHARS} characters`),
+  prompt: z
+    .string()
+    .max(MAX_PROMPT_CHARS, `must be at most ${MAX_PROMPT_CHARS} characters`)
+    .regex(NOT_BLANK, 'must not be blank')
+    .describe('the task, in words'),
   constraints: GenerationConstraintsSchema.optional(),
 });
 
@@ -109,6 +131,9 @@ export interface GenerationView {
   llmMs: number;
   createdAt: string;
 }
+
+/** A stored generation (`get`): the view, and whether the generation produced a draft or failed (with why). */
+export type StoredGenerationView = GenerationView & { status: 'ok' | 'failed'; error?: { status: number; code: string; message: string } };
 
 /** Generator replies: a value or an error the gateway maps to HTTP. */
 export type GeneratorReply<T> = ServiceReply<T>;

@@ -8,3 +8,4 @@ export * from './executions';
 export * from './generator';
 export * from './builtin-tools';
 export * from './analyzer';
+export * from './keyset-cursor';

@@ -62,7 +62,7 @@ export function eventKey(tenantId: string, eventId: string): string {
 export const Collections = {
   toolEvents: 'tool_events',
   rejectedEvents: 'rejected_events',
-  /** Analyzer (single writer): mined patterns, `_id` `<tenantId>:<patternId>`. */
+  /** Analyzer (single writer): mined patterns, `_id` `<tenantId>:<patternId>`; others read them through `@toolpath/pattern-store`. */
   patterns: 'patterns',
   /** Analyzer: per-tenant learning state (watermark, snapshot and journal pointers), `_id` = tenantId. */
   analyzerState: 'analyzer_state',
@@ -70,8 +70,10 @@ export const Collections = {
   analyzerBlobs: 'analyzer_blobs',
   /** Analyzer: one row per run, `_id` = run id. */
   analyzerRuns: 'analyzer_runs',
-  /** Gateway (single writer): the workflow catalog, `_id` `<tenantId>:<workflowId>`; the analyzer reads it for suggestions. */
+  /** Gateway (single writer): the workflow catalog, `_id` `<tenantId>:<workflowId>`; others read it through `@toolpath/workflow-store`. */
   workflows: 'workflows',
+  /** Gateway (single writer): every version of every workflow, `_id` `<tenantId>:<workflowId>:<version>`. */
+  workflowVersions: 'workflow_versions',
 } as const;
 
 export const DefaultPorts = {

@@ -29,3 +29,15 @@ export function isServiceReply(value: unknown): value is ServiceReply<unknown> {
   const e = r.error as Record<string, unknown>;
   return typeof e.status === 'number' && typeof e.message === 'string';
 }
+
+/** The two messages of one request/reply subject: what the caller sends and the value of the reply. */
+export interface RequestReply<Request, Reply> {
+  request: Request;
+  reply: Reply;
+}
+
+/** A service's subjects by name, as its `…Subjects(prefix)` lists them: each name's `RequestReply`. */
+export type RequestReplies<M> = { [K in keyof M]: RequestReply<unknown, unknown> };
+
+/** The subject of each name of a service's request map (what `…Subjects(prefix)` returns). */
+export type SubjectsOf<M> = { readonly [K in keyof M]: string };

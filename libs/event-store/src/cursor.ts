@@ -1,28 +1,7 @@
-/** Opaque keyset cursor: the sort key and `_id` of the last row of a page. */
-export interface KeysetPosition {
-  t: number;
-  id: string;
-}
+/** The API's one page-cursor format (libs/contracts): the sort key and `_id` of a page's last row. */
+export { decodeKeysetCursor as decodeCursor, encodeKeysetCursor as encodeCursor, InvalidCursorError, type KeysetPosition } from '@toolpath/contracts';
 
-export function encodeCursor(pos: KeysetPosition): string {
-  return Buffer.from(JSON.stringify(pos)).toString('base64url');
-}
-
-/** Throws `InvalidCursorError` for anything that is not a cursor we issued. */
-export function decodeCursor(cursor: string): KeysetPosition {
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as KeysetPosition;
-    if (typeof parsed.t === 'number' && Number.isFinite(parsed.t) && typeof parsed.id === 'string') return parsed;
-  } catch {
-    // fall through
-  }
-  throw new InvalidCursorError();
-}
-
-export class InvalidCursorError extends Error {
-  readonly field = 'cursor';
-  constructor() {
-    super('cursor is not one this API issued');
-    this.name = 'InvalidCursorError';
-  }
+/** A cursor's sort value as a time: clamped to what a Date holds, so any cursor is a position. */
+export function cursorTime(value: number): Date {
+  return new Date(Math.max(-8.64e15, Math.min(8.64e15, Math.trunc(value))));
 }

@@ -1,6 +1,6 @@
-import type { Collection, Db, Filter } from 'mongodb';
+import type { Collection, Db, Filter, FindCursor } from 'mongodb';
 import { Collections, type Page } from '@toolpath/contracts';
-import { decodeCursor, encodeCursor } from './cursor';
+import { cursorTime, decodeCursor, encodeCursor } from './cursor';
 import type { RejectedEvent, StoredToolEvent } from './stored-event';
 
 export interface EventQuery {
@@ -42,6 +42,17 @@ export interface SessionSummary {
   lastStartedAt: Date;
 }
 
+/** One agent seen in a tenant's tool calls, with its counts. */
+export interface AgentActivity {
+  agentId: string;
+  events: number;
+  failed: number;
+  /** Share of its calls that succeeded (3 decimals); null without calls. */
+  successRate: number | null;
+  /** The agent's most used tools (up to 10), with counts. */
+  tools: Array<{ tool: string; count: number }>;
+}
+
 /** Rows scanned at most to find the recent sessions, so one call stays bounded on any history. */
 const RECENT_SCAN_LIMIT = 50_000;
 /** Events returned at most for one session. */
@@ -72,11 +83,11 @@ export class ToolEventReader {
     if (q.from || q.to) filter.startedAt = { ...(q.from ? { $gte: q.from } : {}), ...(q.to ? { $lt: q.to } : {}) };
     if (cursor) {
       const pos = decodeCursor(cursor);
-      const at = new Date(pos.t);
+      const at = cursorTime(pos.value);
       filter.$or = [{ startedAt: { $lt: at } }, { startedAt: at, _id: { $lt: pos.id } }];
     }
     const rows = await this.events.find(filter).sort({ startedAt: -1, _id: -1 }).limit(limit + 1).toArray();
-    return page(rows, limit, (r) => encodeCursor({ t: r.startedAt.getTime(), id: r._id }));
+    return page(rows, limit, (r) => encodeCursor(r.startedAt.getTime(), r._id));
   }
 
   /** A session's events in order: seq, then startedAt (producers may omit seq or tie on it). */
@@ -158,15 +169,54 @@ export class ToolEventReader {
     };
   }
 
+  /**
+   * Agents seen in the tenant's tool calls since `since`, most active first. Two `$group`s with
+   * one accumulator each (FerretDB v1 computes only the first accumulator of a group correctly).
+   */
+  async agents(tenantId: string, since: Date, opts: { maxTimeMS?: number } = {}): Promise<AgentActivity[]> {
+    const match = { tenantId, kind: 'tool_call', agentId: { $exists: true, $ne: null }, startedAt: { $gte: since } };
+    const options = opts.maxTimeMS !== undefined ? { maxTimeMS: opts.maxTimeMS } : {};
+    const [byTool, failures] = await Promise.all([
+      this.events.aggregate<{ _id: { agentId: string; tool: string }; n: number }>([{ $match: match }, { $group: { _id: { agentId: '$agentId', tool: '$tool' }, n: { $sum: 1 } } }], options).toArray(),
+      this.events.aggregate<{ _id: string; n: number }>([{ $match: { ...match, success: false } }, { $group: { _id: '$agentId', n: { $sum: 1 } } }], options).toArray(),
+    ]);
+    const failed = new Map(failures.map((f) => [f._id, f.n]));
+    const agents = new Map<string, AgentActivity>();
+    for (const row of byTool) {
+      const id = row._id.agentId;
+      if (typeof id !== 'string') continue;
+      let a = agents.get(id);
+      if (!a) {
+        a = { agentId: id, events: 0, failed: failed.get(id) ?? 0, successRate: null, tools: [] };
+        agents.set(id, a);
+      }
+      a.events += row.n;
+      a.tools.push({ tool: row._id.tool, count: row.n });
+    }
+    for (const a of agents.values()) {
+      a.successRate = a.events > 0 ? Math.round(((a.events - a.failed) / a.events) * 1000) / 1000 : null;
+      a.tools = a.tools.sort((x, y) => y.count - x.count || x.tool.localeCompare(y.tool)).slice(0, 10);
+    }
+    return [...agents.values()].sort((x, y) => y.events - x.events || x.agentId.localeCompare(y.agentId));
+  }
+
+  /**
+   * Every row of a tenant in the stream's arrival order (rows stored without a stream sequence
+   * first, by arrival), read `batchSize` at a time: what a rebuild replays. Close it when stopping early.
+   */
+  inArrivalOrder(tenantId: string, batchSize: number): FindCursor<StoredToolEvent> {
+    return this.events.find({ tenantId }).sort({ streamSeq: 1, receivedAt: 1 }).batchSize(batchSize);
+  }
+
   async listRejected(tenantId: string, limit: number, cursor?: string): Promise<Page<RejectedEvent>> {
     const filter: Filter<RejectedEvent> = { tenantId };
     if (cursor) {
       const pos = decodeCursor(cursor);
-      const at = new Date(pos.t);
+      const at = cursorTime(pos.value);
       filter.$or = [{ receivedAt: { $lt: at } }, { receivedAt: at, _id: { $lt: pos.id } }];
     }
     const rows = await this.rejected.find(filter).sort({ receivedAt: -1, _id: -1 }).limit(limit + 1).toArray();
-    return page(rows, limit, (r) => encodeCursor({ t: r.receivedAt.getTime(), id: r._id }));
+    return page(rows, limit, (r) => encodeCursor(r.receivedAt.getTime(), r._id));
   }
 
   /**

@@ -5,19 +5,27 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import type { BaseConfig } from './config/base-config';
 import type { ServiceInfo } from './config/tokens';
-import { ApiExceptionFilter, toErrorBody } from './http/api-exception.filter';
+import { ApiError, ApiExceptionFilter, toErrorBody, type ErrorFormat } from './http/api-exception.filter';
 import { RouteMethods } from './http/route-methods';
 import { MetricsService } from './metrics/metrics.service';
 
 export interface CreateServiceOptions {
   /** Largest request body accepted, in bytes (Fastify answers 413 beyond it). */
   bodyLimit?: number;
+  /** Largest request head (request line and headers) in bytes; Node's default is 16 KiB. */
+  maxHeaderBytes?: number;
+  /** Error bodies of paths that answer in another shape than the API's (see `ErrorFormat`). */
+  errorFormats?: ErrorFormat[];
   /** Runs before listening: OpenAPI, dashboards, extra routes. */
   configure?: (app: NestFastifyApplication) => void | Promise<void>;
 }
 
-/** Longest path parameter (ids) the router accepts; longer ones answer 414 (ids are far shorter). */
-const MAX_PATH_PARAMETER_LENGTH = 200;
+/**
+ * Longest path parameter the router accepts, as sent (percent-encoded); longer ones answer 414.
+ * The longest id a route takes is 256 characters, and a character is at most 12 once encoded
+ * (4 UTF-8 bytes, 3 characters each), so every id a route's schema allows gets through.
+ */
+export const MAX_PATH_PARAMETER_LENGTH = 256 * 12;
 
 /** Builds a service's Nest application on Fastify with the platform's logger and error format. */
 export async function createServiceApp(rootModule: unknown, opts: CreateServiceOptions = {}): Promise<NestFastifyApplication> {
@@ -25,13 +33,15 @@ export async function createServiceApp(rootModule: unknown, opts: CreateServiceO
     rootModule as never,
     new FastifyAdapter({
       bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+      ...(opts.maxHeaderBytes ? { http: { maxHeaderSize: opts.maxHeaderBytes } } : {}),
       logger: false,
       routerOptions: { maxParamLength: MAX_PATH_PARAMETER_LENGTH },
       // Errors the router raises before any route runs (a path parameter over the limit, a URL
       // that does not decode) would otherwise leave in Fastify's own shape, not the API's.
-      frameworkErrors: (err: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
-        const body = toErrorBody(err);
-        if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') body.message = `a path parameter is over ${MAX_PATH_PARAMETER_LENGTH} characters`;
+      frameworkErrors: (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+        const error = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? new ApiError(414, `a path parameter is over ${MAX_PATH_PARAMETER_LENGTH} characters`, { code: err.code }) : err;
+        const format = opts.errorFormats?.find((f) => request.url.startsWith(f.pathPrefix))?.format ?? toErrorBody;
+        const body = format(error);
         void reply.code(body.statusCode).send(body);
       },
     }),
@@ -44,7 +54,7 @@ export async function createServiceApp(rootModule: unknown, opts: CreateServiceO
     .getHttpAdapter()
     .getInstance()
     .addHook('onRoute', (r) => routes.add(r.method, r.url));
-  app.useGlobalFilters(new ApiExceptionFilter(routes));
+  app.useGlobalFilters(new ApiExceptionFilter(routes, opts.errorFormats));
   app.enableShutdownHooks();
   observeHttpRequests(app);
   await opts.configure?.(app);

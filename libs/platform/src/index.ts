@@ -3,6 +3,8 @@ export * from './config/load-config';
 export * from './config/tokens';
 export * from './nats/nats-client';
 export * from './nats/nats-request-server';
+export * from './nats/nats-request-client';
+export * from './nats/nats-request-errors';
 export * from './redis/redis-client';
 export * from './metrics/metrics.service';
 export * from './health/health-registry';

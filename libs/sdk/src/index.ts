@@ -39,3 +39,6 @@ export {
   DEFAULT_TOOL_HEARTBEAT_MS,
 } from './tool-registry';
 export type { ToolRegistryEntry, ToolProviderInfo, ToolRegistration } from './tool-registry';
+// The REST side: Toolpath's API typed from the gateway's OpenAPI document (generated client).
+export { createToolpathClient } from '@toolpath/api-client';
+export type { ToolpathClient, ToolpathClientOptions, ApiSchemas } from '@toolpath/api-client';

@@ -3,7 +3,6 @@ export {
   TemplateLibrary,
   TemplateLoadError,
   summarizeTemplate,
-  toolsOfDefinition,
   type WorkflowTemplate,
   type TemplateSummary,
 } from './template-library';

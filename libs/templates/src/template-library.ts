@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { validateWorkflow, type WorkflowDefinition } from '@toolpath/workflow';
+import { toolsOfWorkflow, validateWorkflow, type WorkflowCard, type WorkflowDefinition } from '@toolpath/workflow';
 
 /** Where the built-in templates live: `libs/templates/templates/*.json` (beside src/ and dist/). */
 export const BUILTIN_TEMPLATES_DIR = join(__dirname, '..', 'templates');
@@ -8,14 +8,9 @@ export const BUILTIN_TEMPLATES_DIR = join(__dirname, '..', 'templates');
 /** A template: a valid workflow definition (source "template") with an id and a category. */
 export type WorkflowTemplate = WorkflowDefinition & { id: string; category: string };
 
-/** A template as listings show it: no steps, but the tools and variables a reader chooses by. */
-export interface TemplateSummary {
-  id: string;
-  name: string;
-  description: string;
+/** A template as listings show it: its card (always source "template", so not repeated) with the variables a reader chooses by. */
+export interface TemplateSummary extends Omit<WorkflowCard, 'source' | 'category'> {
   category: string;
-  tags: string[];
-  tools: string[];
   variables: string[];
   requiredVariables: string[];
   steps: number;
@@ -30,16 +25,6 @@ export class TemplateLoadError extends Error {
   }
 }
 
-/** The tools a definition's steps and compensations call, in order of first use. */
-export function toolsOfDefinition(definition: Pick<WorkflowDefinition, 'steps'>): string[] {
-  const tools = new Set<string>();
-  for (const step of definition.steps) {
-    tools.add(step.tool);
-    if (step.compensate) tools.add(step.compensate.tool);
-  }
-  return [...tools];
-}
-
 export function summarizeTemplate(t: WorkflowTemplate): TemplateSummary {
   return {
     id: t.id,
@@ -47,7 +32,7 @@ export function summarizeTemplate(t: WorkflowTemplate): TemplateSummary {
     description: t.description,
     category: t.category,
     tags: t.tags ?? [],
-    tools: toolsOfDefinition(t),
+    tools: toolsOfWorkflow(t),
     variables: Object.keys(t.variables?.properties ?? {}),
     requiredVariables: t.variables?.required ?? [],
     steps: t.steps.length,

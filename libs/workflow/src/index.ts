@@ -61,6 +61,7 @@ export {
   type CriticalPath,
   type BuildStepGraphOptions,
 } from './dag';
+export { toolsOfWorkflow, stepToolSequence, workflowCard, type WorkflowCard, type CardFields, type ToolSteps } from './workflow-card';
 export { applyInputDefaults, matchesDeclaredType, declaredJsonTypes, isJsonType, type JsonType } from './run-input';
 export { StepStatus, TERMINAL_STEP_STATUSES, isTerminalStepStatus } from './step-status';
 export { computeReadySteps, type StepStates, type StepReadiness, type SkippedStep } from './step-readiness';

@@ -3,6 +3,7 @@ import {
   ANALYZER_QUEUE_GROUP,
   AnalyzerRunRefSchema,
   FlowStatsRequestSchema,
+  InvalidCursorError,
   ListPatternsRequestSchema,
   MarkPromotedRequestSchema,
   PatternRefSchema,
@@ -17,11 +18,10 @@ import {
 } from '@toolpath/contracts';
 import { APP_CONFIG, HealthRegistry, NatsClient, NatsRequestServer } from '@toolpath/platform';
 import type { AnalyzerConfig } from '../analyzer.config';
-import { InvalidPatternCursorError } from '../patterns/pattern-views';
+import { PatternPromotions } from '../patterns/pattern-promotions';
 import { AnalyzerRunService } from '../runs/analyzer-run.service';
-import { runView, visibleTo, type RunRecord } from '../runs/run.repository';
+import { RunRepository, runView, visibleTo, type RunRecord } from '../runs/run.repository';
 import { TenantStates } from '../state/tenant-states.service';
-import { InvalidVariantCursorError } from '../stats/flow-stats';
 import { LearningStatsService } from '../stats/learning-stats.service';
 import { SuggestionsService } from '../suggestions/suggestions.service';
 
@@ -36,6 +36,8 @@ export class AnalyzerApi implements OnApplicationBootstrap, OnApplicationShutdow
   constructor(
     @Inject(APP_CONFIG) private readonly config: AnalyzerConfig,
     private readonly runs: AnalyzerRunService,
+    private readonly runRows: RunRepository,
+    private readonly promotions: PatternPromotions,
     private readonly states: TenantStates,
     private readonly suggestions: SuggestionsService,
     private readonly stats: LearningStatsService,
@@ -65,7 +67,7 @@ export class AnalyzerApi implements OnApplicationBootstrap, OnApplicationShutdow
       try {
         return ok(entry.views.list(q));
       } catch (err) {
-        if (err instanceof InvalidPatternCursorError) return fail(400, 'invalid_cursor', err.message, [{ field: 'cursor', message: err.message }]);
+        if (err instanceof InvalidCursorError) return fail(400, 'invalid_cursor', err.message, [{ field: 'cursor', message: err.message }]);
         throw err;
       }
     });
@@ -76,15 +78,9 @@ export class AnalyzerApi implements OnApplicationBootstrap, OnApplicationShutdow
       return ok(entry.views.detail(p, q.examples));
     });
     this.server.serve(s.markPromoted, MarkPromotedRequestSchema, async (q) => {
-      const entry = await this.states.forRead(q.tenantId);
-      if (!entry.views.get(q.patternId)) return fail(404, 'not_found', `no pattern "${q.patternId}"`, [{ field: 'id', message: 'unknown pattern' }]);
-      if (!(await this.states.repo.markPromoted(q.tenantId, q.patternId, q.workflowId))) return fail(404, 'not_found', `no learned state for this tenant`);
-      await this.runs.patternRepository.markPromoted(q.tenantId, q.patternId, q.workflowId);
-      entry.state.promoted.set(q.patternId, q.workflowId);
-      entry.state.revision++;
-      // Our copy already has the promotion: bring its revision marker in line so it is not reloaded.
-      const meta = await this.states.repo.headMeta(q.tenantId);
-      if (meta && meta.version === entry.state.meta.version) entry.state.meta.promotedRev = meta.promotedRev;
+      const outcome = await this.promotions.markPromoted(q.tenantId, q.patternId, q.workflowId);
+      if (outcome === 'unknown_pattern') return fail(404, 'not_found', `no pattern "${q.patternId}"`, [{ field: 'id', message: 'unknown pattern' }]);
+      if (outcome === 'no_state') return fail(404, 'not_found', `no learned state for this tenant`);
       return ok({ patternId: q.patternId, workflowId: q.workflowId });
     });
     this.server.serve(s.suggest, SuggestRequestSchema, async (q) => ok(await this.suggestions.suggest(q.tenantId, q)));
@@ -96,7 +92,7 @@ export class AnalyzerApi implements OnApplicationBootstrap, OnApplicationShutdow
       try {
         return ok(this.stats.variants(entry, q));
       } catch (err) {
-        if (err instanceof InvalidVariantCursorError) return fail(400, 'invalid_cursor', err.message, [{ field: 'cursor', message: err.message }]);
+        if (err instanceof InvalidCursorError) return fail(400, 'invalid_cursor', err.message, [{ field: 'cursor', message: err.message }]);
         throw err;
       }
     });
@@ -113,7 +109,7 @@ export class AnalyzerApi implements OnApplicationBootstrap, OnApplicationShutdow
 
   /** A run this tenant may see; `latest` is the newer of the last incremental run and its own last rebuild. */
   private async findRun(tenantId: string, runId: string): Promise<AnalyzerRunView | undefined> {
-    const repo = this.runs.runRepository;
+    const repo = this.runRows;
     if (runId !== 'latest') {
       const r = await repo.get(runId);
       return r && visibleTo(r, tenantId) ? runView(r, tenantId) : undefined;

@@ -1,4 +1,4 @@
-import { decodeStreamEvent, miningEventFromRow } from './decode-mining-event';
+import { decodeStreamEvent, MAX_COUNTED_DURATION_MS, miningEventFromRow } from './decode-mining-event';
 
 const msg = (body: unknown, subject = 'tp.events.acme', streamSeq = 7) => ({ data: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), subject, streamSeq });
 const event = (over: Record<string, unknown> = {}) => ({
@@ -21,6 +21,13 @@ describe('decodeStreamEvent', () => {
       ok: true,
       event: expect.objectContaining({ streamSeq: 7, tenantId: 'acme', sessionId: 's1', tool: 'gh.pr', seq: 3, intent: 'x', userId: 'ann', startedAt: Date.UTC(2026, 10, 21, 10) }),
     });
+  });
+
+  it('counts a duration past what a Date spans as that span, so sums and means stay finite', () => {
+    const d = decodeStreamEvent(msg(event({ durationMs: 1.5e308 })), 'tp', 1000);
+    expect(d).toMatchObject({ ok: true, event: { durationMs: MAX_COUNTED_DURATION_MS } });
+    const ok = d as { event: { durationMs: number } };
+    expect(Number.isFinite(ok.event.durationMs * 1e6)).toBe(true);
   });
 
   it.each([

@@ -45,6 +45,12 @@ export function miningEventFromRow(row: StoredToolEvent, maxResultBytes: number)
   return toMiningEvent(row as unknown as ToolEvent, row.streamSeq ?? 0, row.startedAt.getTime(), result, arrivedAt);
 }
 
+/**
+ * Longest duration counted: what a Date spans. The contract takes any finite duration, but sums
+ * and means of a few near Number.MAX_VALUE would overflow to Infinity (answered as null).
+ */
+export const MAX_COUNTED_DURATION_MS = 8.64e15;
+
 function toMiningEvent(e: ToolEvent, streamSeq: number, startedAt: number, result: unknown, arrivedAt: number | undefined): MiningEvent {
   const out: MiningEvent = {
     streamSeq,
@@ -53,7 +59,7 @@ function toMiningEvent(e: ToolEvent, streamSeq: number, startedAt: number, resul
     kind: e.kind,
     success: e.success,
     startedAt,
-    durationMs: e.durationMs,
+    durationMs: Math.min(e.durationMs, MAX_COUNTED_DURATION_MS),
   };
   if (arrivedAt !== undefined && Number.isFinite(arrivedAt)) out.arrivedAt = arrivedAt;
   if (e.tool !== undefined) out.tool = e.tool;

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { ListPatternsRequest, PatternDetail, PatternSort, PatternView } from '@toolpath/contracts';
+import { decodeKeysetCursor, encodeKeysetCursor, type ListPatternsRequest, type PatternDetail, type PatternSort, type PatternView } from '@toolpath/contracts';
 import { inferWorkflow, type InferredWorkflow, type MinedPattern } from '@toolpath/mining';
 import type { TenantLearning } from '../state/tenant-learning';
 
@@ -93,13 +93,13 @@ export class TenantPatternViews {
     );
     rows = rows.sort((a, b) => key(b) - key(a) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     if (q.cursor !== undefined) {
-      const at = decodePatternCursor(q.cursor);
-      rows = rows.filter((p) => key(p) < at.v || (key(p) === at.v && p.id > at.id));
+      const at = decodeKeysetCursor(q.cursor);
+      rows = rows.filter((p) => key(p) < at.value || (key(p) === at.value && p.id > at.id));
     }
     const page = rows.slice(0, q.limit);
     const more = rows.length > q.limit;
     const last = page[page.length - 1];
-    return { items: page.map((p) => this.view(p)), nextCursor: more && last ? encodePatternCursor(key(last), last.id) : null };
+    return { items: page.map((p) => this.view(p)), nextCursor: more && last ? encodeKeysetCursor(key(last), last.id) : null };
   }
 
   view(p: MinedPattern): PatternView {
@@ -193,26 +193,6 @@ function sortKey(sort: PatternSort): (p: MinedPattern) => number {
   }
 }
 
-export class InvalidPatternCursorError extends Error {
-  readonly field = 'cursor';
-  constructor() {
-    super('cursor is not one this API issued');
-  }
-}
-
-function encodePatternCursor(v: number, id: string): string {
-  return Buffer.from(JSON.stringify({ v, id })).toString('base64url');
-}
-
-function decodePatternCursor(cursor: string): { v: number; id: string } {
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { v: unknown; id: unknown };
-    if (typeof parsed.v === 'number' && Number.isFinite(parsed.v) && typeof parsed.id === 'string') return { v: parsed.v, id: parsed.id };
-  } catch {
-    // fall through
-  }
-  throw new InvalidPatternCursorError();
-}
 
 /** The definition when inference fails: the tools in order, each after the previous, inputs left open. */
 export function chainWorkflow(p: MinedPattern): InferredWorkflow {

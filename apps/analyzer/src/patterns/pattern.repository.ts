@@ -1,46 +1,17 @@
 import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
 import { Collections } from '@toolpath/contracts';
 import type { MinedPattern } from '@toolpath/mining';
+import type { PatternRow } from '@toolpath/pattern-store';
 import { patternFigures, type TenantPatternViews } from './pattern-views';
-
-/** A row of `patterns`: `_id` `<tenantId>:<patternId>`, the pattern and its learned definition. */
-export interface PatternRow {
-  _id: string;
-  tenantId: string;
-  id: string;
-  tools: string[];
-  support: number;
-  successRate: number;
-  stepSuccessRate: number;
-  sessionSuccessRate: number | null;
-  endedSessions: number;
-  meanDurationMs: number;
-  p95DurationMs: number;
-  score: number;
-  confidence: number;
-  intents: Array<{ text: string; count: number }>;
-  supportByUser: Record<string, number>;
-  supportByAgent: Record<string, number>;
-  exampleSessionIds: string[];
-  variantIds: string[];
-  /** Per step: calls of its tool in a row (a loop of one tool is one step), mean and most. */
-  stepRepeats: Array<{ mean: number; max: number }>;
-  firstSeenAt: Date;
-  lastSeenAt: Date;
-  definition: Record<string, unknown>;
-  bindings: Array<{ stepId: string; parameter: string; from: string }>;
-  parallelGroups: string[][];
-  promotedWorkflowId: string | null;
-  updatedAt: Date;
-}
 
 /** Operations per bulkWrite call. */
 const BULK = 500;
 
 /**
- * The analyzer is the single writer of `patterns`. Each run writes only the patterns whose
- * figures changed (by a signature kept per tenant in memory) and deletes the ones no longer
- * listed, in bulk, every operation addressed by `_id`.
+ * The analyzer is the single writer of `patterns` (the row type and others' reads are in
+ * `@toolpath/pattern-store`). Each run writes only the patterns whose figures changed (by a
+ * signature kept per tenant in memory) and deletes the ones no longer listed, in bulk, every
+ * operation addressed by `_id`.
  */
 export class PatternRepository {
   private readonly rows: Collection<PatternRow>;

@@ -2,17 +2,17 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import { InjectConnection } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import type { JsMsg } from 'nats';
-import { Collections, RECORDER_CONSUMER, RejectReason, analyzerRunLockKey, eventsSubject, type AnalyzerRunMode } from '@toolpath/contracts';
-import { ToolEventWriter, arrivalMillis, isStoreOutage, type RejectedEvent, type StoredToolEvent } from '@toolpath/event-store';
+import { RECORDER_CONSUMER, RejectReason, eventsSubject, type AnalyzerRunMode } from '@toolpath/contracts';
+import { ToolEventReader, ToolEventWriter, arrivalMillis, isStoreOutage, type RejectedEvent } from '@toolpath/event-store';
 import type { MiningEvent } from '@toolpath/mining';
-import { APP_CONFIG, NatsClient, RedisClient } from '@toolpath/platform';
+import { APP_CONFIG } from '@toolpath/platform';
 import type { AnalyzerConfig } from '../analyzer.config';
 import { AnalyzerMetrics } from '../analyzer.metrics';
 import { decodeStreamEvent, miningEventFromRow } from '../intake/decode-mining-event';
 import { EventStreamReader } from '../intake/event-stream.reader';
 import { PatternRepository } from '../patterns/pattern.repository';
 import { CLOSE_ALL, TenantLearning } from '../state/tenant-learning';
-import { StateConflictError, type StreamCursor } from '../state/tenant-state.repository';
+import { StateConflictError, TenantStateRepository, type StreamCursor } from '../state/tenant-state.repository';
 import { TenantStates } from '../state/tenant-states.service';
 import { SuggestionsService } from '../suggestions/suggestions.service';
 import { AutoPromoter } from './auto-promoter';
@@ -58,12 +58,6 @@ interface TenantStep {
 @Injectable()
 export class AnalyzerRunService implements OnApplicationShutdown {
   private readonly log = new Logger('AnalyzerRun');
-  private readonly lock: RunLock;
-  private readonly reader: EventStreamReader;
-  private readonly runs: RunRepository;
-  private readonly patternRows: PatternRepository;
-  /** `rejected_events` has one writer (the event store's): the analyzer's dead letters go through it too. */
-  private readonly deadLetters: ToolEventWriter;
   private active?: Promise<RunRecord>;
   /** Settles when the active run's record is final (before the compaction that may follow it). */
   private activeEnded?: Promise<unknown>;
@@ -75,33 +69,20 @@ export class AnalyzerRunService implements OnApplicationShutdown {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AnalyzerConfig,
     @InjectConnection() private readonly connection: Connection,
-    nats: NatsClient,
-    redis: RedisClient,
+    private readonly lock: RunLock,
+    private readonly reader: EventStreamReader,
+    private readonly runs: RunRepository,
+    private readonly stateRepo: TenantStateRepository,
+    private readonly patternRows: PatternRepository,
+    /** `rejected_events` has one writer (the event store's): the analyzer's dead letters go through it too. */
+    private readonly deadLetters: ToolEventWriter,
+    /** `tool_events` as the recorder stored them, read by a full rebuild. */
+    private readonly storedEvents: ToolEventReader,
     private readonly states: TenantStates,
     private readonly metrics: AnalyzerMetrics,
     private readonly promoter: AutoPromoter,
     private readonly suggestions: SuggestionsService,
-  ) {
-    this.lock = new RunLock(redis.redis, analyzerRunLockKey(config.TOOLPATH_SUBJECT_PREFIX), config.ANALYZER_LOCK_TTL_MS);
-    this.reader = new EventStreamReader(
-      nats,
-      config.TOOLPATH_EVENTS_STREAM,
-      config.TOOLPATH_SUBJECT_PREFIX,
-      config.ANALYZER_ACK_WAIT_MS,
-      Math.max(config.ANALYZER_PERSIST_EVERY * 2, 10_000),
-    );
-    this.runs = new RunRepository(connection.db!);
-    this.patternRows = new PatternRepository(connection.db!);
-    this.deadLetters = new ToolEventWriter(connection.db!);
-  }
-
-  get runRepository(): RunRepository {
-    return this.runs;
-  }
-
-  get patternRepository(): PatternRepository {
-    return this.patternRows;
-  }
+  ) {}
 
   /** A scheduled run: one attempt at the lock; when another analyzer holds it, this one skips. */
   async scheduled(): Promise<void> {
@@ -145,7 +126,7 @@ export class AnalyzerRunService implements OnApplicationShutdown {
     let held: HeldLock | undefined;
     for (;;) {
       // This process's own run first: a request waits for it rather than racing it for the lock.
-      if (this.active) await Promise.race([this.active.catch(() => undefined), sleep(Math.max(0, deadline - Date.now()))]);
+      if (this.active) await settledWithin(this.active, Math.max(0, deadline - Date.now()));
       if (!this.active) held = await this.lock.tryAcquire(id);
       if (held || Date.now() >= deadline || this.stopping) break;
       await sleep(Math.min(LOCK_RETRY_MS, Math.max(0, deadline - Date.now())));
@@ -249,7 +230,7 @@ export class AnalyzerRunService implements OnApplicationShutdown {
       if (!entry) continue;
       const t0 = performance.now();
       try {
-        if (await this.states.repo.compactIfDue(entry.state)) {
+        if (await this.stateRepo.compactIfDue(entry.state)) {
           this.log.log(`run ${record._id}: compacted ${tenantId}'s journal into a new snapshot in ${Math.round(performance.now() - t0)} ms`);
         }
       } catch (err) {
@@ -257,7 +238,7 @@ export class AnalyzerRunService implements OnApplicationShutdown {
         this.log.warn(`run ${record._id}: compaction of ${tenantId} failed, retried after the next run: ${(err as Error).message}`);
       }
     }
-    await this.states.repo.collectGarbage();
+    await this.stateRepo.collectGarbage();
   }
 
   private share(record: RunRecord, tenantId: string): TenantShare {
@@ -266,20 +247,19 @@ export class AnalyzerRunService implements OnApplicationShutdown {
 
   private async incremental(record: RunRecord, lock: HeldLock, touched: Set<string>): Promise<void> {
     const c = this.config;
-    const repo = this.states.repo;
     const prepareStarted = performance.now();
-    let cursor = await repo.readCursor(c.TOOLPATH_EVENTS_STREAM);
+    let cursor = await this.stateRepo.readCursor(c.TOOLPATH_EVENTS_STREAM);
     let pos = await this.reader.prepare(cursor.streamWatermark);
     if (cursor.streamCreated !== null && cursor.streamCreated !== pos.created) {
       record.warnings.push(`stream ${c.TOOLPATH_EVENTS_STREAM} was re-created: watermarks reset to 0`);
       this.log.warn(`stream ${c.TOOLPATH_EVENTS_STREAM} was re-created (${cursor.streamCreated} → ${pos.created}); watermarks reset`);
-      await repo.resetWatermarks();
+      await this.stateRepo.resetWatermarks();
       this.states.evictAll();
-      cursor = await repo.writeCursor(cursor, 0, record._id, pos.created);
+      cursor = await this.stateRepo.writeCursor(cursor, 0, record._id, pos.created);
       await this.reader.reset();
       pos = await this.reader.prepare(0);
     } else if (cursor.streamCreated === null) {
-      cursor = await repo.writeCursor(cursor, cursor.streamWatermark, cursor.lastRunId, pos.created);
+      cursor = await this.stateRepo.writeCursor(cursor, cursor.streamWatermark, cursor.lastRunId, pos.created);
     }
     if (cursor.streamWatermark > 0 && pos.firstSeq > cursor.streamWatermark + 1) {
       const lost = pos.firstSeq - cursor.streamWatermark - 1;
@@ -356,7 +336,7 @@ export class AnalyzerRunService implements OnApplicationShutdown {
     }
     t0 = performance.now();
     const last = msgs[msgs.length - 1];
-    const next = await this.states.repo.writeCursor(cursor, last.seq, record._id);
+    const next = await this.stateRepo.writeCursor(cursor, last.seq, record._id);
     await this.reader.ackThrough(last);
     addPhase(record, 'ack', t0);
     record.eventsRead += msgs.length;
@@ -381,7 +361,7 @@ export class AnalyzerRunService implements OnApplicationShutdown {
       const closed = state.closeSessions(closeAt === undefined ? state.arrivalClock : Math.max(state.arrivalClock, closeAt));
       t0 = addPhase(record, 'count', t0);
       if (events.length === 0 && closed === 0 && !forcePersist) return;
-      await this.states.repo.persist(state, { deferCompaction: true });
+      await this.stateRepo.persist(state, { deferCompaction: true });
       addPhase(record, 'persist', t0);
       const share = this.share(record, tenantId);
       share.events += r.added;
@@ -567,7 +547,7 @@ export class AnalyzerRunService implements OnApplicationShutdown {
   private async closeDueTenants(record: RunRecord, touched: Set<string>): Promise<void> {
     const clock = this.vouchedClock;
     if (clock === undefined) return;
-    const candidates = new Set(await this.states.repo.tenantsDueAt(clock));
+    const candidates = new Set(await this.stateRepo.tenantsDueAt(clock));
     for (const e of this.states.cachedTenants()) {
       const next = e.state.assembler.nextCloseAt();
       if (next !== undefined && next <= clock) candidates.add(e.state.tenantId);
@@ -582,7 +562,7 @@ export class AnalyzerRunService implements OnApplicationShutdown {
   private async persistClosed(record: RunRecord, touched: Set<string>, state: TenantLearning, closed: number): Promise<void> {
     if (closed === 0) return;
     try {
-      await this.states.repo.persist(state, { deferCompaction: true });
+      await this.stateRepo.persist(state, { deferCompaction: true });
     } catch (err) {
       this.states.evict(state.tenantId);
       throw err;
@@ -598,7 +578,7 @@ export class AnalyzerRunService implements OnApplicationShutdown {
    */
   private async closeQuietTenants(record: RunRecord, touched: Set<string>): Promise<void> {
     const before = Date.now() - this.config.ANALYZER_SESSION_IDLE_MS;
-    const candidates = new Set(await this.states.repo.quietTenants(before));
+    const candidates = new Set(await this.stateRepo.quietTenants(before));
     for (const e of this.states.cachedTenants()) {
       if (e.state.openSessionCount() > 0 && e.state.lastArrivalAt < before) candidates.add(e.state.tenantId);
     }
@@ -611,7 +591,7 @@ export class AnalyzerRunService implements OnApplicationShutdown {
 
   private async rebuild(record: RunRecord, lock: HeldLock, tenantId: string): Promise<void> {
     const c = this.config;
-    const cursor = await this.states.repo.readCursor(c.TOOLPATH_EVENTS_STREAM);
+    const cursor = await this.stateRepo.readCursor(c.TOOLPATH_EVENTS_STREAM);
     await this.waitForRecorder(record, cursor.streamWatermark);
     const previous = (await this.states.forRun(tenantId)).state;
     const fresh = TenantLearning.fresh(tenantId, this.states.options);
@@ -634,11 +614,7 @@ export class AnalyzerRunService implements OnApplicationShutdown {
       batch = [];
     };
     // Arrival order: the stream's (rows stored without a stream sequence first, by arrival).
-    const rows = this.connection
-      .db!.collection<StoredToolEvent>(Collections.toolEvents)
-      .find({ tenantId })
-      .sort({ streamSeq: 1, receivedAt: 1 })
-      .batchSize(REBUILD_BATCH);
+    const rows = this.storedEvents.inArrivalOrder(tenantId, REBUILD_BATCH);
     for await (const row of rows) {
       record.eventsRead++;
       share.read = (share.read ?? 0) + 1;
@@ -664,7 +640,7 @@ export class AnalyzerRunService implements OnApplicationShutdown {
       share.sessionsClosed += fresh.closeSessions(Math.max(fresh.arrivalClock, this.vouchedClock));
       fresh.unpersisted = [];
     }
-    await this.states.repo.persist(fresh, { snapshot: true, fullRunId: record._id });
+    await this.stateRepo.persist(fresh, { snapshot: true, fullRunId: record._id });
     const entry = this.states.install(fresh);
     // Rows of patterns this rebuild no longer lists must go: read the stored ids once.
     entry.written = undefined;
@@ -731,4 +707,11 @@ function addPhase(record: RunRecord, phase: string, since: number): number {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Waits for `work` to settle, at most `ms`; the timer goes with it (none left behind once the work is done). */
+async function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }

@@ -1,6 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectConnection } from '@nestjs/mongoose';
-import type { Connection } from 'mongoose';
 import { resolveMiningOptions } from '@toolpath/mining';
 import { APP_CONFIG } from '@toolpath/platform';
 import type { AnalyzerConfig } from '../analyzer.config';
@@ -43,16 +41,14 @@ export function learningOptions(c: AnalyzerConfig): LearningOptions {
  */
 @Injectable()
 export class TenantStates {
-  readonly repo: TenantStateRepository;
   readonly options: LearningOptions;
   private readonly entries = new Map<string, TenantEntry>();
   private readonly loading = new Map<string, Promise<TenantEntry>>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AnalyzerConfig,
-    @InjectConnection() connection: Connection,
+    private readonly repo: TenantStateRepository,
   ) {
-    this.repo = new TenantStateRepository(connection.db!, config.ANALYZER_BLOB_PART_BYTES, config.ANALYZER_COMPACT_RATIO);
     this.options = learningOptions(config);
   }
 

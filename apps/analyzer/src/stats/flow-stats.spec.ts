@@ -299,7 +299,7 @@ describe('process map (FlowStats)', () => {
       ['a,c', 3],
       ['d', 1],
     ]);
-    expect(() => stats.flow.variants({ limit: 2, cursor: 'garbage' })).toThrow(/not a cursor/);
+    expect(() => stats.flow.variants({ limit: 2, cursor: 'garbage' })).toThrow(/cursor is not one this API issued/);
   });
 
   it('bounds the variant table and counts the sessions of the variants cut', () => {

@@ -1,4 +1,4 @@
-import type { FlowBasis, FlowStatsView, VariantPageView, VariantView } from '@toolpath/contracts';
+import { decodeKeysetCursor, encodeKeysetCursor, type FlowBasis, type FlowStatsView, type VariantPageView, type VariantView } from '@toolpath/contracts';
 import { COARSE_RESOLUTION as COARSE, FINE_RESOLUTION as FINE, type ClosedSession } from '@toolpath/mining';
 import { FlowAggregate, MAX_TOOLS, ToolDictionary, type FlowAggregateJson, type FlowGraphView, type SessionFlow } from './flow-aggregate';
 import { FlowTimeBuckets, type TimeBucketsJson } from './flow-time-buckets';
@@ -29,8 +29,6 @@ export interface FlowFilter {
   from?: number;
   to?: number;
 }
-
-export class InvalidVariantCursorError extends Error {}
 
 export interface FlowStatsJson {
   v: 1;
@@ -155,7 +153,7 @@ export class FlowStats {
 
   /** Distinct tool sequences, most frequent first, keyset-paginated by (count, variantId). */
   variants(q: FlowFilter & { limit: number; cursor?: string }): VariantPageView {
-    const after = q.cursor !== undefined ? decodeCursor(q.cursor) : undefined;
+    const after = q.cursor !== undefined ? decodeKeysetCursor(q.cursor) : undefined;
     const notes: string[] = [];
     const dims = this.dimensionsOf(q);
     const timed = q.from !== undefined || q.to !== undefined;
@@ -198,7 +196,7 @@ export class FlowStats {
     rows.sort((a, b) => b[1].count - a[1].count || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     let start = 0;
     if (after) {
-      start = rows.findIndex(([id, v]) => v.count < after.count || (v.count === after.count && id > after.id));
+      start = rows.findIndex(([id, v]) => v.count < after.value || (v.count === after.value && id > after.id));
       if (start < 0) start = rows.length;
     }
     let page = rows.slice(start, start + q.limit);
@@ -223,7 +221,7 @@ export class FlowStats {
       exact: v.exact,
     }));
     const last = page[page.length - 1];
-    const nextCursor = last && start + page.length < rows.length ? encodeCursor(last[1].count, last[0]) : null;
+    const nextCursor = last && start + page.length < rows.length ? encodeKeysetCursor(last[1].count, last[0]) : null;
     return { items, nextCursor, sessions, otherSessions: other, basis: { source, exact, from: iso(q.from ?? null), to: iso(q.to ?? null), notes } };
   }
 
@@ -373,18 +371,4 @@ function matches(s: RecentSession, q: FlowFilter, from: number, to: number): boo
 
 function iso(ms: number | null): string | null {
   return ms === null || !Number.isFinite(ms) ? null : new Date(ms).toISOString();
-}
-
-function encodeCursor(count: number, id: string): string {
-  return Buffer.from(JSON.stringify([count, id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { count: number; id: string } {
-  try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && v.length === 2 && Number.isInteger(v[0]) && v[0] >= 0 && typeof v[1] === 'string' && /^[0-9a-f]{16}$/.test(v[1])) return { count: v[0], id: v[1] };
-  } catch {
-    // fall through
-  }
-  throw new InvalidVariantCursorError('not a cursor of this list (pass nextCursor as it was returned)');
 }

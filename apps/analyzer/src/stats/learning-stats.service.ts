@@ -65,7 +65,7 @@ export class LearningStatsService {
     return entry.state.stats.flow.flow(normaliseFilter(q));
   }
 
-  /** Distinct tool sequences, most frequent first; throws InvalidVariantCursorError on a bad cursor. */
+  /** Distinct tool sequences, most frequent first; throws InvalidCursorError on a bad cursor. */
   variants(entry: TenantEntry, q: FlowFilter & { limit: number; cursor?: string }): VariantPageView {
     return entry.state.stats.flow.variants({ ...normaliseFilter(q), limit: q.limit, cursor: q.cursor });
   }

@@ -1,13 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectConnection } from '@nestjs/mongoose';
-import type { Connection } from 'mongoose';
 import type { SuggestionsView } from '@toolpath/contracts';
 import { predictNextSteps } from '@toolpath/mining';
 import { APP_CONFIG } from '@toolpath/platform';
+import { stepToolSequence } from '@toolpath/workflow';
+import { patternTag, promotedPatternOf } from '@toolpath/workflow-store';
 import type { AnalyzerConfig } from '../analyzer.config';
 import { AnalyzerMetrics } from '../analyzer.metrics';
 import { TenantStates, type TenantEntry } from '../state/tenant-states.service';
-import { CatalogReader, patternTag, type CatalogWorkflow } from './catalog.reader';
+import { CatalogReader, type CatalogWorkflow } from './catalog.reader';
 import { SuggestionIndex, patternDoc, type SuggestDoc, type SuggestQuery } from './suggestion-index';
 
 interface TenantIndex {
@@ -25,17 +25,14 @@ interface TenantIndex {
 @Injectable()
 export class SuggestionsService {
   private readonly log = new Logger('Suggestions');
-  private readonly catalog: CatalogReader;
   private readonly indexes = new Map<string, TenantIndex>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AnalyzerConfig,
-    @InjectConnection() connection: Connection,
+    private readonly catalog: CatalogReader,
     private readonly states: TenantStates,
     private readonly metrics: AnalyzerMetrics,
-  ) {
-    this.catalog = new CatalogReader(connection.db!);
-  }
+  ) {}
 
   async suggest(tenantId: string, q: SuggestQuery): Promise<SuggestionsView> {
     const started = performance.now();
@@ -93,10 +90,12 @@ export function buildDocs(entry: TenantEntry, catalog: CatalogWorkflow[], thresh
   const promotedIds = new Set(entry.state.promoted.keys());
   const docs: SuggestDoc[] = [];
   for (const w of catalog) {
-    const promotedFrom = w.source === 'learned' ? w.tags.find((t) => t.startsWith('pattern-'))?.slice('pattern-'.length) : undefined;
+    const promotedFrom = w.source === 'learned' ? promotedPatternOf(w.tags) : undefined;
     if (promotedFrom && promotedIds.has(promotedFrom) && patterns.some((p) => p.id === promotedFrom)) continue;
+    // Matched as a sequence of calls (a pattern's shape, and the "continues your last calls" match): the steps' tools.
+    const steps = stepToolSequence(w.definition);
     // The intents of the sessions behind a catalog workflow: those of the pattern with its tools.
-    const behind = byTools.get(w.tools.join('\u0001'));
+    const behind = byTools.get(steps.join('\u0001'));
     const text = [w.name, w.description, w.tags.filter((t) => t !== patternTag(promotedFrom ?? '')).join(' '), ...(behind?.intents.map((i) => i.text) ?? [])].join(' \n ');
     docs.push({
       key: `w:${w.id}`,
@@ -105,7 +104,7 @@ export function buildDocs(entry: TenantEntry, catalog: CatalogWorkflow[], thresh
       source: w.source,
       name: w.name,
       ...(w.description ? { description: w.description } : {}),
-      tools: w.tools,
+      tools: steps,
       confidence: behind?.confidence ?? null,
       support: behind?.support ?? 0,
       successRate: behind?.successRate ?? null,
@@ -113,7 +112,7 @@ export function buildDocs(entry: TenantEntry, catalog: CatalogWorkflow[], thresh
       ...(behind?.intents[0] ? { topIntent: behind.intents[0].text } : {}),
       supportByUser: {},
       supportByAgent: {},
-      workflow: w.definition,
+      workflow: { ...w.definition, id: w.id },
     });
   }
   for (const p of patterns) {

@@ -5,31 +5,29 @@ import {
   ExecutionRefSchema,
   ListExecutionsRequestSchema,
   TERMINAL_EXECUTION_STATUSES,
-  executorAbortSubject,
   executorSubjects,
-  type ExecutorAbortMessage,
-  type ExecutorReply,
   type ExecutionView,
   type ListExecutionsReply,
 } from '@toolpath/contracts';
 import { APP_CONFIG, HealthRegistry, NatsClient, NatsRequestServer } from '@toolpath/platform';
 import type { ExecutorConfig } from '../executor.config';
 import { ExecutionRepository, toView } from '../runs/execution.repository';
+import { AbortBroadcaster } from '../runs/abort-broadcaster';
 import { toExecutionView } from '../runs/execution-view';
-import { RunAborts } from '../runs/run-aborts';
 import { RunScheduler } from '../runs/run-scheduler.service';
 import { RunStore } from '../runs/run-store';
 import { SubWorkflowTool } from '../runs/sub-workflow.tool';
 import { ToolInvoker } from '../tools/tool-invoker.service';
+import { replyOf } from './run-refusals';
 
-const encoder = new TextEncoder();
 /** Live runs a list request looks at (runs not yet written to Mongo are at most the in-flight ones). */
 const LIVE_LIST_LIMIT = 1000;
 
 /**
  * The executor's NATS request/reply API (start, get, list, cancel; queue group `executor`) and
  * the abort broadcast every executor listens to. Serving (validation, failing handlers, oversized
- * replies, `/health` check `api`) is the platform's NatsRequestServer.
+ * replies, `/health` check `api`) is the platform's NatsRequestServer; what a refused request
+ * answers is run-refusals.ts'.
  */
 @Injectable()
 export class ExecutorApi implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -41,7 +39,7 @@ export class ExecutorApi implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly scheduler: RunScheduler,
     private readonly store: RunStore,
     private readonly repo: ExecutionRepository,
-    private readonly aborts: RunAborts,
+    private readonly aborts: AbortBroadcaster,
     health: HealthRegistry,
     tools: ToolInvoker,
   ) {
@@ -54,23 +52,15 @@ export class ExecutorApi implements OnApplicationBootstrap, OnApplicationShutdow
     const subjects = executorSubjects(prefix);
     await this.nats.ensureEventsStream();
     void this.repo.ensureIndexes();
-    this.server.listen(executorAbortSubject(prefix), (body) => {
-      const m = body as Partial<ExecutorAbortMessage> | null;
-      if (typeof m?.executionId === 'string') this.aborts.abort(m.executionId, String(m.reason ?? 'cancelled'));
-    });
-    this.scheduler.onAbort(async (executionId, reason) => {
-      this.aborts.abort(executionId, reason);
-      const m: ExecutorAbortMessage = { executionId, reason };
-      this.nats.nc.publish(executorAbortSubject(prefix), encoder.encode(JSON.stringify(m)));
-    });
-    this.server.serve(subjects.start, (body) => this.scheduler.start(body));
-    this.server.serve(subjects.get, ExecutionRefSchema, (ref) => this.scheduler.get(ref.tenantId, ref.executionId));
-    this.server.serve(subjects.cancel, ExecutionRefSchema, (ref) => this.scheduler.cancel(ref.tenantId, ref.executionId));
-    this.server.serve(subjects.list, ListExecutionsRequestSchema, (query) => this.list(query));
+    this.server.listen(this.aborts.subject, (body) => this.aborts.heard(body));
+    this.server.serve(subjects.start, (body) => replyOf(() => this.scheduler.start(body)));
+    this.server.serve(subjects.get, ExecutionRefSchema, (ref) => replyOf(() => this.scheduler.get(ref.tenantId, ref.executionId)));
+    this.server.serve(subjects.cancel, ExecutionRefSchema, (ref) => replyOf(() => this.scheduler.cancel(ref.tenantId, ref.executionId)));
+    this.server.serve(subjects.list, ListExecutionsRequestSchema, (query) => replyOf(() => this.list(query)));
     await this.server.start();
   }
 
-  private async list(query: z.infer<typeof ListExecutionsRequestSchema>): Promise<ExecutorReply<ListExecutionsReply>> {
+  private async list(query: z.infer<typeof ListExecutionsRequestSchema>): Promise<ListExecutionsReply> {
     // Mongo has the runs written so far; a run younger than a snapshot interval, or ended but not
     // yet written, is only in Redis (the tenant's live list), and a running run's row may be up
     // to an interval old: live state wins.
@@ -102,7 +92,7 @@ export class ExecutorApi implements OnApplicationBootstrap, OnApplicationShutdow
     items.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
     const more = items.length > query.limit || page.nextCursor !== null;
     const kept = items.slice(0, query.limit);
-    return { ok: true, value: { items: kept, nextCursor: more && kept.length > 0 ? kept[kept.length - 1].id : null } };
+    return { items: kept, nextCursor: more && kept.length > 0 ? kept[kept.length - 1].id : null };
   }
 
   onApplicationShutdown(): Promise<void> {

@@ -1,6 +1,6 @@
 import { toExecutionView } from './execution-view';
 import { pendingStep, type RunSnapshot } from './run-state';
-import { templateContext } from './run-scheduler.service';
+import { templateContext } from './round-logic';
 
 const run = (): RunSnapshot => ({
   meta: {

@@ -1,4 +1,5 @@
 import type { ExecutionView, StepView } from '@toolpath/contracts';
+import type { ExecutionDocument } from './execution.repository';
 import type { RunSnapshot } from './run-state';
 
 /**
@@ -42,4 +43,10 @@ export function toExecutionView(run: RunSnapshot, now = Date.now()): ExecutionVi
   if (meta.idempotencyKey !== undefined) view.idempotencyKey = meta.idempotencyKey;
   if (meta.parentExecutionId !== undefined) view.parentExecutionId = meta.parentExecutionId;
   return view;
+}
+
+/** A run's row in Mongo (`executions`): its view, plus what lists and the finalizer need. */
+export function toExecutionDocument(run: RunSnapshot): ExecutionDocument {
+  const { id, ...view } = toExecutionView(run);
+  return { _id: id, ...view, tenantId: run.meta.tenantId, name: run.meta.name, definition: run.definition, depth: run.meta.depth, updatedAt: new Date() };
 }

@@ -3,17 +3,10 @@ import { InjectConnection } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import type { Collection, Filter } from 'mongodb';
 import { EXECUTIONS_COLLECTION, TERMINAL_EXECUTION_STATUSES, type ExecutionStatus, type ExecutionView } from '@toolpath/contracts';
-import type { WorkflowDefinition } from '@toolpath/workflow';
+import type { ExecutionDocument } from '@toolpath/execution-store';
 
-/** A row of `executions`: the client view plus what the executor needs to answer for it later. */
-export interface ExecutionDocument extends Omit<ExecutionView, 'id'> {
-  _id: string;
-  tenantId: string;
-  name: string;
-  definition: WorkflowDefinition;
-  depth: number;
-  updatedAt: Date;
-}
+/** The row type lives with the reads other services make of `executions` (`@toolpath/execution-store`). */
+export type { ExecutionDocument };
 
 export interface ExecutionQuery {
   tenantId: string;
@@ -106,11 +99,6 @@ export class ExecutionRepository {
     } catch (err) {
       this.log.warn(`creating indexes failed: ${(err as Error).message}`);
     }
-  }
-
-  /** Tests: drop the database this service writes to. */
-  async dropDatabase(): Promise<void> {
-    await this.connection.db!.dropDatabase();
   }
 }
 

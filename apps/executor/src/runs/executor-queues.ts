@@ -86,9 +86,4 @@ export class ExecutorQueues {
     const client = (await this.steps.client) as unknown as { ping(): Promise<string> };
     await client.ping();
   }
-
-  /** Tests: removes every job and key of the queue. */
-  async obliterate(): Promise<void> {
-    await this.steps.obliterate({ force: true });
-  }
 }

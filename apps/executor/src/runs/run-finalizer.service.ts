@@ -1,17 +1,20 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { stepIdempotencyKey } from '@toolpath/contracts';
 import { APP_CONFIG } from '@toolpath/platform';
-import { compensationOrder, renderParameters } from '@toolpath/workflow';
+import { renderParameters } from '@toolpath/workflow';
 import type { ExecutorConfig } from '../executor.config';
 import { RunEvents } from '../events/run-events.service';
 import { ToolInvoker } from '../tools/tool-invoker.service';
 import { ToolError } from '../tools/tool-error';
+import { AbortBroadcaster } from './abort-broadcaster';
+import { toExecutionDocument } from './execution-view';
 import { ExecutionWriter } from './execution-writer';
 import type { ExecutionDocument } from './execution.repository';
 import { RunPlans } from './run-plans';
-import { RunScheduler, isTerminalRun, templateContext } from './run-scheduler.service';
-import type { CompensationRecord, RunSnapshot } from './run-state';
-import { RunStore, isLiveStep } from './run-store';
+import { RunScheduler } from './run-scheduler.service';
+import { compensationsDue, isTerminalRun, templateContext } from './round-logic';
+import { isLiveStep, type CompensationRecord, type RunSnapshot } from './run-state';
+import { RunStore } from './run-store';
 import { storableRow } from './storable-row';
 
 const CLAIM_BATCH = 200;
@@ -48,6 +51,7 @@ export class RunFinalizer implements OnApplicationBootstrap, BeforeApplicationSh
     private readonly plans: RunPlans,
     private readonly tools: ToolInvoker,
     private readonly events: RunEvents,
+    private readonly aborts: AbortBroadcaster,
   ) {}
 
   private get leaseMs(): number {
@@ -135,10 +139,10 @@ export class RunFinalizer implements OnApplicationBootstrap, BeforeApplicationSh
       // (the guarded moves make doing it twice harmless).
       const reason = run.meta.error ?? `run ${run.meta.status.toLowerCase()}`;
       await this.scheduler.settleSteps(run, 'CANCELLED', reason);
-      await this.scheduler.abortRunning(id, reason);
+      this.aborts.abort(id, reason);
       run = (await this.store.load(id)) ?? run;
     }
-    if (run.meta.status === 'FAILED' && this.needsCompensation(run)) {
+    if (run.meta.status === 'FAILED' && compensationsDue(run).length > 0) {
       await this.compensate(run);
       run = (await this.store.load(id)) ?? run;
     }
@@ -156,7 +160,7 @@ export class RunFinalizer implements OnApplicationBootstrap, BeforeApplicationSh
       startedAt: started,
       durationMs: ended - started,
     });
-    await this.writer.final(this.afterFailures(id, this.scheduler.toDocument(run)));
+    await this.writer.final(this.afterFailures(id, toExecutionDocument(run)));
     await this.store.retire(id, meta.tenantId, this.config.EXECUTOR_FINISHED_TTL_S);
     this.plans.forget(id);
   }
@@ -176,19 +180,11 @@ export class RunFinalizer implements OnApplicationBootstrap, BeforeApplicationSh
     return row;
   }
 
-  private needsCompensation(run: RunSnapshot): boolean {
-    const done = new Set((run.meta.compensations ?? []).map((c) => c.stepId));
-    return run.definition.steps.some((s) => s.compensate !== undefined && run.steps[s.id].status === 'COMPLETED' && !done.has(s.id));
-  }
-
   /** Undoes completed steps that declare `compensate`, dependents first; each one at most once. */
   private async compensate(run: RunSnapshot): Promise<void> {
     const executionId = run.meta.id;
-    const completed = run.definition.steps.filter((s) => run.steps[s.id].status === 'COMPLETED').map((s) => s.id);
-    const done = new Set((run.meta.compensations ?? []).map((c) => c.stepId));
     const records: CompensationRecord[] = [...(run.meta.compensations ?? [])];
-    for (const stepId of compensationOrder(run.definition, completed)) {
-      if (done.has(stepId)) continue;
+    for (const stepId of compensationsDue(run)) {
       const comp = run.definition.steps.find((s) => s.id === stepId)!.compensate!;
       const startedAt = Date.now();
       let params: Record<string, unknown> = {};

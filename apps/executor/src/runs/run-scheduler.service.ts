@@ -1,140 +1,41 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import {
-  StartExecutionRequestSchema,
-  TERMINAL_EXECUTION_STATUSES,
-  type ExecutionStatus,
-  type ExecutionUpdate,
-  type ExecutionView,
-  type ExecutorReply,
-  type StartExecutionReply,
-} from '@toolpath/contracts';
+import { StartExecutionRequestSchema, type ExecutionStatus, type ExecutionUpdate, type ExecutionView, type StartExecutionReply } from '@toolpath/contracts';
 import { APP_CONFIG } from '@toolpath/platform';
-import {
-  applyInputDefaults,
-  computeReadySteps,
-  evaluateCondition,
-  stepGraphOf,
-  validateWorkflow,
-  type StepStatus,
-  type TemplateContext,
-} from '@toolpath/workflow';
+import { applyInputDefaults, validateWorkflow, type StepStatus } from '@toolpath/workflow';
 import type { ExecutorConfig } from '../executor.config';
 import { RunEvents } from '../events/run-events.service';
 import { ExecutorMetrics } from '../executor.metrics';
-import { ExecutionRepository, toView, type ExecutionDocument } from './execution.repository';
+import { AbortBroadcaster } from './abort-broadcaster';
+import { ExecutionRepository, toView } from './execution.repository';
 import { ExecutionWriter } from './execution-writer';
 import { ExecutorQueues } from './executor-queues';
-import { toExecutionView } from './execution-view';
+import { toExecutionDocument, toExecutionView } from './execution-view';
 import { RunPlans, type RunPlan } from './run-plans';
-import { pendingStep, type RunMeta, type RunSnapshot, type StepState } from './run-state';
-import { RunStore, createdOf, isLiveStep, transitionOf } from './run-store';
+import { DepthExceeded, InvalidStartRequest, InvalidWorkflow, RunNotFound } from './run-errors';
+import { pendingStep, isLiveStep, type RunMeta, type RunSnapshot, type StepState } from './run-state';
+import { RunStore, createdOf, transitionOf } from './run-store';
+import type { CreateResult } from './run-scripts';
+import {
+  cancelledMeta,
+  decideRound,
+  decideStart,
+  endedMeta,
+  isTerminalRun,
+  openSteps,
+  outcomeError,
+  settledStep,
+  timeoutError,
+  type Move,
+  type RunOutcome,
+} from './round-logic';
 
 const LIVE: ExecutionStatus[] = ['PENDING', 'RUNNING'];
 const IDEMPOTENCY_TTL_S = 24 * 3600;
 
-export const isTerminalRun = (status: ExecutionStatus): boolean => TERMINAL_EXECUTION_STATUSES.has(status);
-
 /** Time-ordered, so Mongo's `_id` order is creation order and serves as the list cursor. */
 export function newExecutionId(now = Date.now()): string {
   return `ex_${now.toString(36).padStart(9, '0')}${randomBytes(6).toString('hex')}`;
-}
-
-export function fail(status: number, code: string, message: string, details?: unknown): ExecutorReply<never> {
-  return { ok: false, error: details === undefined ? { status, code, message } : { status, code, message, details } };
-}
-
-/** No run by that id for this tenant; like every other 404 of the API, the issue names `id`. */
-function notFound(executionId: string): ExecutorReply<never> {
-  return fail(404, 'not_found', `execution ${executionId} not found`, [{ field: 'id', message: 'unknown execution' }]);
-}
-
-/**
- * What templates see of a run: the input and the view of each step in `run.steps` (all of them,
- * or, for a step attempt, only the steps its templates may read: see RunPlan.reads). A step
- * recovered by its fallback shows the fallback's result as its own, so dependents read
- * `steps.<step>.result` either way.
- */
-export function templateContext(run: RunSnapshot): TemplateContext {
-  const graph = stepGraphOf(run.definition);
-  const steps: Record<string, unknown> = {};
-  for (const [id, st] of Object.entries(run.steps)) {
-    steps[id] = { status: st.status, result: st.result ?? null, error: st.error ?? null, attempts: st.attempts };
-  }
-  for (const [id, st] of Object.entries(run.steps)) {
-    if (st.status !== 'FAILED') continue;
-    const i = graph.indexOf.get(id);
-    const f = i === undefined ? -1 : graph.fallback[i];
-    const fallback = f === -1 ? undefined : run.steps[graph.ids[f]];
-    if (fallback?.status === 'COMPLETED') steps[id] = { ...(steps[id] as object), result: fallback.result ?? null };
-  }
-  return { input: run.meta.input, steps };
-}
-
-/** One guarded step change the scheduler wants. */
-interface Move {
-  stepId: string;
-  from: readonly StepStatus[];
-  next: StepState;
-  /** Re-read the run after this move (it can change what is ready). */
-  again?: boolean;
-}
-
-/** What one look at a run decides. */
-interface Round {
-  moves: Move[];
-  finished?: { outcome: 'COMPLETED' | 'FAILED'; abortedBy?: string };
-}
-
-/**
- * The decisions of one round, from the run's state alone: skip and cancel what can no longer run,
- * evaluate conditions, queue what is ready, stop steps still running on other branches when a
- * failure aborts the run, and say when the run is over.
- */
-export function decideRound(run: RunSnapshot, plan: RunPlan, now = Date.now()): Round {
-  const states: Record<string, StepStatus> = {};
-  for (const [id, st] of Object.entries(run.steps)) states[id] = st.status;
-  const r = computeReadySteps(run.definition, states);
-  const at = new Date(now).toISOString();
-  const moves: Move[] = [];
-  for (const s of r.skip) moves.push({ stepId: s.stepId, from: ['PENDING'], next: { ...run.steps[s.stepId], status: 'SKIPPED', endedAt: at, reason: s.reason } });
-  for (const stepId of r.cancel) moves.push({ stepId, from: ['PENDING', 'QUEUED'], next: { ...run.steps[stepId], status: 'CANCELLED', endedAt: at } });
-  if (r.abortedBy !== undefined) {
-    // Steps still running on other branches are stopped rather than awaited: the run is over.
-    const reason = `run aborted: step ${r.abortedBy} failed`;
-    for (const s of run.definition.steps) {
-      const st = run.steps[s.id];
-      if (st.status !== 'RUNNING') continue;
-      const durationMs = st.startedAt ? now - Date.parse(st.startedAt) : null;
-      moves.push({ stepId: s.id, from: ['RUNNING'], next: { ...st, status: 'CANCELLED', endedAt: at, durationMs, reason }, again: true });
-    }
-  }
-  const context = r.ready.length > 0 ? templateContext(run) : undefined;
-  for (const stepId of r.ready) {
-    const step = plan.step.get(stepId)!;
-    if (step.condition !== undefined) {
-      let pass: boolean;
-      try {
-        pass = evaluateCondition(step.condition, context!);
-      } catch (err) {
-        moves.push({
-          stepId,
-          from: ['PENDING'],
-          next: { ...run.steps[stepId], status: 'FAILED', endedAt: at, error: `condition could not be evaluated: ${(err as Error).message}` },
-          again: true,
-        });
-        continue;
-      }
-      if (!pass) {
-        moves.push({ stepId, from: ['PENDING'], next: { ...run.steps[stepId], status: 'SKIPPED', endedAt: at, reason: 'condition was false' }, again: true });
-        continue;
-      }
-    }
-    moves.push({ stepId, from: ['PENDING'], next: { ...run.steps[stepId], status: 'QUEUED' } });
-  }
-  const round: Round = { moves };
-  if (r.finished) round.finished = r.abortedBy !== undefined ? { outcome: 'FAILED', abortedBy: r.abortedBy } : { outcome: r.outcome ?? 'COMPLETED' };
-  return round;
 }
 
 export interface AdvanceOptions {
@@ -160,7 +61,6 @@ export class RunScheduler implements OnApplicationShutdown {
   private readonly snapshotTimers = new Map<string, NodeJS.Timeout>();
   private readonly writes = new Set<Promise<unknown>>();
   private endedHandler?: () => void;
-  private abortHandler?: (executionId: string, reason: string) => Promise<void>;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: ExecutorConfig,
@@ -171,23 +71,20 @@ export class RunScheduler implements OnApplicationShutdown {
     private readonly events: RunEvents,
     private readonly metrics: ExecutorMetrics,
     private readonly plans: RunPlans,
+    private readonly aborts: AbortBroadcaster,
   ) {}
 
-  async start(raw: unknown): Promise<ExecutorReply<StartExecutionReply>> {
+  /**
+   * Starts a run (or, for an idempotency key already held, answers the run holding it). Throws
+   * InvalidStartRequest, DepthExceeded or InvalidWorkflow (run-errors.ts) for a request it refuses.
+   */
+  async start(raw: unknown): Promise<StartExecutionReply> {
     const parsed = StartExecutionRequestSchema.safeParse(raw);
-    if (!parsed.success) {
-      return fail(400, 'invalid_request', parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
-    }
+    if (!parsed.success) throw new InvalidStartRequest(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
     const req = parsed.data;
-    if (req.depth > this.config.EXECUTOR_MAX_DEPTH) {
-      return fail(422, 'depth_exceeded', `sub-workflows nest at most ${this.config.EXECUTOR_MAX_DEPTH} deep (this run would be at depth ${req.depth})`);
-    }
+    if (req.depth > this.config.EXECUTOR_MAX_DEPTH) throw new DepthExceeded(this.config.EXECUTOR_MAX_DEPTH, req.depth);
     const validation = validateWorkflow(req.definition);
-    if (!validation.ok) {
-      const first = validation.errors[0];
-      const where = first.stepId ? `step ${first.stepId}: ` : '';
-      return fail(422, 'invalid_workflow', `invalid workflow definition: ${where}${first.message}`, validation.errors);
-    }
+    if (!validation.ok) throw new InvalidWorkflow(validation.errors);
     const definition = validation.workflow;
     const id = newExecutionId();
     const now = new Date();
@@ -213,20 +110,10 @@ export class RunScheduler implements OnApplicationShutdown {
     // and written with it: one script creates the run with its first steps already QUEUED.
     const plan = this.plans.remember(id, definition, meta);
     const run: RunSnapshot = { meta, definition, steps: Object.fromEntries(definition.steps.map((s) => [s.id, pendingStep()])) };
-    const changed: string[] = [];
-    let finished: Round['finished'];
-    for (let round = 0; round < 10_000; round++) {
-      const r = decideRound(run, plan, now.getTime());
-      for (const m of r.moves) {
-        run.steps[m.stepId] = m.next;
-        changed.push(m.stepId);
-      }
-      finished = r.finished;
-      if (!r.moves.some((m) => m.again)) break;
-    }
-    const open = definition.steps.filter((s) => isLiveStep(run.steps[s.id].status)).length;
+    const { changed, finished } = decideStart(run, plan, now.getTime());
+    const open = openSteps(run);
     const jobs = this.jobsFor(run, plan, definition.steps.filter((s) => run.steps[s.id].status === 'QUEUED').map((s) => s.id));
-    let created: Awaited<ReturnType<RunStore['create']>>;
+    let created: CreateResult;
     if (req.idempotencyKey === undefined) {
       // The run and its first jobs in one transaction: one round trip, and no run without its jobs.
       created = createdOf((await this.queues.addStepsAfter((tx) => this.store.createIn(tx, run, open), 1, jobs))[0]);
@@ -241,13 +128,13 @@ export class RunScheduler implements OnApplicationShutdown {
       // A live run found by its key may be one whose starter died before queueing its steps.
       if (known && !isTerminalRun(known.status)) this.background(this.advance(existing, { repair: true }), `repair of ${existing}`);
       const doc = known ? null : await this.repo.get(req.tenantId, existing);
-      return { ok: true, value: { executionId: existing, status: known?.status ?? doc?.status ?? 'PENDING', created: false } };
+      return { executionId: existing, status: known?.status ?? doc?.status ?? 'PENDING', created: false };
     }
     this.events.update({ executionId: id, tenantId: meta.tenantId, kind: 'run', status: 'RUNNING', at: meta.createdAt });
-    for (const stepId of new Set(changed)) this.publishStep(run, stepId);
+    for (const stepId of changed) this.publishStep(run, stepId);
     if (finished) await this.finishWith(run, finished);
     else this.scheduleSnapshot(id);
-    return { ok: true, value: { executionId: id, status: finished ? finished.outcome : 'RUNNING', created: true } };
+    return { executionId: id, status: finished ? finished.outcome : 'RUNNING', created: true };
   }
 
   /**
@@ -309,7 +196,7 @@ export class RunScheduler implements OnApplicationShutdown {
         for (const s of run.definition.steps) if (run.steps[s.id].status === 'QUEUED' && !justQueued.has(s.id)) queued.push(s.id);
       }
       await Promise.all([this.queues.addSteps(this.jobsFor(run, plan, queued)), ...removed.map((s) => this.queues.removeStep(executionId, s))]);
-      if (stopped !== undefined) await this.abortRunning(executionId, stopped);
+      if (stopped !== undefined) this.aborts.abort(executionId, stopped);
       if (again || (closedLast && !r.finished)) continue;
       if (r.finished) await this.finishWith(run, r.finished);
       else this.scheduleSnapshot(executionId);
@@ -324,14 +211,12 @@ export class RunScheduler implements OnApplicationShutdown {
     });
   }
 
-  private async finishWith(run: RunSnapshot, finished: NonNullable<Round['finished']>): Promise<void> {
-    const failedBy = finished.abortedBy;
-    const error = failedBy ? `step ${failedBy} failed: ${run.steps[failedBy]?.error ?? 'unknown error'}` : undefined;
-    await this.finish(run.meta.id, finished.outcome, error, failedBy, run.meta);
+  private async finishWith(run: RunSnapshot, finished: RunOutcome): Promise<void> {
+    await this.finish(run.meta.id, finished.outcome, outcomeError(run, finished), finished.abortedBy, run.meta);
   }
 
   /** Moves a step if its status is one of `from`; publishes the change. */
-  async moveStep(run: RunSnapshot, stepId: string, from: readonly StepStatus[], next: StepState): Promise<boolean> {
+  private async moveStep(run: RunSnapshot, stepId: string, from: readonly StepStatus[], next: StepState): Promise<boolean> {
     return this.moved(run, stepId, (await this.store.setStep(run.meta.id, stepId, from, next)).ok, next);
   }
 
@@ -364,12 +249,10 @@ export class RunScheduler implements OnApplicationShutdown {
    * With `settle`, the steps still live are cancelled and their attempts aborted (with that
    * reason) before the run's end is announced.
    */
-  async finish(executionId: string, outcome: ExecutionStatus, error?: string, abortedBy?: string, known?: RunMeta, settle?: string): Promise<boolean> {
+  private async finish(executionId: string, outcome: ExecutionStatus, error?: string, abortedBy?: string, known?: RunMeta, settle?: string): Promise<boolean> {
     const meta = known ?? (await this.store.loadMeta(executionId));
     if (!meta || isTerminalRun(meta.status)) return false;
-    const ended: RunMeta = { ...meta, status: outcome, endedAt: new Date().toISOString() };
-    if (error !== undefined) ended.error = error;
-    if (abortedBy !== undefined) ended.abortedBy = abortedBy;
+    const ended = endedMeta(meta, outcome, new Date(), error, abortedBy);
     if (settle !== undefined) {
       const run = await this.store.load(executionId);
       if (!run || !(await this.endSettling(run, ended, settle))) return false;
@@ -394,7 +277,7 @@ export class RunScheduler implements OnApplicationShutdown {
       this.publishStep(run, s.stepId);
     }
     await Promise.all(settled.filter((s) => s.previous !== 'RUNNING').map((s) => this.queues.removeStep(run.meta.id, s.stepId)));
-    if (settled.some((s) => s.previous === 'RUNNING' || s.previous === 'QUEUED')) await this.abortRunning(run.meta.id, reason);
+    if (settled.some((s) => s.previous === 'RUNNING' || s.previous === 'QUEUED')) this.aborts.abort(run.meta.id, reason);
     return true;
   }
 
@@ -406,20 +289,23 @@ export class RunScheduler implements OnApplicationShutdown {
     this.endedHandler?.();
   }
 
-  /** Cancels a live run: the status first (so nothing new starts), then its steps and running attempts. */
-  async cancel(tenantId: string, executionId: string, reason = 'cancelled'): Promise<ExecutorReply<ExecutionView>> {
+  /**
+   * Cancels a live run: the status first (so nothing new starts), then its steps and running
+   * attempts. Answers the run as it is then (an ended run unchanged); throws RunNotFound.
+   */
+  async cancel(tenantId: string, executionId: string, reason = 'cancelled'): Promise<ExecutionView> {
     const run = await this.store.load(executionId);
     if (!run || run.meta.tenantId !== tenantId) {
       const doc = run ? null : await this.repo.get(tenantId, executionId);
-      if (doc) return { ok: true, value: toView(doc) };
-      return notFound(executionId);
+      if (doc) return toView(doc);
+      throw new RunNotFound(executionId);
     }
     if (!isTerminalRun(run.meta.status)) {
-      const ended: RunMeta = { ...run.meta, status: 'CANCELLED', endedAt: new Date().toISOString(), error: reason };
+      const ended = cancelledMeta(run.meta, reason, new Date());
       if (await this.endSettling(run, ended, reason)) this.ended(ended);
     }
     const fresh = (await this.store.load(executionId)) ?? run;
-    return { ok: true, value: toExecutionView(fresh) };
+    return toExecutionView(fresh);
   }
 
   /** The run's deadline passed: it fails, and what still runs is stopped. */
@@ -430,20 +316,12 @@ export class RunScheduler implements OnApplicationShutdown {
       await this.store.dropDeadline(executionId);
       return;
     }
-    const error = `run timed out after ${run.meta.deadline - Date.parse(run.meta.startedAt ?? run.meta.createdAt)} ms`;
-    await this.finish(executionId, 'FAILED', error, undefined, run.meta, 'run timed out');
+    await this.finish(executionId, 'FAILED', timeoutError(run.meta), undefined, run.meta, 'run timed out');
   }
 
-  /** The API service broadcasts aborts to every executor; set at bootstrap. */
-  onAbort(handler: (executionId: string, reason: string) => Promise<void>): void {
-    this.abortHandler = handler;
-  }
   /** The finalizer wants to hear when a run has ended here (it then looks at the outbox at once). */
   onRunEnded(handler: () => void): void {
     this.endedHandler = handler;
-  }
-  async abortRunning(executionId: string, reason: string): Promise<void> {
-    await this.abortHandler?.(executionId, reason);
   }
 
   /**
@@ -452,35 +330,29 @@ export class RunScheduler implements OnApplicationShutdown {
    */
   async settleSteps(run: RunSnapshot, status: StepStatus, reason: string): Promise<void> {
     const endMs = run.meta.endedAt ? Math.min(Date.now(), Date.parse(run.meta.endedAt)) : Date.now();
-    const at = new Date(endMs).toISOString();
     await Promise.all(
       run.definition.steps.map(async (s) => {
         const st = run.steps[s.id];
         if (!isLiveStep(st.status)) return;
-        const durationMs = st.startedAt ? Math.max(0, endMs - Date.parse(st.startedAt)) : null;
         // A step an executor started since the read is settled too (its aborted attempt then
         // finds it settled and records nothing).
-        if (await this.moveStep(run, s.id, ['PENDING', 'QUEUED', 'RUNNING'], { ...st, status, endedAt: at, durationMs, reason })) {
+        if (await this.moveStep(run, s.id, ['PENDING', 'QUEUED', 'RUNNING'], settledStep(st, status, endMs, reason))) {
           if (st.status !== 'RUNNING') await this.queues.removeStep(run.meta.id, s.id);
         }
       }),
     );
   }
 
-  async get(tenantId: string, executionId: string): Promise<ExecutorReply<ExecutionView>> {
+  /** The run, live or written; throws RunNotFound. */
+  async get(tenantId: string, executionId: string): Promise<ExecutionView> {
     const run = await this.store.load(executionId);
     if (run) {
-      if (run.meta.tenantId !== tenantId) return notFound(executionId);
-      return { ok: true, value: toExecutionView(run) };
+      if (run.meta.tenantId !== tenantId) throw new RunNotFound(executionId);
+      return toExecutionView(run);
     }
     const doc = await this.repo.get(tenantId, executionId);
-    if (!doc) return notFound(executionId);
-    return { ok: true, value: toView(doc) };
-  }
-
-  toDocument(run: RunSnapshot): ExecutionDocument {
-    const { id, ...view } = toExecutionView(run);
-    return { _id: id, ...view, tenantId: run.meta.tenantId, name: run.meta.name, definition: run.definition, depth: run.meta.depth, updatedAt: new Date() };
+    if (!doc) throw new RunNotFound(executionId);
+    return toView(doc);
   }
 
   /**
@@ -492,7 +364,7 @@ export class RunScheduler implements OnApplicationShutdown {
     const timer = setTimeout(() => {
       this.snapshotTimers.delete(executionId);
       this.background(
-        this.store.load(executionId).then((run) => (run && !isTerminalRun(run.meta.status) ? this.writer.snapshot(this.toDocument(run)) : undefined)),
+        this.store.load(executionId).then((run) => (run && !isTerminalRun(run.meta.status) ? this.writer.snapshot(toExecutionDocument(run)) : undefined)),
         `snapshot of ${executionId}`,
       );
     }, this.config.EXECUTOR_SNAPSHOT_INTERVAL_MS);

@@ -56,3 +56,8 @@ export interface RunSnapshot {
 }
 
 export const pendingStep = (): StepState => ({ status: 'PENDING', attempts: 0, startedAt: null, endedAt: null, durationMs: null });
+
+const LIVE_STEP = new Set(['PENDING', 'QUEUED', 'RUNNING']);
+
+/** Whether a step can still run (not yet in a terminal status). */
+export const isLiveStep = (status: string): boolean => LIVE_STEP.has(status);

@@ -13,7 +13,8 @@ import { retryDelayMs, capResult } from './backoff';
 import { ExecutorQueues, STEP_BACKOFF, stepJobId, type StepJobData } from './executor-queues';
 import { RunAborts } from './run-aborts';
 import { RunPlans, type RunPlan } from './run-plans';
-import { RunScheduler, templateContext } from './run-scheduler.service';
+import { RunScheduler } from './run-scheduler.service';
+import { templateContext } from './round-logic';
 import { pendingStep, type RunSnapshot, type StepState } from './run-state';
 import { RunStore, snapshotOf } from './run-store';
 

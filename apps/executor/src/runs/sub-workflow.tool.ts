@@ -2,8 +2,10 @@ import type { NatsConnection } from 'nats';
 import { executionUpdatesSubject, type ExecutionStatus } from '@toolpath/contracts';
 import { ToolError, abortError, type BuiltinTool, type ToolCallContext } from '../tools/tool-error';
 import { ExecutionRepository } from './execution.repository';
-import { RunScheduler, isTerminalRun } from './run-scheduler.service';
+import { RunScheduler } from './run-scheduler.service';
+import { RunNotFound, RunRequestError } from './run-errors';
 import { RunStore } from './run-store';
+import { isTerminalRun } from './round-logic';
 
 /** Core NATS may drop a message: the child's status is also read this often while waiting. */
 const RECHECK_MS = 1000;
@@ -32,16 +34,19 @@ export class SubWorkflowTool implements BuiltinTool {
     if (input !== undefined && (typeof input !== 'object' || input === null || Array.isArray(input))) {
       throw new ToolError('invalid_parameters', 'workflow.run: "input" must be an object', false);
     }
-    const started = await this.scheduler.start({
-      tenantId: ctx.tenantId,
-      definition,
-      input: (input as Record<string, unknown> | undefined) ?? {},
-      idempotencyKey: `sub-${ctx.executionId}-${ctx.stepId}`,
-      parentExecutionId: ctx.executionId,
-      depth: ctx.depth + 1,
-    });
-    if (!started.ok) throw new ToolError('invalid_parameters', `workflow.run: ${started.error.message}`, false);
-    const childId = started.value.executionId;
+    const started = await this.scheduler
+      .start({
+        tenantId: ctx.tenantId,
+        definition,
+        input: (input as Record<string, unknown> | undefined) ?? {},
+        idempotencyKey: `sub-${ctx.executionId}-${ctx.stepId}`,
+        parentExecutionId: ctx.executionId,
+        depth: ctx.depth + 1,
+      })
+      .catch((err: unknown) => {
+        throw err instanceof RunRequestError ? new ToolError('invalid_parameters', `workflow.run: ${err.message}`, false) : err;
+      });
+    const childId = started.executionId;
     const onAbort = () => void this.scheduler.cancel(ctx.tenantId, childId, 'parent run cancelled').catch(() => undefined);
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     let wake: () => void = () => undefined;
@@ -76,13 +81,14 @@ export class SubWorkflowTool implements BuiltinTool {
       sub.unsubscribe();
       ctx.signal.removeEventListener('abort', onAbort);
     }
-    const view = await this.scheduler.get(ctx.tenantId, childId);
-    if (!view.ok) throw new ToolError('subworkflow_failed', `workflow.run: child ${childId} disappeared`, false);
-    const results = Object.fromEntries(view.value.steps.filter((s) => s.status === 'COMPLETED').map((s) => [s.id, s.result ?? null]));
-    if (view.value.status !== 'COMPLETED') {
-      throw new ToolError('subworkflow_failed', `sub-workflow ${childId} ended ${view.value.status}${view.value.error ? `: ${view.value.error}` : ''}`, false);
+    const view = await this.scheduler.get(ctx.tenantId, childId).catch((err: unknown) => {
+      throw err instanceof RunNotFound ? new ToolError('subworkflow_failed', `workflow.run: child ${childId} disappeared`, false) : err;
+    });
+    const results = Object.fromEntries(view.steps.filter((s) => s.status === 'COMPLETED').map((s) => [s.id, s.result ?? null]));
+    if (view.status !== 'COMPLETED') {
+      throw new ToolError('subworkflow_failed', `sub-workflow ${childId} ended ${view.status}${view.error ? `: ${view.error}` : ''}`, false);
     }
-    return { executionId: childId, status: view.value.status, results };
+    return { executionId: childId, status: view.status, results };
   }
 
   private async statusOf(tenantId: string, id: string): Promise<ExecutionStatus | undefined> {

@@ -4,7 +4,9 @@ import { z } from 'zod';
 import { MAX_EVENTS_PER_BATCH, ToolEventInputSchema, ToolEventSchema } from '@toolpath/contracts';
 import { workflowDefinitionJsonSchema } from '@toolpath/workflow';
 import { learningSchemas } from '../learning/learning.openapi';
+import { StartInlineRunBody, StartWorkflowRunBody } from '../executions/executions.schemas';
 import { librarySchemas } from '../library/library.openapi';
+import { openapiSchema } from './zod-openapi';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -65,6 +67,7 @@ function contractSchemas(): Record<string, JsonSchema> {
         events: { type: 'array', items: { $ref: '#/components/schemas/ToolEvent' } },
       },
     },
+    ...eventReadSchemas(),
     ...workflowSchemas(),
     ...learningSchemas(),
     ...librarySchemas(),
@@ -72,6 +75,96 @@ function contractSchemas(): Record<string, JsonSchema> {
 }
 
 const schemaRef = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const pageOf = (item: string): JsonSchema => ({
+  type: 'object',
+  required: ['items', 'nextCursor'],
+  properties: { items: { type: 'array', items: schemaRef(item) }, nextCursor: { type: 'string', nullable: true } },
+});
+
+/** What the event routes read back: dead letters, session summaries and totals. */
+function eventReadSchemas(): Record<string, JsonSchema> {
+  const nullableString = { type: 'string', nullable: true };
+  const nullableNumber = { type: 'number', nullable: true };
+  const tally = {
+    type: 'object',
+    required: ['total', 'successful', 'failed', 'successRate', 'avgDurationMs'],
+    properties: { total: { type: 'integer' }, successful: { type: 'integer' }, failed: { type: 'integer' }, successRate: nullableNumber, avgDurationMs: nullableNumber },
+  };
+  return {
+    RejectedEvent: {
+      type: 'object',
+      required: ['id', 'tenantId', 'subject', 'reason', 'field', 'message', 'issues', 'eventId', 'receivedAt', 'streamSeq', 'consumer', 'rawBytes', 'rawPreview', 'rawTruncated'],
+      properties: {
+        id: { type: 'string' },
+        tenantId: nullableString,
+        subject: { type: 'string' },
+        reason: { type: 'string' },
+        field: nullableString,
+        message: { type: 'string' },
+        issues: { type: 'array', items: schemaRef('FieldIssue') },
+        eventId: nullableString,
+        receivedAt: { type: 'string', format: 'date-time' },
+        streamSeq: { type: 'integer' },
+        consumer: { type: 'string', description: 'the recorder (refused at the door) or the consumer that gave up after its tries' },
+        attempts: { type: 'integer' },
+        rawBytes: { type: 'integer' },
+        rawPreview: { type: 'string', description: 'the first 16 KiB of the bytes received' },
+        rawTruncated: { type: 'boolean' },
+      },
+    },
+    RejectedEventPage: pageOf('RejectedEvent'),
+    SessionSummary: {
+      type: 'object',
+      required: ['sessionId', 'ended', 'events', 'toolCalls', 'failedCalls', 'tools', 'firstStartedAt', 'lastStartedAt'],
+      properties: {
+        sessionId: { type: 'string' },
+        intent: { type: 'string' },
+        success: { type: 'boolean' },
+        ended: { type: 'boolean' },
+        events: { type: 'integer' },
+        toolCalls: { type: 'integer' },
+        failedCalls: { type: 'integer' },
+        tools: { type: 'array', items: { type: 'string' } },
+        firstStartedAt: { type: 'string', format: 'date-time' },
+        lastStartedAt: { type: 'string', format: 'date-time' },
+      },
+    },
+    SessionSummaryPage: pageOf('SessionSummary'),
+    EventTally: tally,
+    EventStats: {
+      type: 'object',
+      required: ['overall', 'last24h', 'byTool', 'byIntent'],
+      properties: {
+        overall: schemaRef('EventTally'),
+        last24h: schemaRef('EventTally'),
+        byTool: { type: 'array', items: { allOf: [schemaRef('EventTally'), { type: 'object', required: ['tool'], properties: { tool: { type: 'string' } } }] } },
+        byIntent: { type: 'array', items: { allOf: [schemaRef('EventTally'), { type: 'object', required: ['intent'], properties: { intent: { type: 'string' } } }] } },
+      },
+    },
+  };
+}
+
+/**
+ * The definition's own properties plus `extra`, in one object (an allOf would let the
+ * definition's `additionalProperties: false` forbid the added fields).
+ */
+function definitionPlus(definition: JsonSchema, extra: Record<string, JsonSchema>, required: string[]): JsonSchema {
+  return {
+    ...definition,
+    required: [...new Set([...((definition.required as string[] | undefined) ?? []), ...required])],
+    properties: { ...(definition.properties as Record<string, JsonSchema>), ...extra },
+  };
+}
+
+/** What storing adds to a definition. */
+const storedFields: Record<string, JsonSchema> = {
+  id: { type: 'string' },
+  version: { type: 'integer', minimum: 1 },
+  createdAt: { type: 'string', format: 'date-time' },
+  updatedAt: { type: 'string', format: 'date-time' },
+  templateId: { type: 'string', description: 'the template it was made from' },
+  generationId: { type: 'string', description: 'the generation that drafted it' },
+};
 
 /** The workflow definition (from `@toolpath/workflow`) and the catalog and run shapes around it. */
 function workflowSchemas(): Record<string, JsonSchema> {
@@ -92,25 +185,14 @@ function workflowSchemas(): Record<string, JsonSchema> {
       cycle: { type: 'array', items: { type: 'string' } },
     },
   };
-  const input = { type: 'object', additionalProperties: true, description: "the run's input, checked against the workflow's variables" };
-  const idempotencyKey = { type: 'string', minLength: 1, maxLength: 256, description: 'the same key (per tenant) returns the same run' };
   return {
     WorkflowDefinition: definition,
-    // The definition's own properties plus what storing adds, in one object: an allOf would let
-    // the definition's `additionalProperties: false` forbid the stored fields.
-    StoredWorkflow: {
-      ...definition,
-      required: [...new Set([...((definition.required as string[] | undefined) ?? []), 'id', 'version', 'createdAt', 'updatedAt'])],
-      properties: {
-        ...(definition.properties as Record<string, JsonSchema>),
-        id: { type: 'string' },
-        version: { type: 'integer', minimum: 1 },
-        createdAt: dateTime,
-        updatedAt: dateTime,
-        templateId: { type: 'string', description: 'the template it was made from' },
-        generationId: { type: 'string', description: 'the generation that drafted it' },
-      },
-    },
+    StoredWorkflow: definitionPlus(definition, storedFields, ['id', 'version', 'createdAt', 'updatedAt']),
+    // A version is immutable: it has the time it was made and no update time.
+    WorkflowVersion: definitionPlus(definition, storedFields, ['id', 'version', 'createdAt']),
+    WorkflowUpdate: definitionPlus(definition, { expectedVersion: { type: 'integer', minimum: 1, description: 'answer 409 unless the workflow is at this version' } }, []),
+    Template: definitionPlus(definition, { summary: schemaRef('TemplateSummary') }, ['id', 'summary']),
+    WorkflowVersionPage: pageOf('WorkflowVersion'),
     WorkflowPage: { type: 'object', properties: { items: { type: 'array', items: schemaRef('StoredWorkflow') }, nextCursor: { type: 'string', nullable: true } } },
     WorkflowValidationError: validationError,
     WorkflowValidation: {
@@ -133,8 +215,13 @@ function workflowSchemas(): Record<string, JsonSchema> {
         truncated: { type: 'boolean' },
       },
     },
-    StartRunRequest: { type: 'object', additionalProperties: false, properties: { input, idempotencyKey } },
-    StartInlineRunRequest: { type: 'object', additionalProperties: false, required: ['definition'], properties: { definition: schemaRef('WorkflowDefinition'), input, idempotencyKey } },
+    // The run bodies as their zod schemas validate them; the inline definition is checked by the
+    // workflow library (its JSON Schema), so it is referenced rather than left open.
+    StartRunRequest: openapiSchema(StartWorkflowRunBody),
+    StartInlineRunRequest: (() => {
+      const inline = openapiSchema(StartInlineRunBody);
+      return { ...inline, properties: { ...(inline.properties as object), definition: schemaRef('WorkflowDefinition') } };
+    })(),
     RunAccepted: { type: 'object', required: ['executionId', 'status'], properties: { executionId: { type: 'string' }, status } },
     ExecutionStep: {
       type: 'object',

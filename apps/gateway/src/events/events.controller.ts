@@ -1,11 +1,12 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { MAX_EVENTS_PER_BATCH, type Page } from '@toolpath/contracts';
-import { InvalidCursorError, type EventStats, type SessionSummary } from '@toolpath/event-store';
+import { InvalidCursorError, ToolEventReader, type EventStats, type SessionSummary } from '@toolpath/event-store';
 import { ApiError, ZodValidationPipe } from '@toolpath/platform';
 import { Tenant } from '../auth/tenant.decorator';
 import { ref, errorResponses } from '../docs/openapi-refs';
-import { EventReadsService } from './event-reads.service';
+import { RequiredBodyPipe } from '../common/required-body.pipe';
+import { ApiZodParam, ApiZodQuery } from '../docs/zod-openapi';
 import { eventView, rejectedView } from './event-views';
 import { ListEventsQuery, PageQuery, RecentSessionsQuery, SessionIdParam } from './events.schemas';
 import { SubmitEventsService, type SubmitResult } from './submit-events.service';
@@ -17,7 +18,7 @@ import { SubmitEventsService, type SubmitResult } from './submit-events.service'
 export class EventsController {
   constructor(
     private readonly submitEvents: SubmitEventsService,
-    private readonly reads: EventReadsService,
+    private readonly reads: ToolEventReader,
   ) {}
 
   @Post('events')
@@ -26,28 +27,20 @@ export class EventsController {
     summary: 'Submit one tool-call event or a batch',
     description: `One event object, or an array of up to ${MAX_EVENTS_PER_BATCH}. tenantId comes from the API key (a different one is refused); specVersion and eventId are filled in when left out. 202 means the event stream has acknowledged each accepted event; invalid items are listed in errors with their index and field.`,
   })
-  @ApiBody({ schema: { oneOf: [ref('ToolEventInput'), { type: 'array', maxItems: MAX_EVENTS_PER_BATCH, items: ref('ToolEventInput') }] } })
+  @ApiBody({ schema: { oneOf: [ref('ToolEventInput'), { type: 'array', minItems: 1, maxItems: MAX_EVENTS_PER_BATCH, items: ref('ToolEventInput') }] } })
   @ApiResponse({ status: 202, schema: ref('SubmitEventsResult') })
-  async submit(@Tenant() tenantId: string, @Body() body: unknown): Promise<SubmitResult> {
+  @ApiResponse({ status: 413, description: `Over ${MAX_EVENTS_PER_BATCH} events, or over the body limit in bytes`, schema: ref('ApiError') })
+  async submit(@Tenant() tenantId: string, @Body(RequiredBodyPipe) body: unknown): Promise<SubmitResult> {
     return this.submitEvents.submit(tenantId, body);
   }
 
   @Get('events')
   @ApiOperation({ summary: 'List events, newest first (cursor pagination)' })
-  @ApiQuery({ name: 'sessionId', required: false })
-  @ApiQuery({ name: 'tool', required: false })
-  @ApiQuery({ name: 'kind', required: false, enum: ['tool_call', 'session_end'] })
-  @ApiQuery({ name: 'success', required: false, enum: ['true', 'false'] })
-  @ApiQuery({ name: 'userId', required: false })
-  @ApiQuery({ name: 'agentId', required: false })
-  @ApiQuery({ name: 'from', required: false, description: 'ISO-8601 or epoch ms, inclusive' })
-  @ApiQuery({ name: 'to', required: false, description: 'ISO-8601 or epoch ms, exclusive' })
-  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } })
-  @ApiQuery({ name: 'cursor', required: false })
+  @ApiZodQuery(ListEventsQuery)
   @ApiResponse({ status: 200, schema: ref('EventPage') })
   async list(@Tenant() tenantId: string, @Query(new ZodValidationPipe(ListEventsQuery)) q: ListEventsQuery): Promise<Page<Record<string, unknown>>> {
     const { limit, cursor, ...filter } = q;
-    const page = await withCursor(() => this.reads.reader.list(tenantId, filter, limit, cursor));
+    const page = await withCursor(() => this.reads.list(tenantId, filter, limit, cursor));
     return { items: page.items.map(eventView), nextCursor: page.nextCursor };
   }
 
@@ -55,26 +48,28 @@ export class EventsController {
   @ApiOperation({
     summary: "Dead letters: events the recorder refused, or that a consumer (recorder, analyzer) failed to process after its bounded tries, with the reason, the field, the consumer, the attempts and the bytes as received (this tenant's only)",
   })
-  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } })
-  @ApiQuery({ name: 'cursor', required: false })
+  @ApiZodQuery(PageQuery)
+  @ApiResponse({ status: 200, schema: ref('RejectedEventPage') })
   async rejected(@Tenant() tenantId: string, @Query(new ZodValidationPipe(PageQuery)) q: { limit: number; cursor?: string }): Promise<Page<Record<string, unknown>>> {
-    const page = await withCursor(() => this.reads.reader.listRejected(tenantId, q.limit, q.cursor));
+    const page = await withCursor(() => this.reads.listRejected(tenantId, q.limit, q.cursor));
     return { items: page.items.map(rejectedView), nextCursor: page.nextCursor };
   }
 
   @Get('sessions/recent')
   @ApiOperation({ summary: 'The most recently active sessions with a summary of each' })
-  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 200, default: 20 } })
+  @ApiZodQuery(RecentSessionsQuery)
+  @ApiResponse({ status: 200, schema: ref('SessionSummaryPage') })
   async recent(@Tenant() tenantId: string, @Query(new ZodValidationPipe(RecentSessionsQuery)) q: { limit: number }): Promise<Page<SessionSummary>> {
-    return { items: await this.reads.reader.recentSessions(tenantId, q.limit), nextCursor: null };
+    return { items: await this.reads.recentSessions(tenantId, q.limit), nextCursor: null };
   }
 
   @Get('sessions/:id')
   @ApiOperation({ summary: "A session's events in order (seq, then startedAt), with its intent and outcome" })
-  @ApiParam({ name: 'id', description: 'sessionId' })
+  @ApiZodParam('id', SessionIdParam, 'sessionId')
   @ApiResponse({ status: 200, schema: ref('Session') })
+  @ApiResponse({ status: 404, description: 'No events of this session for this tenant', schema: ref('ApiError') })
   async session(@Tenant() tenantId: string, @Param('id', new ZodValidationPipe(SessionIdParam)) sessionId: string) {
-    const rows = await this.reads.reader.session(tenantId, sessionId);
+    const rows = await this.reads.session(tenantId, sessionId);
     if (rows.length === 0) throw new ApiError(404, `no events for session "${sessionId}"`, [{ field: 'id', message: 'unknown session' }]);
     const end = rows.find((r) => r.kind === 'session_end');
     const intent = end?.intent ?? rows.find((r) => r.intent)?.intent;
@@ -83,8 +78,9 @@ export class EventsController {
 
   @Get('stats')
   @ApiOperation({ summary: 'Totals, success rate and mean duration: overall, last 24 h, by tool, by intent' })
+  @ApiResponse({ status: 200, schema: ref('EventStats') })
   async stats(@Tenant() tenantId: string): Promise<EventStats> {
-    return this.reads.reader.stats(tenantId);
+    return this.reads.stats(tenantId);
   }
 }
 

@@ -1,13 +1,10 @@
+import { KeysetCursorSchema } from '@toolpath/contracts';
 import { z } from 'zod';
+import { boolParam, intParam, timeParam } from '../common/query-params';
 
-const boolParam = z.enum(['true', 'false']).transform((v) => v === 'true');
-/** ISO-8601 or epoch milliseconds, as in the event contract. */
-const timeParam = z
-  .string()
-  .refine((v) => /^\d{1,16}$/.test(v) || !Number.isNaN(Date.parse(v)), 'must be ISO-8601 or epoch milliseconds')
-  .transform((v) => (/^\d{1,16}$/.test(v) ? new Date(Number(v)) : new Date(v)));
-const limit = (max: number, dflt: number) => z.coerce.number().int().min(1).max(max).default(dflt);
+const limit = (max: number, dflt: number) => intParam(1, max).default(dflt);
 const token = z.string().min(1).max(256);
+const time = timeParam.transform((ms) => new Date(ms));
 
 export const ListEventsQuery = z
   .object({
@@ -17,14 +14,14 @@ export const ListEventsQuery = z
     success: boolParam.optional(),
     userId: token.optional(),
     agentId: token.optional(),
-    from: timeParam.optional(),
-    to: timeParam.optional(),
+    from: time.optional().describe('events that started at or after it: epoch ms or ISO-8601'),
+    to: time.optional().describe('events that started before it: epoch ms or ISO-8601'),
     limit: limit(1000, 100),
-    cursor: z.string().max(1000).optional(),
+    cursor: KeysetCursorSchema.optional(),
   })
   .strict();
 export type ListEventsQuery = z.infer<typeof ListEventsQuery>;
 
-export const PageQuery = z.object({ limit: limit(1000, 100), cursor: z.string().max(1000).optional() }).strict();
+export const PageQuery = z.object({ limit: limit(1000, 100), cursor: KeysetCursorSchema.optional() }).strict();
 export const RecentSessionsQuery = z.object({ limit: limit(200, 20) }).strict();
 export const SessionIdParam = token;

@@ -1,15 +1,16 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import type { ExecutionView } from '@toolpath/contracts';
+import type { ExecutionView, ListExecutionsReply } from '@toolpath/contracts';
 import { ZodValidationPipe } from '@toolpath/platform';
 import { Tenant } from '../auth/tenant.decorator';
 import { errorResponses, ref } from '../docs/openapi-refs';
+import { RequiredBodyPipe } from '../common/required-body.pipe';
+import { ApiZodParam, ApiZodQuery } from '../docs/zod-openapi';
 import { WorkflowIdParam } from '../workflows/workflows.schemas';
 import { ExecutionStream } from './execution-stream';
 import { ExecutionsService, type RunAccepted } from './executions.service';
 import { ExecutionIdParam, ListRunsQuery } from './executions.schemas';
-import type { ExecutionList } from './executor.client';
 
 const executionId = new ZodValidationPipe(ExecutionIdParam);
 const unavailable = ApiResponse({ status: 503, description: 'The executor did not answer in time (the message names it)', schema: ref('ApiError') });
@@ -37,7 +38,7 @@ export class ExecutionsController {
     summary: 'Run the latest version of a stored workflow',
     description: "`input` is checked against the workflow's `variables` (required keys, types). The same `idempotencyKey` returns the same run.",
   })
-  @ApiParam({ name: 'id', description: 'workflow id' })
+  @ApiZodParam('id', WorkflowIdParam, 'workflow id')
   @ApiBody({ required: false, description: 'may be left out: the run then has no input (the workflow\'s defaults apply)', schema: ref('StartRunRequest') })
   @ApiResponse({ status: 202, schema: ref('RunAccepted') })
   @notFound
@@ -48,17 +49,15 @@ export class ExecutionsController {
 
   @Get('workflows/:id/executions')
   @ApiOperation({ summary: 'Runs of a workflow, newest first' })
-  @ApiParam({ name: 'id', description: 'workflow id' })
-  @ApiQuery({ name: 'status', required: false, enum: ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'] })
-  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } })
-  @ApiQuery({ name: 'cursor', required: false })
+  @ApiZodParam('id', WorkflowIdParam, 'workflow id')
+  @ApiZodQuery(ListRunsQuery)
   @ApiResponse({ status: 200, schema: ref('ExecutionPage') })
   @notFound
   async listForWorkflow(
     @Tenant() tenantId: string,
     @Param('id', new ZodValidationPipe(WorkflowIdParam)) id: string,
     @Query(new ZodValidationPipe(ListRunsQuery)) q: ListRunsQuery,
-  ): Promise<ExecutionList> {
+  ): Promise<ListExecutionsReply> {
     return this.runs.listForWorkflow(tenantId, id, q);
   }
 
@@ -68,13 +67,13 @@ export class ExecutionsController {
   @ApiBody({ schema: ref('StartInlineRunRequest') })
   @ApiResponse({ status: 202, schema: ref('RunAccepted') })
   @tooLarge
-  async startInline(@Tenant() tenantId: string, @Body() body: unknown): Promise<RunAccepted> {
+  async startInline(@Tenant() tenantId: string, @Body(RequiredBodyPipe) body: unknown): Promise<RunAccepted> {
     return this.runs.startInline(tenantId, body);
   }
 
   @Get('executions/:id')
   @ApiOperation({ summary: 'A run with the state of each step' })
-  @ApiParam({ name: 'id', description: 'execution id' })
+  @ApiZodParam('id', ExecutionIdParam, 'execution id')
   @ApiResponse({ status: 200, schema: ref('Execution') })
   @notFound
   async get(@Tenant() tenantId: string, @Param('id', executionId) id: string): Promise<ExecutionView> {
@@ -84,7 +83,7 @@ export class ExecutionsController {
   @Post('executions/:id/cancel')
   @HttpCode(200)
   @ApiOperation({ summary: 'Cancel a run: queued steps are cancelled, running attempts aborted' })
-  @ApiParam({ name: 'id', description: 'execution id' })
+  @ApiZodParam('id', ExecutionIdParam, 'execution id')
   @ApiResponse({ status: 200, schema: ref('Execution') })
   @notFound
   async cancel(@Tenant() tenantId: string, @Param('id', executionId) id: string): Promise<ExecutionView> {
@@ -97,9 +96,20 @@ export class ExecutionsController {
     description:
       'Events: `state` (the run, as GET /executions/:id), then `update` for each state change (an ExecutionUpdate), then `end` with the final run, after which the stream closes. Comment lines (`: heartbeat`) are sent while idle.',
   })
-  @ApiParam({ name: 'id', description: 'execution id' })
-  @ApiProduces('text/event-stream')
-  @ApiResponse({ status: 200, description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } })
+  @ApiZodParam('id', ExecutionIdParam, 'execution id')
+  @ApiResponse({
+    status: 200,
+    description: 'Server-sent events, each with its name and its data (JSON)',
+    content: {
+      'text/event-stream': {
+        schema: {
+          type: 'object',
+          required: ['event', 'data'],
+          properties: { event: { type: 'string', enum: ['state', 'update', 'end'] }, data: { type: 'string', description: 'the run (state, end) or an ExecutionUpdate (update), as JSON' } },
+        },
+      },
+    },
+  })
   @notFound
   async stream(@Tenant() tenantId: string, @Param('id', executionId) id: string, @Res() reply: FastifyReply): Promise<void> {
     await this.streams.stream(tenantId, id, reply);

@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { intParam } from '../common/query-params';
 
-const idempotencyKey = z.string().min(1).max(256);
-const input = z.record(z.string(), z.unknown());
+const idempotencyKey = z.string().min(1).max(256).describe('the same key (per tenant) returns the same run');
+const input = z.record(z.string(), z.unknown()).describe("the run's input, checked against the workflow's variables");
 
 /** `POST /workflows/:id/executions`. */
 export const StartWorkflowRunBody = z.strictObject({ input: input.optional(), idempotencyKey: idempotencyKey.optional() });
@@ -16,7 +17,7 @@ export const ExecutionIdParam = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:
 export const ListRunsQuery = z
   .strictObject({
     status: z.enum(['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED']).optional(),
-    limit: z.coerce.number().int().min(1).max(1000).default(50),
+    limit: intParam(1, 1000).default(50),
     cursor: z.string().max(1000).optional(),
   });
 export type ListRunsQuery = z.infer<typeof ListRunsQuery>;

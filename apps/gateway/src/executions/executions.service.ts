@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { findUnstorable, formatPath, type ExecutionView } from '@toolpath/contracts';
+import { findUnstorable, formatPath, type ExecutionView, type ListExecutionsReply } from '@toolpath/contracts';
 import { ApiError } from '@toolpath/platform';
 import { applyInputDefaults, type WorkflowDefinition } from '@toolpath/workflow';
 import { findUnsafeKey } from '../workflows/workflow-json.parser';
 import { WorkflowRepository } from '../workflows/workflow.repository';
 import { notFound, requireValidDefinition } from '../workflows/workflows.service';
-import { ExecutorClient, type ExecutionList } from './executor.client';
+import { ExecutorClient } from './executor.client';
 import { StartInlineRunBody, StartWorkflowRunBody, type ListRunsQuery } from './executions.schemas';
 import { checkRunInput } from './run-input';
 
@@ -25,7 +25,7 @@ export class ExecutionsService {
   /** Runs the latest version of a stored workflow and records which version that was. */
   async startStored(tenantId: string, workflowId: string, body: unknown): Promise<RunAccepted> {
     this.executor.assertInputFits(inputOf(body));
-    const { input, idempotencyKey } = parseBody(StartWorkflowRunBody, body ?? {});
+    const { input, idempotencyKey } = parseBody(StartWorkflowRunBody, body === undefined ? {} : body);
     const row = await this.workflows.get(tenantId, workflowId);
     if (!row) throw notFound(workflowId);
     return this.start(tenantId, row.definition, input, idempotencyKey, { workflowId, version: row.version });
@@ -46,7 +46,7 @@ export class ExecutionsService {
     return this.executor.cancel({ tenantId, executionId });
   }
 
-  async listForWorkflow(tenantId: string, workflowId: string, q: ListRunsQuery): Promise<ExecutionList> {
+  async listForWorkflow(tenantId: string, workflowId: string, q: ListRunsQuery): Promise<ListExecutionsReply> {
     // A deleted workflow's runs stay readable by id, but its list goes with it.
     if (!(await this.workflows.get(tenantId, workflowId))) throw notFound(workflowId);
     const page = await this.executor.list({ tenantId, workflowId, limit: q.limit, ...(q.status ? { status: q.status } : {}), ...(q.cursor ? { cursor: q.cursor } : {}) });

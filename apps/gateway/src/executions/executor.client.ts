@@ -6,23 +6,14 @@ import {
   type ExecutionRef,
   type ExecutionUpdate,
   type ExecutionView,
+  type ExecutorRequests,
+  type ListExecutionsReply,
   type ListExecutionsRequest,
+  type StartExecutionReply,
   type StartExecutionRequest,
 } from '@toolpath/contracts';
-import { APP_CONFIG, ApiError, NatsClient } from '@toolpath/platform';
+import { APP_CONFIG, NatsClient, NatsNoResponders, NatsRequestClient } from '@toolpath/platform';
 import type { GatewayConfig } from '../gateway.config';
-import { NatsServiceClient } from '../nats/nats-service.client';
-
-export interface StartedExecution {
-  executionId: string;
-  status: string;
-  created: boolean;
-}
-
-export interface ExecutionList {
-  items: ExecutionView[];
-  nextCursor: string | null;
-}
 
 const codec = JSONCodec<unknown>();
 /** How long a read keeps trying while no executor listens (one is restarting or taking over). */
@@ -30,37 +21,40 @@ const READ_RETRY_MS = 1000;
 
 /**
  * The executor over NATS request/reply (its subjects are served as a queue group, so one
- * executor answers each request). The only code in the gateway that talks to it: replies are
- * checked and mapped to HTTP here, and an executor that does not answer is a 503 naming it.
+ * executor answers each request). The only code in the gateway that talks to it; what fails is a
+ * named error (`NatsNoResponders`, `NatsErrorReply`, ...) that the HTTP edge maps to a status.
  */
 @Injectable()
 export class ExecutorClient {
-  private readonly subjects: ReturnType<typeof executorSubjects>;
-  private readonly service: NatsServiceClient;
+  private readonly client: NatsRequestClient<ExecutorRequests>;
 
   constructor(
     private readonly nats: NatsClient,
     @Inject(APP_CONFIG) private readonly config: GatewayConfig,
   ) {
-    this.subjects = executorSubjects(config.TOOLPATH_SUBJECT_PREFIX);
-    this.service = new NatsServiceClient(nats, { service: 'executor', timeoutMs: config.GATEWAY_EXECUTOR_TIMEOUT_MS });
+    this.client = new NatsRequestClient({
+      service: 'executor',
+      subjects: executorSubjects(config.TOOLPATH_SUBJECT_PREFIX),
+      nats,
+      timeoutMs: config.GATEWAY_EXECUTOR_TIMEOUT_MS,
+    });
   }
 
-  /** 413 at once when a run's input alone is over what NATS carries to the executor. */
+  /** `NatsPayloadTooLarge` (a 413) at once when a run's input alone is over what NATS carries to the executor. */
   assertInputFits(input: unknown): void {
-    if (input !== undefined) this.service.assertFits({ input });
+    if (input !== undefined) this.client.assertFits('start', { input });
   }
 
-  start(req: StartExecutionRequest): Promise<StartedExecution> {
-    return this.service.request<StartedExecution>(this.subjects.start, req);
+  start(req: StartExecutionRequest): Promise<StartExecutionReply> {
+    return this.client.request('start', req);
   }
 
   get(ref: ExecutionRef): Promise<ExecutionView> {
-    return this.read(() => this.service.request<ExecutionView>(this.subjects.get, ref));
+    return this.read(() => this.client.request('get', ref));
   }
 
-  list(req: ListExecutionsRequest): Promise<ExecutionList> {
-    return this.read(() => this.service.request<ExecutionList>(this.subjects.list, req));
+  list(req: ListExecutionsRequest): Promise<ListExecutionsReply> {
+    return this.read(() => this.client.request('list', req));
   }
 
   /**
@@ -75,15 +69,14 @@ export class ExecutorClient {
       try {
         return await request();
       } catch (err) {
-        const noListener = err instanceof ApiError && err.getStatus() === 503 && /no executor is listening/.test(err.message);
-        if (!noListener || Date.now() >= until) throw err;
+        if (!(err instanceof NatsNoResponders) || Date.now() >= until) throw err;
         await new Promise((r) => setTimeout(r, 100));
       }
     }
   }
 
   cancel(ref: ExecutionRef): Promise<ExecutionView> {
-    return this.service.request<ExecutionView>(this.subjects.cancel, ref);
+    return this.client.request('cancel', ref);
   }
 
   /** Updates of one run as they are published; call `unsubscribe()` on the result when done. */

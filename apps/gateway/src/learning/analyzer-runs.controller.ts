@@ -1,10 +1,11 @@
 import { Body, Controller, Get, Param, Post, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { AnalyzerRunView } from '@toolpath/contracts';
 import { ZodValidationPipe } from '@toolpath/platform';
 import { Tenant } from '../auth/tenant.decorator';
 import { errorResponses, ref } from '../docs/openapi-refs';
+import { ApiZodParam } from '../docs/zod-openapi';
 import { AnalyzerClient } from './analyzer.client';
 import { RunIdParam, StartRunBody } from './learning.schemas';
 
@@ -45,7 +46,7 @@ export class AnalyzerRunsController {
 
   @Get(':id')
   @ApiOperation({ summary: 'One analyzer run (`latest` for the most recent one this tenant can see)' })
-  @ApiParam({ name: 'id', description: 'run id, or `latest`' })
+  @ApiZodParam('id', RunIdParam, 'run id, or `latest`')
   @ApiResponse({ status: 200, schema: ref('AnalyzerRun') })
   @ApiResponse({ status: 404, schema: ref('ApiError') })
   get(@Tenant() tenantId: string, @Param('id', new ZodValidationPipe(RunIdParam)) id: string): Promise<AnalyzerRunView> {

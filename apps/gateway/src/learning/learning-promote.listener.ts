@@ -1,53 +1,54 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { HttpException } from '@nestjs/common';
-import type { Subscription } from 'nats';
-import { GATEWAY_LEARNING_QUEUE_GROUP, LearningPromoteRequestSchema, learningPromoteSubject, type ExecutorReply } from '@toolpath/contracts';
-import { APP_CONFIG, NatsClient } from '@toolpath/platform';
+import { HttpException, Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { GATEWAY_LEARNING_QUEUE_GROUP, LearningPromoteRequestSchema, errorReply, gatewayLearningSubjects, okReply } from '@toolpath/contracts';
+import { APP_CONFIG, HealthRegistry, NatsClient, NatsRequestServer } from '@toolpath/platform';
 import type { GatewayConfig } from '../gateway.config';
 import { PatternPromotionService } from './pattern-promotion.service';
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
 /**
- * Automatic promotion (the analyzer's ANALYZER_AUTO_PROMOTE): the analyzer asks, the gateway (the
- * catalog's single writer) promotes exactly as `POST /patterns/:id/promote` does. A queue group,
- * so one gateway answers each request.
+ * Automatic promotion (the analyzer's ANALYZER_AUTO_PROMOTE): the analyzer sends a pattern with its
+ * learned definition, the gateway (the catalog's single writer) stores it as
+ * `POST /patterns/:id/promote` would and answers the workflow's id; the analyzer then marks the
+ * pattern promoted itself. Nothing here asks the analyzer, whose request is still open. A queue
+ * group, so one gateway answers each request.
  */
 @Injectable()
 export class LearningPromoteListener implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger('LearningPromote');
-  private sub?: Subscription;
+  private readonly server: NatsRequestServer;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: GatewayConfig,
-    private readonly nats: NatsClient,
+    nats: NatsClient,
+    health: HealthRegistry,
     private readonly promotion: PatternPromotionService,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.sub = this.nats.nc.subscribe(learningPromoteSubject(this.config.TOOLPATH_SUBJECT_PREFIX), {
+  ) {
+    this.server = new NatsRequestServer({
+      service: 'gateway',
       queue: GATEWAY_LEARNING_QUEUE_GROUP,
-      callback: (err, msg) => {
-        if (err) return;
-        void (async () => {
-          let reply: ExecutorReply<unknown>;
-          try {
-            const req = LearningPromoteRequestSchema.parse(JSON.parse(decoder.decode(msg.data)));
-            const done = await this.promotion.promote(req.tenantId, req.patternId);
-            reply = { ok: true, value: { workflowId: done.workflow.id, created: done.created } };
-          } catch (e) {
-            const status = e instanceof HttpException ? e.getStatus() : 400;
-            reply = { ok: false, error: { status, code: 'promotion_failed', message: (e as Error).message } };
-            this.log.warn(`automatic promotion failed: ${(e as Error).message}`);
-          }
-          msg.respond(encoder.encode(JSON.stringify(reply)));
-        })();
-      },
+      nats,
+      health,
+      confirmTimeoutMs: config.DEPENDENCY_TIMEOUT_MS,
+      healthCheck: 'learning-promote',
     });
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    await this.sub?.drain().catch(() => undefined);
+  async onApplicationBootstrap(): Promise<void> {
+    this.server.serve(gatewayLearningSubjects(this.config.TOOLPATH_SUBJECT_PREFIX).promote, LearningPromoteRequestSchema, async (req) => {
+      try {
+        const done = await this.promotion.store(req.tenantId, req.patternId, req.workflow);
+        return okReply({ workflowId: done.workflow.id, created: done.created });
+      } catch (e) {
+        // A definition the catalog refuses (400) is the analyzer's to hear about; anything else
+        // (the store down) becomes the server's 503.
+        if (!(e instanceof HttpException)) throw e;
+        this.log.warn(`automatic promotion of ${req.patternId} (${req.tenantId}) refused: ${e.message}`);
+        return errorReply(e.getStatus(), 'promotion_failed', e.message);
+      }
+    });
+    await this.server.start();
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.server.stop();
   }
 }

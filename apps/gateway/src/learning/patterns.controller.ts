@@ -1,10 +1,11 @@
 import { Body, Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { PatternDetail, PatternView } from '@toolpath/contracts';
 import { ZodValidationPipe } from '@toolpath/platform';
 import { Tenant } from '../auth/tenant.decorator';
 import { errorResponses, ref } from '../docs/openapi-refs';
+import { ApiZodBody, ApiZodParam, ApiZodQuery } from '../docs/zod-openapi';
 import { AnalyzerClient } from './analyzer.client';
 import { ListPatternsQuery, PatternIdParam, PatternQuery, PromoteBody } from './learning.schemas';
 import { PatternPromotionService, type Promotion } from './pattern-promotion.service';
@@ -30,15 +31,7 @@ export class PatternsController {
     description:
       'Recurring tool sequences (gapped: unrelated calls may sit between the steps), counted in distinct sessions. `userId`/`agentId` count support for that user or agent only.',
   })
-  @ApiQuery({ name: 'minSupport', required: false, schema: { type: 'integer', minimum: 1 } })
-  @ApiQuery({ name: 'minSuccessRate', required: false, schema: { type: 'number', minimum: 0, maximum: 1 } })
-  @ApiQuery({ name: 'minConfidence', required: false, schema: { type: 'number', minimum: 0, maximum: 1 } })
-  @ApiQuery({ name: 'tool', required: false, description: 'only patterns that call this tool' })
-  @ApiQuery({ name: 'userId', required: false })
-  @ApiQuery({ name: 'agentId', required: false })
-  @ApiQuery({ name: 'sort', required: false, enum: ['score', 'support', 'confidence', 'lastSeen'] })
-  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } })
-  @ApiQuery({ name: 'cursor', required: false })
+  @ApiZodQuery(ListPatternsQuery)
   @ApiResponse({ status: 200, schema: ref('PatternPage') })
   list(@Tenant() tenantId: string, @Query(new ZodValidationPipe(ListPatternsQuery)) q: ListPatternsQuery): Promise<{ items: PatternView[]; nextCursor: string | null }> {
     return this.analyzer.listPatterns({ tenantId, ...q });
@@ -46,8 +39,8 @@ export class PatternsController {
 
   @Get(':id')
   @ApiOperation({ summary: 'A pattern with its learned workflow definition and example sessions' })
-  @ApiParam({ name: 'id' })
-  @ApiQuery({ name: 'examples', required: false, schema: { type: 'integer', minimum: 0, maximum: 50, default: 5 } })
+  @ApiZodParam('id', PatternIdParam)
+  @ApiZodQuery(PatternQuery)
   @ApiResponse({ status: 200, schema: ref('PatternDetail') })
   @notFound
   get(@Tenant() tenantId: string, @Param('id', patternId) id: string, @Query(new ZodValidationPipe(PatternQuery)) q: PatternQuery): Promise<PatternDetail> {
@@ -59,8 +52,8 @@ export class PatternsController {
     summary: 'Put the learned workflow in the catalog (manual approval)',
     description: 'Stores the learned definition (source `learned`, tagged `pattern-<id>`) as a new workflow and marks the pattern promoted. Promoting again returns the same workflow with 200.',
   })
-  @ApiParam({ name: 'id' })
-  @ApiBody({ required: false, schema: { type: 'object', additionalProperties: false, properties: { name: { type: 'string', maxLength: 200 }, description: { type: 'string' } } } })
+  @ApiZodParam('id', PatternIdParam)
+  @ApiZodBody(PromoteBody, { required: false })
   @ApiResponse({ status: 201, schema: ref('Promotion') })
   @ApiResponse({ status: 200, description: 'Already promoted', schema: ref('Promotion') })
   @notFound

@@ -4,6 +4,7 @@ import { GenerationConstraintsSchema, MAX_PROMPT_CHARS, issuesFromZod, type Gene
 import { ApiError, ZodValidationPipe } from '@toolpath/platform';
 import { Tenant } from '../auth/tenant.decorator';
 import { errorResponses, ref } from '../docs/openapi-refs';
+import { RequiredBodyPipe } from '../common/required-body.pipe';
 import { ApplyBody } from './library.schemas';
 import { LibraryService, type AppliedDraft } from './library.service';
 
@@ -51,7 +52,7 @@ export class GenerationController {
   @ApiResponse({ status: 502, description: 'The LLM failed or never produced a valid workflow', schema: ref('ApiError') })
   @ApiResponse({ status: 503, description: 'No generator is running, or the LLM keeps rate limiting', schema: ref('ApiError') })
   @ApiResponse({ status: 504, description: 'The LLM (or the generator) did not answer in time', schema: ref('ApiError') })
-  generate(@Tenant() tenantId: string, @Body() body: unknown): Promise<GenerationView> {
+  generate(@Tenant() tenantId: string, @Body(RequiredBodyPipe) body: unknown): Promise<GenerationView> {
     const { prompt, constraints } = readGenerateBody(body);
     return this.library.generate(tenantId, prompt, constraints);
   }

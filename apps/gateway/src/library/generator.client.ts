@@ -1,36 +1,44 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { generatorSubjects, type GenerateRequest, type GenerationView, type GetGenerationRequest } from '@toolpath/contracts';
-import { APP_CONFIG, NatsClient } from '@toolpath/platform';
+import {
+  generatorSubjects,
+  type GenerateRequest,
+  type GenerationView,
+  type GeneratorRequests,
+  type GetGenerationRequest,
+  type StoredGenerationView,
+} from '@toolpath/contracts';
+import { APP_CONFIG, NatsClient, NatsRequestClient } from '@toolpath/platform';
 import type { GatewayConfig } from '../gateway.config';
-import { NatsServiceClient } from '../nats/nats-service.client';
-
-/** A stored generation as the generator returns it (`get`). */
-export type StoredGeneration = GenerationView & { status: 'ok' | 'failed'; error?: { status: number; code: string; message: string } };
 
 /**
  * The generator over NATS request/reply (queue group `generator`). The only gateway code that
- * talks to it: replies are checked and mapped to HTTP here; a generator that does not answer is a
- * 503 (none listening) or a 504 (no answer in time), naming it.
+ * talks to it; what fails is a named error that the HTTP edge maps to a status. A generation waits
+ * for a model by design, so a generator that does not answer in time is late (504), and one that
+ * nobody runs unavailable (503).
  */
 @Injectable()
 export class GeneratorClient {
-  private readonly subjects: ReturnType<typeof generatorSubjects>;
-  private readonly service: NatsServiceClient;
+  private readonly client: NatsRequestClient<GeneratorRequests>;
 
   constructor(
     nats: NatsClient,
     @Inject(APP_CONFIG) private readonly config: GatewayConfig,
   ) {
-    this.subjects = generatorSubjects(config.TOOLPATH_SUBJECT_PREFIX);
-    this.service = new NatsServiceClient(nats, { service: 'generator', timeoutMs: config.GATEWAY_GENERATOR_TIMEOUT_MS, timeoutStatus: 504 });
+    this.client = new NatsRequestClient({
+      service: 'generator',
+      subjects: generatorSubjects(config.TOOLPATH_SUBJECT_PREFIX),
+      nats,
+      timeoutMs: config.GATEWAY_GENERATOR_TIMEOUT_MS,
+      slowService: true,
+    });
   }
 
   generate(req: Omit<GenerateRequest, 'timeoutMs'>): Promise<GenerationView> {
     const timeoutMs = this.config.GATEWAY_GENERATOR_TIMEOUT_MS;
-    return this.service.request<GenerationView>(this.subjects.generate, { ...req, timeoutMs }, timeoutMs);
+    return this.client.request('generate', { ...req, timeoutMs }, timeoutMs);
   }
 
-  get(req: GetGenerationRequest): Promise<StoredGeneration> {
-    return this.service.request<StoredGeneration>(this.subjects.get, req, this.config.GATEWAY_EXECUTOR_TIMEOUT_MS);
+  get(req: GetGenerationRequest): Promise<StoredGenerationView> {
+    return this.client.request('get', req, this.config.GATEWAY_EXECUTOR_TIMEOUT_MS);
   }
 }

@@ -1,5 +1,5 @@
-import { z } from 'zod';
-import { GenerationConstraintsSchema, MAX_PROMPT_CHARS } from '@toolpath/contracts';
+import { GenerateBodySchema } from '@toolpath/contracts';
+import { openapiSchema } from '../docs/zod-openapi';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -9,13 +9,8 @@ const dateTime = { type: 'string', format: 'date-time' };
 
 /** OpenAPI components of the generation, template and search routes. */
 export function librarySchemas(): Record<string, JsonSchema> {
-  const constraints = z.toJSONSchema(GenerationConstraintsSchema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as JsonSchema;
   return {
-    GenerateRequest: {
-      type: 'object',
-      required: ['prompt'],
-      properties: { prompt: { type: 'string', minLength: 1, maxLength: MAX_PROMPT_CHARS, description: 'the task, in words' }, constraints },
-    },
+    GenerateRequest: openapiSchema(GenerateBodySchema),
     Generation: {
       type: 'object',
       properties: {

@@ -1,5 +1,7 @@
 import type { Provider, Type } from '@nestjs/common';
-import { CatalogSearchRepository } from './catalog-search.repository';
+import { getConnectionToken } from '@nestjs/mongoose';
+import type { Connection } from 'mongoose';
+import { WorkflowReader } from '@toolpath/workflow-store';
 import { GenerationController } from './generation.controller';
 import { GeneratorClient } from './generator.client';
 import { LibraryService } from './library.service';
@@ -13,4 +15,9 @@ import { WorkflowSearchController } from './workflow-search.controller';
  */
 export const LIBRARY_CONTROLLERS: Type<unknown>[] = [GenerationController, TemplatesController, WorkflowSearchController];
 
-export const LIBRARY_PROVIDERS: Provider[] = [GeneratorClient, CatalogSearchRepository, LibraryService];
+export const LIBRARY_PROVIDERS: Provider[] = [
+  GeneratorClient,
+  // Search reads the catalog as every other reader does (the repository is the writer).
+  { provide: WorkflowReader, inject: [getConnectionToken()], useFactory: (mongo: Connection) => new WorkflowReader(mongo.db!) },
+  LibraryService,
+];

@@ -1,12 +1,8 @@
 import { z } from 'zod';
+import { intParam, toolListParam } from '../common/query-params';
 
-const text = (max: number) => z.string().trim().min(1).max(max);
-/** `a,b` or a repeated parameter (`?tools=a&tools=b`), as a list. */
-const list = (max: number) =>
-  z
-    .union([z.string(), z.array(z.string())])
-    .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean))
-    .pipe(z.array(z.string().max(200)).max(max));
+/** Text whose surrounding blanks are dropped; all blank is as if left out (never a 400 the schema would not show). */
+const text = (max: number) => z.string().min(1).max(max).transform((s) => s.trim() || undefined);
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 export const TemplateIdParam = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'not a template id');
@@ -14,8 +10,8 @@ export const TemplateIdParam = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'no
 export const ListTemplatesQuery = z
   .object({
     category: text(100).optional(),
-    q: text(200).optional(),
-    tool: text(200).optional(),
+    q: text(200).optional().describe('words in the name, description, tags or tools'),
+    tool: text(200).optional().describe('a tool one of the steps calls'),
   })
   .strict();
 export type ListTemplatesQuery = z.infer<typeof ListTemplatesQuery>;
@@ -26,7 +22,11 @@ export const InstantiateBody = z
     variables: z.record(z.string(), z.unknown()).default({}),
     name: text(200).optional(),
     description: z.string().max(10_000).optional(),
-    tags: z.array(text(64)).max(50).optional(),
+    tags: z
+      .array(z.string().min(1).max(64))
+      .max(50)
+      .transform((tags) => tags.map((t) => t.trim()).filter((t) => t.length > 0))
+      .optional(),
   })
   .default({ variables: {} });
 export type InstantiateBody = z.infer<typeof InstantiateBody>;
@@ -45,16 +45,14 @@ export const SearchWorkflowsQuery = z
     q: text(200).optional(),
     category: text(100).optional(),
     tag: text(64).optional(),
-    /** One tool the workflow must call. */
-    tool: text(200).optional(),
-    /** Tools the workflow should cover; see `match`. */
-    tools: list(50).optional(),
+    tool: text(200).optional().describe('a tool the workflow must call'),
+    tools: toolListParam(50).optional().describe('tools the workflow should cover, see `match` (repeat the parameter, or separate names with commas)'),
     /** `all`: the workflow calls every tool given; `any`: at least one (ranked by how many). */
     match: z.enum(['all', 'any']).default('all'),
     source: z.enum(['user', 'learned', 'generated', 'template']).optional(),
     /** Also search the built-in templates. */
     includeTemplates: bool.default(false),
-    limit: z.coerce.number().int().min(1).max(100).default(20),
+    limit: intParam(1, 100).default(20),
   })
   .strict();
 export type SearchWorkflowsQuery = z.infer<typeof SearchWorkflowsQuery>;

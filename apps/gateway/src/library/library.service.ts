@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { MISSING_TOOL_PREFIX, type GenerationConstraints, type GenerationView } from '@toolpath/contracts';
 import { ApiError } from '@toolpath/platform';
-import { TemplateLibrary, bindVariables, summarizeTemplate, toolsOfDefinition, type TemplateSummary, type WorkflowTemplate } from '@toolpath/templates';
-import type { WorkflowDefinition } from '@toolpath/workflow';
+import { TemplateLibrary, bindVariables, summarizeTemplate, type TemplateSummary, type WorkflowTemplate } from '@toolpath/templates';
+import { toolsOfWorkflow, workflowCard, type WorkflowCard, type WorkflowDefinition } from '@toolpath/workflow';
+import { WorkflowReader } from '@toolpath/workflow-store';
 import { WorkflowRepository, workflowView, type StoredWorkflow } from '../workflows/workflow.repository';
 import { requireValidDefinition } from '../workflows/workflows.service';
-import { CatalogSearchRepository, type CatalogSummary } from './catalog-search.repository';
 import { GeneratorClient } from './generator.client';
 import type { ApplyBody, InstantiateBody, ListTemplatesQuery, SearchWorkflowsQuery } from './library.schemas';
 
@@ -19,15 +19,8 @@ export interface TemplateList {
   categories: Array<{ category: string; count: number }>;
 }
 
-export interface SearchHit {
+export interface SearchHit extends WorkflowCard {
   kind: 'workflow' | 'template';
-  id: string;
-  name: string;
-  description: string;
-  category?: string;
-  tags: string[];
-  source: string;
-  tools: string[];
   version?: number;
   updatedAt?: string;
   templateId?: string;
@@ -81,7 +74,7 @@ export class LibraryService {
 
   constructor(
     private readonly repo: WorkflowRepository,
-    private readonly search: CatalogSearchRepository,
+    private readonly catalog: WorkflowReader,
     private readonly generator: GeneratorClient,
   ) {}
 
@@ -124,29 +117,17 @@ export class LibraryService {
   async searchWorkflows(tenantId: string, q: SearchWorkflowsQuery): Promise<SearchPage> {
     const wanted = [...new Set([...(q.tool ? [q.tool] : []), ...(q.tools ?? [])])];
     const terms = q.q ? termsOf(q.q) : [];
-    const { items: rows, truncated } = await this.search.summaries(
+    const { items: rows, truncated } = await this.catalog.summaries(
       tenantId,
       { ...(q.category ? { category: q.category } : {}), ...(q.tag ? { tag: q.tag } : {}), ...(q.source ? { source: q.source } : {}), ...(q.tool ? { tool: q.tool } : {}) },
       SEARCH_SCAN_LIMIT,
     );
-    const docs: Array<Omit<SearchHit, 'score' | 'matchedTools' | 'coverage'>> = rows.map((r: CatalogSummary) => ({
-      kind: 'workflow',
-      id: r.id,
-      name: r.name,
-      description: r.description,
-      ...(r.category !== undefined ? { category: r.category } : {}),
-      tags: r.tags,
-      source: r.source,
-      tools: r.tools,
-      version: r.version,
-      updatedAt: r.updatedAt,
-      ...r.origin,
-    }));
+    const docs: Array<Omit<SearchHit, 'score' | 'matchedTools' | 'coverage'>> = rows.map(({ origin, ...summary }) => ({ kind: 'workflow', ...summary, ...origin }));
     if (q.includeTemplates && (q.source === undefined || q.source === 'template')) {
       for (const t of this.templates.list(q.category)) {
         const s = summarizeTemplate(t);
         if (q.tag && !s.tags.includes(q.tag)) continue;
-        docs.push({ kind: 'template', id: s.id, name: s.name, description: s.description, category: s.category, tags: s.tags, source: 'template', tools: toolsOfDefinition(t) });
+        docs.push({ kind: 'template', ...workflowCard(t.id, t, toolsOfWorkflow(t)) });
       }
     }
     const hits: SearchHit[] = [];

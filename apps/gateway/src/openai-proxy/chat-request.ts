@@ -77,7 +77,7 @@ export function intentOf(messages: ChatMessage[]): string | undefined {
 
 /** Longest session id the proxy accepts from a client header. */
 export const MAX_SESSION_HEADER = 128;
-const SESSION_HEADER_PATTERN = /^[\x21-\x7e]{1,128}$/;
+export const SESSION_HEADER_PATTERN = /^[\x21-\x7e]{1,128}$/;
 
 /**
  * The session a request belongs to. A client that sends `X-Toolpath-Session` decides. Otherwise

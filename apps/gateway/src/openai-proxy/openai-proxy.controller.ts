@@ -3,6 +3,7 @@ import { RequestMethod } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Tenant } from '../auth/tenant.decorator';
+import { SESSION_HEADER_PATTERN } from './chat-request';
 import { OpenAiErrorFilter } from './openai-error.filter';
 import { OpenAiProxyService } from './openai-proxy.service';
 
@@ -43,21 +44,20 @@ export class OpenAiProxyController {
       '(`OPENAI_PROXY_SUGGESTIONS`, or `X-Toolpath-Suggestions: on`), the best learned workflows for the intent are added as a ' +
       'system message ("Past experience: ..."). Errors use OpenAI\'s shape `{ error: { message, type, param, code } }`.',
   })
-  @ApiHeader({ name: 'X-Toolpath-Session', required: false, description: 'session id to record under (1-128 printable characters)' })
-  @ApiHeader({ name: 'X-Toolpath-Suggestions', required: false, description: 'on | off: add "Past experience" to this request' })
-  @ApiHeader({ name: 'X-Toolpath-Agent', required: false, description: 'agentId recorded on the events' })
+  @ApiHeader({ name: 'X-Toolpath-Session', required: false, description: 'session id to record under (1-128 printable ASCII characters)', schema: { type: 'string', pattern: SESSION_HEADER_PATTERN.source } })
+  @ApiHeader({ name: 'X-Toolpath-Suggestions', required: false, description: 'add "Past experience" to this request (on) or not (off); other values leave the default', schema: { type: 'string' } })
+  @ApiHeader({ name: 'X-Toolpath-Agent', required: false, description: 'agentId recorded on the events (the first 256 characters; empty: none)', schema: { type: 'string' } })
   @ApiBody({
     schema: {
       type: 'object',
       required: ['messages'],
       additionalProperties: true,
       properties: {
-        model: { type: 'string', description: 'defaults to OPENAI_MODEL' },
+        model: { type: 'string', minLength: 1, description: 'defaults to OPENAI_MODEL' },
         messages: { type: 'array', minItems: 1, items: { type: 'object', required: ['role'], additionalProperties: true, properties: { role: { type: 'string' } } } },
-        stream: { type: 'boolean' },
-        tools: { type: 'array', items: { type: 'object' } },
-        response_format: { type: 'object' },
+        stream: { type: 'boolean', nullable: true },
       },
+      description: 'An OpenAI chat completion request. The proxy checks the fields listed here; every other field (tools, response_format, ...) goes to the upstream as sent, which answers for it.',
     },
   })
   @ApiProduces('application/json', 'text/event-stream')
@@ -73,6 +73,10 @@ export class OpenAiProxyController {
 
   @Get('models')
   @ApiOperation({ summary: "The upstream's model list (OpenAI-compatible)" })
+  @ApiResponse({ status: 200, description: "The upstream's answer, passed through" })
+  @ApiResponse({ status: 401, description: 'Missing or unknown API key', schema: openAiErrorSchema })
+  @ApiResponse({ status: 502, description: 'The upstream is unreachable or answered something that is not a model list', schema: openAiErrorSchema })
+  @ApiResponse({ status: 504, description: 'The upstream did not answer within OPENAI_PROXY_TIMEOUT_MS', schema: openAiErrorSchema })
   async models(@Res() reply: FastifyReply): Promise<void> {
     await this.proxy.models(reply);
   }

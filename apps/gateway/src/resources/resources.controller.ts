@@ -1,9 +1,10 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Page } from '@toolpath/contracts';
 import { ZodValidationPipe } from '@toolpath/platform';
 import { Tenant } from '../auth/tenant.decorator';
 import { errorResponses } from '../docs/openapi-refs';
+import { ApiZodQuery } from '../docs/zod-openapi';
 import { AgentsQuery, McpsQuery, ToolsQuery } from './resources.schemas';
 import { ResourcesService, type AgentResource, type McpResource, type ToolListing } from './resources.service';
 
@@ -25,8 +26,7 @@ export class ResourcesController {
     summary: 'Every tool a step can name: built-ins, NATS providers from the tool registry, and MCP tools (mcp:<server>/<tool>)',
     description: 'A source that cannot be read is reported in `warnings` and the others are still listed.',
   })
-  @ApiQuery({ name: 'source', required: false, enum: ['builtin', 'nats', 'mcp'] })
-  @ApiQuery({ name: 'refresh', required: false, enum: ['true', 'false'], description: 'ask MCP servers again instead of their cached lists' })
+  @ApiZodQuery(ToolsQuery)
   @ApiResponse({
     status: 200,
     schema: {
@@ -49,7 +49,7 @@ export class ResourcesController {
 
   @Get('agents')
   @ApiOperation({ summary: "Agents seen in this tenant's tool calls (agentId) over the last `days`, with event and failure counts and their most used tools" })
-  @ApiQuery({ name: 'days', required: false, schema: { type: 'integer', minimum: 1, maximum: 365, default: 30 } })
+  @ApiZodQuery(AgentsQuery)
   @ApiResponse({
     status: 200,
     schema: page({
@@ -63,7 +63,7 @@ export class ResourcesController {
 
   @Get('mcps')
   @ApiOperation({ summary: 'Configured MCP servers (TOOLPATH_MCP_SERVERS) with their connection state and tool counts' })
-  @ApiQuery({ name: 'probe', required: false, enum: ['true', 'false'], description: 'connect and list tools first (default true; cached lists are reused)' })
+  @ApiZodQuery(McpsQuery)
   @ApiResponse({
     status: 200,
     schema: page({

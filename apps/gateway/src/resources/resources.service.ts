@@ -1,7 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { InjectConnection } from '@nestjs/mongoose';
-import type { Connection } from 'mongoose';
-import { BUILTIN_TOOLS, Collections } from '@toolpath/contracts';
+import { BUILTIN_TOOLS } from '@toolpath/contracts';
+import { ToolEventReader, type AgentActivity } from '@toolpath/event-store';
 import { mcpToolName, McpServerPool, type McpServerStatus } from '@toolpath/mcp';
 import { APP_CONFIG, NatsClient } from '@toolpath/platform';
 import { ToolRegistry } from '@toolpath/sdk';
@@ -33,14 +32,7 @@ export interface ToolListing {
   warnings: Array<{ source: ToolSource; server?: string; message: string }>;
 }
 
-export interface AgentResource {
-  agentId: string;
-  events: number;
-  failed: number;
-  successRate: number | null;
-  /** The agent's most used tools (up to 10), with counts. */
-  tools: Array<{ tool: string; count: number }>;
-}
+export type AgentResource = AgentActivity;
 
 export interface McpResource extends McpServerStatus {
   /** The command line or URL (never env values or headers, which may hold secrets). */
@@ -61,7 +53,7 @@ export class ResourcesService implements OnApplicationShutdown {
   constructor(
     @Inject(APP_CONFIG) private readonly config: GatewayConfig,
     private readonly nats: NatsClient,
-    @InjectConnection() private readonly connection: Connection,
+    private readonly events: ToolEventReader,
   ) {
     this.mcp = McpServerPool.fromSettings(config);
   }
@@ -86,43 +78,9 @@ export class ResourcesService implements OnApplicationShutdown {
     return { items: [...builtins, ...nats, ...mcp], nextCursor: null, warnings };
   }
 
-  /**
-   * Agents seen in the tenant's events since `since`, with counts. Two `$group`s with one
-   * accumulator each (FerretDB v1 computes only the first accumulator of a group correctly).
-   */
-  async agents(tenantId: string, since: Date): Promise<AgentResource[]> {
-    const events = this.connection.db!.collection(Collections.toolEvents);
-    const match = { tenantId, kind: 'tool_call', agentId: { $exists: true, $ne: null }, startedAt: { $gte: since } };
-    const [byTool, failures] = await Promise.all([
-      events
-        .aggregate<{ _id: { agentId: string; tool: string }; n: number }>([{ $match: match }, { $group: { _id: { agentId: '$agentId', tool: '$tool' }, n: { $sum: 1 } } }], {
-          maxTimeMS: this.config.DEPENDENCY_TIMEOUT_MS * 2,
-        })
-        .toArray(),
-      events
-        .aggregate<{ _id: string; n: number }>([{ $match: { ...match, success: false } }, { $group: { _id: '$agentId', n: { $sum: 1 } } }], {
-          maxTimeMS: this.config.DEPENDENCY_TIMEOUT_MS * 2,
-        })
-        .toArray(),
-    ]);
-    const failed = new Map(failures.map((f) => [f._id, f.n]));
-    const agents = new Map<string, AgentResource>();
-    for (const row of byTool) {
-      const id = row._id.agentId;
-      if (typeof id !== 'string') continue;
-      let a = agents.get(id);
-      if (!a) {
-        a = { agentId: id, events: 0, failed: failed.get(id) ?? 0, successRate: null, tools: [] };
-        agents.set(id, a);
-      }
-      a.events += row.n;
-      a.tools.push({ tool: row._id.tool, count: row.n });
-    }
-    for (const a of agents.values()) {
-      a.successRate = a.events > 0 ? Math.round(((a.events - a.failed) / a.events) * 1000) / 1000 : null;
-      a.tools = a.tools.sort((x, y) => y.count - x.count || x.tool.localeCompare(y.tool)).slice(0, 10);
-    }
-    return [...agents.values()].sort((x, y) => y.events - x.events || x.agentId.localeCompare(y.agentId));
+  /** Agents seen in the tenant's events since `since`, with counts (read through the event store). */
+  agents(tenantId: string, since: Date): Promise<AgentResource[]> {
+    return this.events.agents(tenantId, since, { maxTimeMS: this.config.DEPENDENCY_TIMEOUT_MS * 2 });
   }
 
   /** Configured MCP servers with their state; `probe` connects (or reuses the cached list) to count tools. */

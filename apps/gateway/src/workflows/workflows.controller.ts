@@ -1,10 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Page } from '@toolpath/contracts';
 import { InvalidCursorError } from '@toolpath/event-store';
 import { ApiError, ZodValidationPipe } from '@toolpath/platform';
 import { Tenant } from '../auth/tenant.decorator';
 import { errorResponses, ref } from '../docs/openapi-refs';
+import { RequiredBodyPipe } from '../common/required-body.pipe';
+import { ApiZodParam, ApiZodQuery } from '../docs/zod-openapi';
 import { workflowView, type StoredWorkflow } from './workflow.repository';
 import { ListWorkflowsQuery, VersionParam, VersionsQuery, WorkflowIdParam } from './workflows.schemas';
 import { WorkflowsService, type ValidationReport, type WorkflowStats } from './workflows.service';
@@ -26,28 +28,25 @@ export class WorkflowsController {
   })
   @ApiBody({ schema: ref('WorkflowDefinition') })
   @ApiResponse({ status: 201, schema: ref('StoredWorkflow') })
-  async create(@Tenant() tenantId: string, @Body() body: unknown): Promise<StoredWorkflow> {
+  async create(@Tenant() tenantId: string, @Body(RequiredBodyPipe) body: unknown): Promise<StoredWorkflow> {
     return this.workflows.create(tenantId, body);
   }
 
   @Post('validate')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Validate a definition without storing it', description: '`levels` lists the step ids that can run in parallel, level by level.' })
-  @ApiBody({ schema: ref('WorkflowDefinition') })
+  @ApiOperation({
+    summary: 'Validate a definition without storing it',
+    description: 'Any JSON value is checked and answered 200: `valid`, every error with its stepId and field (a value that is not a definition is one such error), and `levels`, the step ids that can run in parallel, level by level. Only a missing body is a 400.',
+  })
+  @ApiBody({ description: 'a workflow definition to check (see WorkflowDefinition)', schema: {} })
   @ApiResponse({ status: 200, schema: ref('WorkflowValidation') })
-  validate(@Body() body: unknown): ValidationReport {
+  validate(@Body(RequiredBodyPipe) body: unknown): ValidationReport {
     return this.workflows.validate(body);
   }
 
   @Get()
   @ApiOperation({ summary: 'List workflows, newest first (cursor pagination)' })
-  @ApiQuery({ name: 'q', required: false, description: 'text in the name or description (case-insensitive)' })
-  @ApiQuery({ name: 'category', required: false })
-  @ApiQuery({ name: 'tag', required: false })
-  @ApiQuery({ name: 'tool', required: false, description: 'a tool one of the steps calls' })
-  @ApiQuery({ name: 'source', required: false, enum: ['user', 'learned', 'generated', 'template'] })
-  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } })
-  @ApiQuery({ name: 'cursor', required: false })
+  @ApiZodQuery(ListWorkflowsQuery)
   @ApiResponse({ status: 200, schema: ref('WorkflowPage') })
   async list(@Tenant() tenantId: string, @Query(new ZodValidationPipe(ListWorkflowsQuery)) q: ListWorkflowsQuery): Promise<Page<StoredWorkflow>> {
     const { limit, cursor, ...filter } = q;
@@ -61,7 +60,7 @@ export class WorkflowsController {
 
   @Get(':id')
   @ApiOperation({ summary: 'The latest version of a workflow' })
-  @ApiParam({ name: 'id' })
+  @ApiZodParam('id', WorkflowIdParam)
   @ApiResponse({ status: 200, schema: ref('StoredWorkflow') })
   @notFoundResponse
   async get(@Tenant() tenantId: string, @Param('id', idParam) id: string): Promise<StoredWorkflow> {
@@ -73,19 +72,19 @@ export class WorkflowsController {
     summary: 'Store a new version of a workflow',
     description: 'Every update is a new version. With `expectedVersion` in the body, a workflow that is no longer at that version answers 409.',
   })
-  @ApiParam({ name: 'id' })
-  @ApiBody({ schema: { allOf: [ref('WorkflowDefinition'), { type: 'object', properties: { expectedVersion: { type: 'integer', minimum: 1 } } }] } })
+  @ApiZodParam('id', WorkflowIdParam)
+  @ApiBody({ schema: ref('WorkflowUpdate') })
   @ApiResponse({ status: 200, schema: ref('StoredWorkflow') })
   @ApiResponse({ status: 409, description: 'expectedVersion does not match', schema: ref('ApiError') })
   @notFoundResponse
-  async update(@Tenant() tenantId: string, @Param('id', idParam) id: string, @Body() body: unknown): Promise<StoredWorkflow> {
+  async update(@Tenant() tenantId: string, @Param('id', idParam) id: string, @Body(RequiredBodyPipe) body: unknown): Promise<StoredWorkflow> {
     return this.workflows.update(tenantId, id, body);
   }
 
   @Delete(':id')
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a workflow (its versions and runs are kept)' })
-  @ApiParam({ name: 'id' })
+  @ApiZodParam('id', WorkflowIdParam)
   @ApiResponse({ status: 204 })
   @notFoundResponse
   async delete(@Tenant() tenantId: string, @Param('id', idParam) id: string): Promise<void> {
@@ -94,10 +93,9 @@ export class WorkflowsController {
 
   @Get(':id/versions')
   @ApiOperation({ summary: 'Versions of a workflow, newest first' })
-  @ApiParam({ name: 'id' })
-  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } })
-  @ApiQuery({ name: 'cursor', required: false })
-  @ApiResponse({ status: 200, schema: ref('WorkflowPage') })
+  @ApiZodParam('id', WorkflowIdParam)
+  @ApiZodQuery(VersionsQuery)
+  @ApiResponse({ status: 200, schema: ref('WorkflowVersionPage') })
   @notFoundResponse
   async versions(@Tenant() tenantId: string, @Param('id', idParam) id: string, @Query(new ZodValidationPipe(VersionsQuery)) q: VersionsQuery) {
     return this.workflows.versions(tenantId, id, q.limit, q.cursor);
@@ -105,9 +103,9 @@ export class WorkflowsController {
 
   @Get(':id/versions/:version')
   @ApiOperation({ summary: 'One version of a workflow' })
-  @ApiParam({ name: 'id' })
-  @ApiParam({ name: 'version', schema: { type: 'integer', minimum: 1 } })
-  @ApiResponse({ status: 200, schema: ref('StoredWorkflow') })
+  @ApiZodParam('id', WorkflowIdParam)
+  @ApiZodParam('version', VersionParam)
+  @ApiResponse({ status: 200, schema: ref('WorkflowVersion') })
   @notFoundResponse
   async version(@Tenant() tenantId: string, @Param('id', idParam) id: string, @Param('version', new ZodValidationPipe(VersionParam)) version: number) {
     return this.workflows.version(tenantId, id, version);
@@ -115,7 +113,7 @@ export class WorkflowsController {
 
   @Post(':id/copy')
   @ApiOperation({ summary: 'Copy a workflow under a new id, named "<name> (copy)"' })
-  @ApiParam({ name: 'id' })
+  @ApiZodParam('id', WorkflowIdParam)
   @ApiResponse({ status: 201, schema: ref('StoredWorkflow') })
   @notFoundResponse
   async copy(@Tenant() tenantId: string, @Param('id', idParam) id: string): Promise<StoredWorkflow> {
@@ -124,7 +122,7 @@ export class WorkflowsController {
 
   @Get(':id/stats')
   @ApiOperation({ summary: "Runs of a workflow: total, by status, mean duration and success rate (from the executor's list)" })
-  @ApiParam({ name: 'id' })
+  @ApiZodParam('id', WorkflowIdParam)
   @ApiResponse({ status: 200, schema: ref('WorkflowStats') })
   @ApiResponse({ status: 503, description: 'The executor did not answer', schema: ref('ApiError') })
   @notFoundResponse

@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import type { Page } from '@toolpath/contracts';
 import { ApiError } from '@toolpath/platform';
+import { runSuccessRate } from '@toolpath/execution-store';
 import { topologicalLevels, validateWorkflow, type WorkflowDefinition, type WorkflowValidationError } from '@toolpath/workflow';
+import type { WorkflowRow } from '@toolpath/workflow-store';
 import { ExecutorClient } from '../executions/executor.client';
 import { EXPECTED_VERSION_FIELD, ExpectedVersion } from './workflows.schemas';
-import { VersionConflictError, WorkflowRepository, workflowView, type StoredWorkflow, type WorkflowFilter, type WorkflowRow } from './workflow.repository';
+import { VersionConflictError, WorkflowRepository, workflowView, type StoredWorkflow, type WorkflowFilter } from './workflow.repository';
 
 export interface ValidationReport {
   valid: boolean;
@@ -19,6 +21,7 @@ export interface WorkflowStats {
   byStatus: Record<string, number>;
   /** Mean wall time of finished runs (COMPLETED and FAILED). */
   meanDurationMs: number | null;
+  /** `runSuccessRate` of the runs read. */
   successRate: number | null;
   /** True when there were more runs than the stats read (STATS_MAX_RUNS). */
   truncated: boolean;
@@ -125,7 +128,6 @@ export class WorkflowsService {
     await this.get(tenantId, id);
     const byStatus: Record<string, number> = {};
     let total = 0;
-    let finished = 0;
     let durationSum = 0;
     let durationCount = 0;
     let cursor: string | undefined;
@@ -135,12 +137,9 @@ export class WorkflowsService {
       for (const run of page.items) {
         total++;
         byStatus[run.status] = (byStatus[run.status] ?? 0) + 1;
-        if (run.status === 'COMPLETED' || run.status === 'FAILED') {
-          finished++;
-          if (typeof run.durationMs === 'number') {
-            durationSum += run.durationMs;
-            durationCount++;
-          }
+        if ((run.status === 'COMPLETED' || run.status === 'FAILED') && typeof run.durationMs === 'number') {
+          durationSum += run.durationMs;
+          durationCount++;
         }
       }
       if (!page.nextCursor || page.items.length === 0) break;
@@ -155,7 +154,7 @@ export class WorkflowsService {
       total,
       byStatus,
       meanDurationMs: durationCount > 0 ? durationSum / durationCount : null,
-      successRate: finished > 0 ? (byStatus.COMPLETED ?? 0) / finished : null,
+      successRate: runSuccessRate({ completed: byStatus.COMPLETED ?? 0, failed: byStatus.FAILED ?? 0 }),
       truncated,
     };
   }

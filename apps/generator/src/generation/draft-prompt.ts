@@ -1,6 +1,6 @@
 import { MISSING_TOOL_PREFIX, type GenerationConstraints } from '@toolpath/contracts';
 import type { WorkflowTemplate } from '@toolpath/templates';
-import { toolsOfDefinition } from '@toolpath/templates';
+import { toolsOfWorkflow } from '@toolpath/workflow';
 import type { CatalogSnapshot } from '../catalog/catalog-snapshots';
 import type { CatalogEntry } from '../catalog/catalog.repository';
 import type { LlmMessage } from '../llm/llm.client';
@@ -96,7 +96,7 @@ export function buildDraftPrompt(inputs: PromptInputs): BuiltPrompt {
         ? workflows.map((w) => JSON.stringify({ id: w.id, name: w.name, description: cut(w.description, 300), source: w.source, tools: w.tools, successRate: w.successRate, runs: w.runs })).join('\n')
         : '(none)'),
     `TEMPLATES (built-in patterns to adapt):\n` +
-      inputs.templates.map((t) => JSON.stringify({ id: t.id, name: t.name, category: t.category, tools: toolsOfDefinition(t) })).join('\n'),
+      inputs.templates.map((t) => JSON.stringify({ id: t.id, name: t.name, category: t.category, tools: toolsOfWorkflow(t) })).join('\n'),
   ];
   const limits: string[] = [];
   if (c?.maxSteps) limits.push(`at most ${c.maxSteps} steps`);

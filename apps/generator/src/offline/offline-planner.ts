@@ -1,6 +1,6 @@
 import type { GenerationConstraints } from '@toolpath/contracts';
-import { toolsOfDefinition, type WorkflowTemplate } from '@toolpath/templates';
-import type { WorkflowDefinition, WorkflowStep } from '@toolpath/workflow';
+import type { WorkflowTemplate } from '@toolpath/templates';
+import { toolsOfWorkflow, workflowCard, type WorkflowCard, type WorkflowDefinition, type WorkflowStep } from '@toolpath/workflow';
 import type { CatalogSnapshot } from '../catalog/catalog-snapshots';
 import type { CatalogEntry } from '../catalog/catalog.repository';
 import type { DraftInput } from '../generation/finalize-draft';
@@ -22,23 +22,14 @@ export interface OfflinePlanInputs {
 
 export type OfflinePlan = { ok: true; draft: DraftInput } | { ok: false; reason: string };
 
-interface TemplateDoc {
-  id: string;
-  name: string;
-  description: string;
-  category: string;
-  tags: string[];
-  tools: string[];
-}
-
 /** The built-in templates, searchable like the catalog. */
 export class TemplateIndex {
-  private readonly index = new TextIndex<TemplateDoc>(['name', 'description', 'category', 'tags', 'tools'], { name: 2, tags: 1.5 });
+  private readonly index = new TextIndex<WorkflowCard>(['name', 'description', 'category', 'tags', 'tools'], { name: 2, tags: 1.5 });
   readonly byId: ReadonlyMap<string, WorkflowTemplate>;
 
   constructor(readonly templates: WorkflowTemplate[]) {
     this.byId = new Map(templates.map((t) => [t.id, t]));
-    this.index.addAll(templates.map((t) => ({ id: t.id, name: t.name, description: t.description, category: t.category, tags: t.tags ?? [], tools: toolsOfDefinition(t) })));
+    this.index.addAll(templates.map((t) => workflowCard(t.id, t, toolsOfWorkflow(t))));
   }
 
   search(text: string, limit: number) {
@@ -78,7 +69,7 @@ export function planOffline(inputs: OfflinePlanInputs): OfflinePlan {
   }
   for (const hit of inputs.templates.search(inputs.prompt, 5)) {
     const t = inputs.templates.byId.get(hit.id)!;
-    if (!fits(toolsOfDefinition(t))) continue;
+    if (!fits(toolsOfWorkflow(t))) continue;
     candidates.push({ kind: 'template', id: hit.id, coverage: hit.coverage, matched: hit.matched.length, rank: hit.coverage * 0.8 });
   }
   candidates.sort((a, b) => b.rank - a.rank);

@@ -1,7 +1,9 @@
-import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, NotFoundException, type ExceptionFilter } from '@nestjs/common';
+import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { ZodError } from 'zod';
 import { issuesFromZod, type ApiErrorBody } from '@toolpath/contracts';
+import { NatsRequestError } from '../nats/nats-request-errors';
+import { natsRequestErrorBody } from './nats-request-error-body';
 import type { RouteMethods } from './route-methods';
 
 const REASONS: Record<number, string> = {
@@ -26,35 +28,64 @@ const REASONS: Record<number, string> = {
  * Every error leaves as `{ statusCode, error, message, details? }`. Caller faults (bad JSON, a
  * body over the limit, a failed schema) keep their 4xx; only our own faults become 500, logged.
  */
+/**
+ * The error body of the routes under `pathPrefix`, when it is not the API's: the OpenAI-compatible
+ * routes answer in OpenAI's shape, errors raised before any route runs (a body that does not
+ * parse) included. `format` returns the body with its `statusCode`.
+ */
+export interface ErrorFormat {
+  pathPrefix: string;
+  format: (exception: unknown) => { statusCode: number };
+}
+
+/**
+ * Every error leaves as `{ statusCode, error, message, details? }` (or as its path's
+ * `ErrorFormat`). Caller faults (bad JSON, a body over the limit, a failed schema) keep their
+ * 4xx; only our own faults become 500, logged.
+ */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
   private readonly log = new Logger('HTTP');
 
   /** `routes`: the service's routes by method (a known path with another method is a 405). */
-  constructor(private readonly routes?: RouteMethods) {}
+  constructor(
+    private readonly routes?: RouteMethods,
+    private readonly formats: ErrorFormat[] = [],
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const body = toErrorBody(exception);
+    const req = host.switchToHttp().getRequest<{ method?: string; url?: string; routeOptions?: { bodyLimit?: number } }>();
+    const path = (req?.url ?? '').split('?')[0];
+    let error = exception;
     // No route for this method: when the path has routes for others, 405 naming them in Allow.
-    if (body.statusCode === 404 && exception instanceof NotFoundException && this.routes) {
-      const req = host.switchToHttp().getRequest<{ method?: string; url?: string }>();
-      const allowed = this.routes.allowed(req?.url ?? '');
+    // Any caller fault counts, not only the router's 404: Fastify checks a body method's
+    // Content-Type (QUERY without one is a 400) before it finds that no route takes the method.
+    const status = toErrorBody(exception).statusCode;
+    if (status >= 400 && status < 500 && this.routes && !hasRoute(host)) {
+      const allowed = this.routes.allowed(path);
       if (allowed.length > 0 && !allowed.includes(req?.method ?? '')) {
-        const path = (req?.url ?? '').split('?')[0];
-        Object.assign(body, { statusCode: 405, error: REASONS[405], message: `${req?.method} is not allowed on ${path}; it answers ${allowed.join(', ')}` });
+        error = new ApiError(405, `${req?.method} is not allowed on ${path}; it answers ${allowed.join(', ')}`);
         reply.header('allow', allowed.join(', '));
       }
     }
     // Fastify's own 413 (Nest hands it over with a bare message) does not say how much is allowed.
-    const limit = host.switchToHttp().getRequest<{ routeOptions?: { bodyLimit?: number } }>()?.routeOptions?.bodyLimit;
-    if (body.statusCode === 413 && exception instanceof HttpException && typeof exception.getResponse() === 'string' && limit) body.message = `request body is over the ${limit}-byte limit`;
+    const limit = req?.routeOptions?.bodyLimit;
+    if (status === 413 && error instanceof HttpException && typeof error.getResponse() === 'string' && limit) error = new ApiError(413, `request body is over the ${limit}-byte limit`);
+    const format = this.formats.find((f) => path.startsWith(f.pathPrefix))?.format ?? toErrorBody;
+    const body = format(error);
     if (body.statusCode >= 500) this.log.error(exception instanceof Error ? exception.stack ?? exception.message : String(exception));
     // A 503 is a dependency that is down or taking over (an executor restarting, say): the
     // client may try again, and Retry-After says when.
     if (body.statusCode === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', String(retryAfterOf(exception)));
     void reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
   }
+}
+
+/** Whether the request reached one of the service's routes (Fastify's 404 handler has none). */
+function hasRoute(host: ArgumentsHost): boolean {
+  const req = host.switchToHttp().getRequest<{ routeOptions?: { url?: string } }>();
+  return typeof req?.routeOptions?.url === 'string';
 }
 
 /** Seconds a 503's client should wait: the error's own `retryAfterS` when it has one, else 1. */
@@ -64,6 +95,11 @@ function retryAfterOf(exception: unknown): number {
 }
 
 export function toErrorBody(exception: unknown): ApiErrorBody {
+  // A request to another service that brought back no value (none listening, no answer, its refusal).
+  if (exception instanceof NatsRequestError) {
+    const { statusCode, message, details } = natsRequestErrorBody(exception);
+    return { statusCode, error: REASONS[statusCode] ?? 'Error', message, ...(details !== undefined ? { details } : {}) };
+  }
   if (exception instanceof ZodError) {
     const details = issuesFromZod(exception);
     return { statusCode: 400, error: REASONS[400], message: details.map((d) => `${d.field}: ${d.message}`).join('; '), details };

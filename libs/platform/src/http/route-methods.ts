@@ -20,7 +20,7 @@ export class RouteMethods {
       if (this.registered.has(key)) continue;
       this.registered.add(key);
       try {
-        this.router.on(m as HttpMethod, url, () => undefined);
+        this.router.on(m as HttpMethod, url, () => undefined, { url });
         this.methods.add(m as HttpMethod);
       } catch {
         // A shape this router refuses (the same route under two syntaxes): it still answers, only
@@ -29,9 +29,23 @@ export class RouteMethods {
     }
   }
 
-  /** The methods some route answers for `url` (query string ignored), sorted; empty when none. */
+  /**
+   * The methods of the resource at `url` (query string ignored), sorted; empty when none. When
+   * routes of several shapes match (`POST /workflows/generate` and `GET /workflows/:id` for
+   * `/workflows/generate`), the resource is the most specific: the route with the fewest
+   * parameters, as the router itself prefers a static segment to a parametric one.
+   */
   allowed(url: string): string[] {
     const path = url.split('?')[0];
-    return [...this.methods].filter((m) => this.router.find(m, path) !== null).sort();
+    const matches = [...this.methods]
+      .map((m) => ({ m, route: (this.router.find(m, path)?.store as { url?: string } | undefined)?.url }))
+      .filter((x): x is { m: HttpMethod; route: string } => typeof x.route === 'string');
+    if (matches.length === 0) return [];
+    const params = (route: string) => (route.match(/[:*]/g) ?? []).length;
+    const fewest = Math.min(...matches.map((x) => params(x.route)));
+    return matches
+      .filter((x) => params(x.route) === fewest)
+      .map((x) => x.m)
+      .sort();
   }
 }

@@ -1,0 +1,3 @@
+export * from './execution-row';
+export * from './execution.reader';
+export * from './run-success';

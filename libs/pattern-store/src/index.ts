@@ -1,0 +1,2 @@
+export * from './pattern-row';
+export * from './pattern.reader';

@@ -1,0 +1,2 @@
+export * from './workflow-rows';
+export * from './workflow.reader';
