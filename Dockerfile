@@ -21,10 +21,13 @@ COPY --from=manifests /manifests/ ./
 # Exactly the lock (it lists every platform's optional binaries, so npm 10 and 11 accept it).
 RUN npm ci --no-audit --no-fund
 COPY . .
-# tsc -b emits apps/<app>/dist and libs/<lib>/dist; /out gets what runs: the production
-# node_modules (workspace packages are symlinks into apps/ and libs/) plus manifests and dist,
-# and the data files read at run time (the built-in workflow templates, the executor's Lua scripts).
+# `npm run build`: tsc -b emits apps/<app>/dist and libs/<lib>/dist, then Vite builds the web
+# console into apps/console/dist (the gateway serves it at /). /out gets what runs: the production
+# node_modules (workspace packages are symlinks into apps/ and libs/) plus manifests and dist (the
+# console's included), and the data files read at run time (the built-in workflow templates, the
+# executor's Lua scripts).
 RUN npm run build \
+ && test -f apps/console/dist/index.html \
  && npm prune --omit=dev --no-audit --no-fund \
  && mkdir -p /out \
  && cp -a package.json node_modules /out/ \

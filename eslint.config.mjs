@@ -37,14 +37,14 @@ const boundaries = (testing) => {
     },
   ];
 };
-const testsAndScripts = ['**/*.spec.ts', '**/*.e2e-spec.ts', 'apps/*/test/**', 'libs/*/test/**', 'libs/*/scripts/**'];
+const testsAndScripts = ['**/*.spec.ts', '**/*.spec.tsx', '**/*.e2e-spec.ts', 'apps/*/test/**', 'libs/*/test/**', 'libs/*/scripts/**'];
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '.data/**', 'sdk/python/**', 'bench/results/**', '.nx/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'error',
@@ -55,7 +55,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.ts', '**/*.js', '**/*.mjs', '**/*.cjs'],
+    files: ['**/*.ts', '**/*.tsx', '**/*.js', '**/*.mjs', '**/*.cjs'],
     plugins: { '@nx': nx },
     rules: { '@nx/enforce-module-boundaries': boundaries(false) },
   },
@@ -65,12 +65,26 @@ export default tseslint.config(
   },
   {
     // Tests read JSON answers; typing every response shape would add noise, not safety.
-    files: ['**/*.spec.ts', '**/*.e2e-spec.ts', 'apps/*/test/**/*.ts', 'libs/*/test/**/*.ts', 'test/**/*.ts'],
+    files: ['**/*.spec.ts', '**/*.spec.tsx', '**/*.e2e-spec.ts', 'apps/*/test/**/*.ts', 'libs/*/test/**/*.ts', 'test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     languageOptions: { globals: { ...globals.node } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    // The console (apps/console) runs in the browser: React components in .tsx, browser globals.
+    files: ['apps/console/**/*.tsx'],
+    languageOptions: { parserOptions: { ecmaFeatures: { jsx: true } } },
+  },
+  {
+    files: ['apps/console/src/**'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
+    // What the component tests load into jsdom: browser and Node globals both.
+    files: ['apps/console/test/**'],
+    languageOptions: { globals: { ...globals.browser, ...globals.node } },
   },
 );

@@ -75,6 +75,7 @@ done
 cat <<MSG
 
   Toolpath is running.
+  Console   http://127.0.0.1:$port/   (sign in with the API key below)
   Gateway   http://127.0.0.1:$port/api/v1
   API docs  http://127.0.0.1:$port/docs   (OpenAPI JSON: /docs-json)
   API key   $api_key

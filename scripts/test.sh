@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of the project on a fresh machine: installs and builds, starts the
 # infrastructure the tests need (scripts/infra.sh), then type-check, lint, the typed API client
-# against the OpenAPI document, jest (unit, integration and reliability tests against the real
-# NATS, Redis and FerretDB), the Python SDK's pytest, and the docker-compose file's validation.
+# against the OpenAPI document, Chromium for the console's browser test (scripts/browser.sh), jest
+# (unit, integration and reliability tests against the real NATS, Redis and FerretDB, the
+# console's component tests and its end-to-end test in Chromium), the Python SDK's pytest, and the
+# docker-compose file's validation.
 # Benchmarks are not part of it (npm run bench).
 set -uo pipefail
 
@@ -11,7 +13,8 @@ if [[ ${1:-} == --help || ${1:-} == -h ]]; then
 Usage: scripts/test.sh [jest args...]        (also: npm test)
 
 Installs, builds, starts NATS/Redis/FerretDB if nothing answers at their URLs, then runs:
-type-check (tsc), lint (eslint), the typed API client against the OpenAPI document, jest, the
+type-check (tsc, the console too), lint (eslint), the typed API client against the OpenAPI
+document, Chromium for the console's browser test (installed with apt-get if missing), jest, the
 Python SDK tests (pytest), docker-compose validation.
 Arguments are passed to jest (e.g. a path to run one suite). Ends with "N passed, N failed".
 At the end it stops the servers it started; those that already ran are left running (start them
@@ -45,7 +48,12 @@ bash scripts/infra.sh start || { echo "infrastructure failed to start"; echo "0 
 eval "$(bash scripts/infra.sh env)"
 
 step "type-check"
-if npx tsc -p tsconfig.json; then count 1 0 typecheck; else count 0 1 typecheck; fi
+# The services and libs (Node), then the console (browser, its own compiler settings).
+# Both run, so that one run shows the errors of both.
+tc_ok=1
+npx tsc -p tsconfig.json || tc_ok=0
+npx tsc -p apps/console || tc_ok=0
+if [[ $tc_ok -eq 1 ]]; then count 1 0 typecheck; else count 0 1 typecheck; fi
 
 step "lint"
 if npx eslint --max-warnings 0 .; then count 1 0 lint; else count 0 1 lint; fi
@@ -53,6 +61,15 @@ if npx eslint --max-warnings 0 .; then count 1 0 lint; else count 0 1 lint; fi
 step "api client"
 # The typed REST client's types (libs/api-client) must be what the gateway's OpenAPI document gives.
 if node scripts/api-client.mjs check; then count 1 0 api-client; else count 0 1 api-client; fi
+
+step "browser"
+# Debian's chromium for the console's end-to-end test (test/console), driven by playwright-core.
+if TOOLPATH_CHROMIUM=$(bash scripts/browser.sh); then
+  export TOOLPATH_CHROMIUM
+else
+  echo "no Chromium: the console's browser test will fail"
+  count 0 1 browser
+fi
 
 step "jest"
 npx jest --json --outputFile="$results/jest.json" "$@"

@@ -1,6 +1,8 @@
 import { RequestMethod } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import fastifyCookie from '@fastify/cookie';
 import { createServiceApp, type CreateServiceOptions } from '@toolpath/platform';
+import { consoleDir, serveConsole } from './console/console-static';
 import { setupOpenApi } from './docs/openapi';
 import type { GatewayConfig } from './gateway.config';
 import { API_PREFIX, GatewayModule } from './gateway.module';
@@ -19,6 +21,8 @@ export function gatewayAppOptions(config: GatewayConfig): CreateServiceOptions {
     errorFormats: [{ pathPrefix: '/v1/', format: toOpenAiError }],
     configure: async (app: NestFastifyApplication) => {
       installJsonParser(app, config.GATEWAY_BODY_LIMIT_BYTES);
+      // The console's session cookie (auth/session-cookie.ts).
+      await app.register(fastifyCookie);
       app.setGlobalPrefix(API_PREFIX, {
         exclude: [
           { path: 'health', method: RequestMethod.ALL },
@@ -29,6 +33,7 @@ export function gatewayAppOptions(config: GatewayConfig): CreateServiceOptions {
       });
       setupOpenApi(app);
       await setupQueuesDashboard(app, config);
+      await serveConsole(app, config.GATEWAY_CONSOLE_DIR ?? consoleDir());
     },
   };
 }

@@ -49,6 +49,13 @@ export const gatewayConfigSchema = z.object({
     .string()
     .default('')
     .transform((raw) => new Set(raw.split(',').map((t) => t.trim()).filter(Boolean))),
+  /** The web console's build, served at `/` (default: apps/console/dist beside the gateway). */
+  GATEWAY_CONSOLE_DIR: z
+    .string()
+    .optional()
+    .transform((v) => v || undefined),
+  /** How long a console session (the cookie issued at sign-in) lasts. */
+  GATEWAY_SESSION_TTL_HOURS: env.positiveInt.default(12),
   ...openAiProxyConfigShape,
   /** MCP servers listed under /workflows/resources (docs/MCP.md). */
   ...mcpConfigShape,

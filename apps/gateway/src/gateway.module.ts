@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { DefaultPorts } from '@toolpath/contracts';
 import { PlatformModule, type ServiceInfo } from '@toolpath/platform';
 import { ApiKeyGuard } from './auth/api-key.guard';
+import { SessionController } from './auth/session.controller';
 import { ExecutionStream } from './executions/execution-stream';
 import { ExecutionsController } from './executions/executions.controller';
 import { ExecutionsService } from './executions/executions.service';
@@ -32,7 +33,7 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [PlatformModule.forRoot({ service: GATEWAY_SERVICE, config, uses: { nats: true, mongo: true } })],
-      controllers: [...LEARNING_CONTROLLERS, ...LIBRARY_CONTROLLERS, ResourcesController, EventsController, ExecutionsController, WorkflowsController, OpenAiProxyController],
+      controllers: [SessionController, ...LEARNING_CONTROLLERS, ...LIBRARY_CONTROLLERS, ResourcesController, EventsController, ExecutionsController, WorkflowsController, OpenAiProxyController],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         SubmitEventsService,

@@ -4,8 +4,11 @@ import type { paths } from './openapi';
 export interface ToolpathClientOptions {
   /** The gateway's origin, e.g. `http://127.0.0.1:3000` (the paths carry `/api/v1`). */
   baseUrl: string;
-  /** An API key; it names the tenant, and is sent as `Authorization: Bearer <key>`. */
-  apiKey: string;
+  /**
+   * An API key; it names the tenant, and is sent as `Authorization: Bearer <key>`. Left out in
+   * the console, whose requests carry the session cookie the gateway issued at sign-in.
+   */
+  apiKey?: string;
   /** The fetch to send requests with (a proxy's, a test's); the global one when left out. */
   fetch?: (request: Request) => Promise<Response>;
 }
@@ -20,7 +23,7 @@ export type ToolpathClient = Client<paths>;
 export function createToolpathClient(options: ToolpathClientOptions): ToolpathClient {
   return createClient<paths>({
     baseUrl: options.baseUrl.replace(/\/+$/, ''),
-    headers: { authorization: `Bearer ${options.apiKey}` },
+    ...(options.apiKey !== undefined ? { headers: { authorization: `Bearer ${options.apiKey}` } } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
 }

@@ -5,6 +5,28 @@
  */
 
 export interface paths {
+    "/api/v1/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who is signed in: the tenant of the session cookie (or of the API key sent) */
+        get: operations["SessionController_current"];
+        put?: never;
+        /**
+         * Sign in: exchange an API key for a session cookie (HttpOnly, SameSite=Strict)
+         * @description Sets the `toolpath_session` cookie; every route then accepts it instead of the Authorization header.
+         */
+        post: operations["SessionController_signIn"];
+        /** Sign out: the session cookie is cleared */
+        delete: operations["SessionController_signOut"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/patterns": {
         parameters: {
             query?: never;
@@ -1812,6 +1834,105 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    SessionController_current: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tenantId: string;
+                        /** @description when the session ends; null for a request with an API key */
+                        expiresAt: string | null;
+                    };
+                };
+            };
+            /** @description No session, an expired one, or one whose key was revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    SessionController_signIn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description an API key (TOOLPATH_API_KEYS) */
+                    apiKey: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Signed in; the cookie is set */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tenantId: string;
+                        /** @description when the session ends; null for a request with an API key */
+                        expiresAt: string | null;
+                    };
+                };
+            };
+            /** @description No key in the body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    SessionController_signOut: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out (also when there was no session) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     PatternsController_list: {
         parameters: {
             query?: {

@@ -2,6 +2,8 @@ import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 
 export interface AuthenticatedRequest {
   tenantId?: string;
+  /** When the request came with the console's session cookie: when that session ends (ms). */
+  sessionExpiresAt?: number;
 }
 
 /** The tenant of the API key that authenticated the request. */

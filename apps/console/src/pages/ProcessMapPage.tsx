@@ -1,0 +1,211 @@
+import { Alert, Anchor, Button, Grid, Group, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import { useMemo, useState, type FormEvent } from 'react';
+import { Link } from 'react-router-dom';
+import { api, unwrap } from '../api/client';
+import { LayeredGraph, type GraphEdge, type GraphNode } from '../components/graph/LayeredGraph';
+
+interface Filters {
+  userId: string;
+  agentId: string;
+  intent: string;
+  from: string;
+  to: string;
+}
+
+const EMPTY: Filters = { userId: '', agentId: '', intent: '', from: '', to: '' };
+/** More than this many tools makes an unreadable map: the most frequent ones are drawn, all are tabled. */
+const MAX_NODES = 40;
+const VARIANTS_PAGE = 20;
+
+const percent = (rate: number | null | undefined) => (rate === null || rate === undefined ? '–' : `${Math.round(rate * 1000) / 10} %`);
+const duration = (ms: number | null | undefined) => (ms === null || ms === undefined ? '–' : ms < 1000 ? `${Math.round(ms)} ms` : `${Math.round(ms / 100) / 10} s`);
+
+/** The filters as the API takes them: empty ones left out, local date-times as ISO-8601. */
+function toQuery(f: Filters) {
+  return {
+    ...(f.userId.trim() ? { userId: f.userId.trim() } : {}),
+    ...(f.agentId.trim() ? { agentId: f.agentId.trim() } : {}),
+    ...(f.intent.trim() ? { intent: f.intent.trim() } : {}),
+    ...(f.from ? { from: new Date(f.from).toISOString() } : {}),
+    ...(f.to ? { to: new Date(f.to).toISOString() } : {}),
+  };
+}
+
+/** The process map: which tool directly follows which in closed sessions, and the whole-session variants. */
+export default function ProcessMapPage() {
+  const [draft, setDraft] = useState<Filters>(EMPTY);
+  const [applied, setApplied] = useState<Filters>(EMPTY);
+  const query = useMemo(() => toQuery(applied), [applied]);
+
+  const flow = useQuery({ queryKey: ['stats', 'flow', query], queryFn: async () => unwrap(await api.GET('/api/v1/stats/flow', { params: { query } })) });
+  const variants = useInfiniteQuery({
+    queryKey: ['stats', 'variants', query],
+    initialPageParam: undefined as string | undefined,
+    queryFn: async ({ pageParam }) => unwrap(await api.GET('/api/v1/stats/variants', { params: { query: { ...query, limit: VARIANTS_PAGE, ...(pageParam ? { cursor: pageParam } : {}) } } })),
+    getNextPageParam: (last) => last.nextCursor ?? undefined,
+  });
+
+  const graph = useMemo(() => {
+    const activities = (flow.data?.activities ?? []).slice(0, MAX_NODES);
+    const drawn = new Set(activities.map((a) => a.tool));
+    // A tool following itself is a loop on its node: said in its sublabel, not drawn as an edge.
+    const loops = new Map((flow.data?.edges ?? []).filter((e) => e.from === e.to).map((e) => [e.from, e.count]));
+    const nodes: GraphNode[] = activities.map((a) => ({ id: a.tool, label: a.tool, sublabel: `${a.count} calls${loops.has(a.tool) ? ` · repeats ${loops.get(a.tool)}` : ''}` }));
+    const edges: GraphEdge[] = (flow.data?.edges ?? [])
+      .filter((e) => e.from !== e.to && drawn.has(e.from) && drawn.has(e.to))
+      .map((e) => ({ id: `${e.from}->${e.to}`, source: e.from, target: e.to, label: `${e.count} · ${duration(e.meanGapMs)}` }));
+    return { nodes, edges };
+  }, [flow.data]);
+
+  const set = (k: keyof Filters) => (e: { currentTarget: { value: string } }) => {
+    const value = e.currentTarget.value;
+    setDraft((f) => ({ ...f, [k]: value }));
+  };
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    setApplied(draft);
+  };
+  const variantRows = variants.data?.pages.flatMap((p) => p.items) ?? [];
+  const firstVariants = variants.data?.pages[0];
+
+  return (
+    <Stack>
+      <Title order={1}>Process map</Title>
+      <form onSubmit={submit} role="search" aria-label="Filter sessions">
+        <Group align="end" wrap="wrap">
+          <TextInput label="User" value={draft.userId} onChange={set('userId')} />
+          <TextInput label="Agent" value={draft.agentId} onChange={set('agentId')} />
+          <TextInput label="Intent" value={draft.intent} onChange={set('intent')} />
+          <TextInput label="From" type="datetime-local" value={draft.from} onChange={set('from')} />
+          <TextInput label="To" type="datetime-local" value={draft.to} onChange={set('to')} />
+          <Button type="submit">Apply</Button>
+          <Button
+            variant="default"
+            onClick={() => {
+              setDraft(EMPTY);
+              setApplied(EMPTY);
+            }}
+          >
+            Clear
+          </Button>
+        </Group>
+      </form>
+
+      <Grid>
+        <Grid.Col span={{ base: 12, lg: 7 }}>
+          <Stack>
+            <Title order={2} size="h4">
+              Directly-follows graph
+            </Title>
+            {flow.isError && (
+              <Alert color="red" role="alert" title="The process map could not be read">
+                {flow.error.message}
+              </Alert>
+            )}
+            {flow.data && (
+              <>
+                <Text>
+                  {flow.data.sessions} sessions, {flow.data.activities.length} tools
+                  {flow.data.activities.length > MAX_NODES ? ` (the ${MAX_NODES} most frequent drawn)` : ''}. Edges: times one call directly follows the other, and the mean gap.
+                </Text>
+                {!flow.data.basis.exact && (
+                  <Alert color="yellow" title="Approximate">
+                    {flow.data.basis.notes.join(' ') || 'Counted from a sample of recent sessions or time buckets.'}
+                  </Alert>
+                )}
+                {flow.data.activities.length === 0 ? (
+                  <Text>No closed session matches.</Text>
+                ) : (
+                  <LayeredGraph label="Process map: tools and the transitions between them" nodes={graph.nodes} edges={graph.edges} height={480} />
+                )}
+                <Table.ScrollContainer minWidth={480} mah={360}>
+                  <Table aria-label="Transitions">
+                    <Table.Thead>
+                      <Table.Tr>
+                        <Table.Th>From</Table.Th>
+                        <Table.Th>To</Table.Th>
+                        <Table.Th>Count</Table.Th>
+                        <Table.Th>Mean gap</Table.Th>
+                        <Table.Th>p95 gap</Table.Th>
+                      </Table.Tr>
+                    </Table.Thead>
+                    <Table.Tbody>
+                      {flow.data.edges.map((e) => (
+                        <Table.Tr key={`${e.from}->${e.to}`}>
+                          <Table.Td>{e.from}</Table.Td>
+                          <Table.Td>{e.to}</Table.Td>
+                          <Table.Td>{e.count}</Table.Td>
+                          <Table.Td>{duration(e.meanGapMs)}</Table.Td>
+                          <Table.Td>{duration(e.p95GapMs)}</Table.Td>
+                        </Table.Tr>
+                      ))}
+                    </Table.Tbody>
+                  </Table>
+                </Table.ScrollContainer>
+              </>
+            )}
+            {flow.isPending && <Text>Loading…</Text>}
+          </Stack>
+        </Grid.Col>
+        <Grid.Col span={{ base: 12, lg: 5 }}>
+          <Stack>
+            <Title order={2} size="h4">
+              Variants
+            </Title>
+            {variants.isError && (
+              <Alert color="red" role="alert" title="The variants could not be read">
+                {variants.error.message}
+              </Alert>
+            )}
+            {firstVariants && (
+              <Text>
+                {firstVariants.sessions} sessions{firstVariants.otherSessions > 0 ? `, ${firstVariants.otherSessions} of them in rare variants not listed` : ''}.
+              </Text>
+            )}
+            {variants.data && variantRows.length === 0 && <Text>No variant.</Text>}
+            {variantRows.length > 0 && (
+              <Table aria-label="Variants">
+                <Table.Thead>
+                  <Table.Tr>
+                    <Table.Th>Tools</Table.Th>
+                    <Table.Th>Sessions</Table.Th>
+                    <Table.Th>Share</Table.Th>
+                    <Table.Th>Success</Table.Th>
+                  </Table.Tr>
+                </Table.Thead>
+                <Table.Tbody>
+                  {variantRows.map((v) => (
+                    <Table.Tr key={v.variantId}>
+                      <Table.Td>
+                        {v.tools.join(' → ')}
+                        {v.length > v.tools.length ? ` … (${v.length} calls)` : ''}
+                      </Table.Td>
+                      <Table.Td>{v.count}</Table.Td>
+                      <Table.Td>{percent(v.share)}</Table.Td>
+                      <Table.Td>{percent(v.successRate)}</Table.Td>
+                    </Table.Tr>
+                  ))}
+                </Table.Tbody>
+              </Table>
+            )}
+            {variants.hasNextPage && (
+              <div>
+                <Button variant="default" onClick={() => variants.fetchNextPage()} loading={variants.isFetchingNextPage}>
+                  More variants
+                </Button>
+              </div>
+            )}
+            <Text size="sm">
+              Variants are whole sessions&apos; tool sequences; recurring sub-sequences are{' '}
+              <Anchor component={Link} to="/patterns">
+                patterns
+              </Anchor>
+              .
+            </Text>
+          </Stack>
+        </Grid.Col>
+      </Grid>
+    </Stack>
+  );
+}

@@ -1,0 +1,2 @@
+// Style sheets are the browser's business: a component test imports them as nothing.
+module.exports = {};
