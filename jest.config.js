@@ -9,10 +9,8 @@ module.exports = {
   roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/test'],
   // The console's component tests are *.spec.tsx, run in jsdom with Node's fetch and streams (a `@jest-environment jest-fixed-jsdom` docblock).
   testMatch: ['**/*.spec.ts', '**/*.spec.tsx', '**/*.e2e-spec.ts'],
-  transform: {
-    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }],
-    '^.+\\.tsx$': ['ts-jest', { tsconfig: '<rootDir>/apps/console/tsconfig.spec.json' }],
-  },
+  // One ts-jest configuration for .ts and .tsx: ts-jest keeps one per worker, so two would mix.
+  transform: { '^.+\\.tsx?$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }] },
   moduleNameMapper: { '^@toolpath/([a-z-]+)$': '<rootDir>/libs/$1/src', '\\.css$': '<rootDir>/apps/console/test/style-stub.js' },
   setupFiles: ['<rootDir>/apps/console/test/jsdom-setup.js'],
   modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],

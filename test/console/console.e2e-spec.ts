@@ -301,6 +301,51 @@ describe('the web console in Chromium', () => {
     await record('runs');
   }), 90_000);
 
+  it('lists the recorded sessions, finds one by its intent and shows its calls on a timeline', walk('sessions', async () => {
+    await nav('Sessions');
+    await page.waitForURL((u) => u.pathname === '/sessions');
+    await settled('Sessions');
+    await page.getByLabel('Search by intent').fill('REFUND');
+    const link = page.locator('main a[href^="/sessions/web-"]').first();
+    await link.waitFor({ state: 'visible' });
+    await record('sessions');
+    await link.click();
+    await page.waitForURL((u) => /^\/sessions\/web-\d+$/.test(u.pathname));
+    await settled('refund an order');
+    for (const tool of TOOLS) await page.locator('main').getByText(tool).first().waitFor({ state: 'visible' });
+    await record('session');
+  }), 60_000);
+
+  it('drafts a workflow offline from a sentence and applies it to the catalog', walk('generate', async () => {
+    await nav('Generate');
+    await page.waitForURL((u) => u.pathname === '/generate');
+    await settled('Generate a workflow');
+    await page.getByLabel('Task').fill('refund an order: look up the customer, refund billing, send mail');
+    await page.getByLabel('Draft offline (no LLM)').check();
+    await page.getByRole('button', { name: 'Generate', exact: true }).click();
+    const apply = page.getByRole('button', { name: 'Apply', exact: true });
+    await apply.waitFor({ state: 'visible', timeout: 30_000 });
+    await record('generate');
+    await apply.click();
+    await page.waitForURL((u) => /^\/workflows\/[^/]+$/.test(u.pathname), { timeout: 30_000 });
+    const id = decodeURIComponent(path().split('/')[2]);
+    expect(await rest('GET', `/api/v1/workflows/${id}`)).toMatchObject({ source: 'generated' });
+  }), 60_000);
+
+  it('shows the template gallery and the tools, MCP servers and agents the system knows', walk('library', async () => {
+    await nav('Templates');
+    await page.waitForURL((u) => u.pathname === '/templates');
+    await settled('Templates');
+    await page.locator('main').getByRole('button', { name: /^Instantiate / }).first().waitFor({ state: 'visible' });
+    await record('templates');
+    await nav('Resources');
+    await page.waitForURL((u) => u.pathname === '/resources');
+    await settled('Resources');
+    // The built-in tools are always there.
+    await page.locator('main').getByText('core.transform').first().waitFor({ state: 'visible' });
+    await record('resources');
+  }), 60_000);
+
   it('signs out from the keyboard: the session ends and the console asks for a key again', walk('sign-out', async () => {
     // Tab from the top of the page to the Sign out button (bounded), then Enter.
     await page.evaluate(() => (globalThis as any).document.activeElement?.blur());

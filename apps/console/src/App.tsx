@@ -15,6 +15,11 @@ const WorkflowsPage = lazy(() => import('./pages/WorkflowsPage'));
 const WorkflowPage = lazy(() => import('./pages/WorkflowPage'));
 const RunsPage = lazy(() => import('./pages/RunsPage'));
 const RunPage = lazy(() => import('./pages/RunPage'));
+const SessionsPage = lazy(() => import('./pages/SessionsPage'));
+const SessionPage = lazy(() => import('./pages/SessionPage'));
+const GeneratePage = lazy(() => import('./pages/GeneratePage'));
+const ResourcesPage = lazy(() => import('./pages/ResourcesPage'));
+const TemplatesPage = lazy(() => import('./pages/TemplatesPage'));
 
 /** The pages in the navigation, in order. */
 export const NAV: Array<{ path: string; label: string }> = [
@@ -23,6 +28,10 @@ export const NAV: Array<{ path: string; label: string }> = [
   { path: '/patterns', label: 'Patterns' },
   { path: '/workflows', label: 'Workflows' },
   { path: '/runs', label: 'Runs' },
+  { path: '/sessions', label: 'Sessions' },
+  { path: '/generate', label: 'Generate' },
+  { path: '/templates', label: 'Templates' },
+  { path: '/resources', label: 'Resources' },
 ];
 
 function Shell({ tenantId, children }: { tenantId: string; children: ReactNode }) {
@@ -84,6 +93,11 @@ export function App() {
         <Route path="/workflows/:id" element={<WorkflowPage />} />
         <Route path="/runs" element={<RunsPage />} />
         <Route path="/runs/:id" element={<RunPage />} />
+        <Route path="/sessions" element={<SessionsPage />} />
+        <Route path="/sessions/:id" element={<SessionPage />} />
+        <Route path="/generate" element={<GeneratePage />} />
+        <Route path="/templates" element={<TemplatesPage />} />
+        <Route path="/resources" element={<ResourcesPage />} />
         <Route path="*" element={<Text>Not found</Text>} />
       </Routes>
     </Shell>
