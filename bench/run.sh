@@ -19,6 +19,9 @@ Quick set (a few minutes):
   proxy            chat-completions proxy overhead, 500 samples per path and mode
   executor         no-op step latency and throughput vs bare BullMQ, parallel DAGs, two
                    executors vs one (about 2 minutes)
+  console-graphs   the console in headless Chromium against a fake API: a 500-step workflow and
+                   a 200-activity / 2,000-edge process map drawn, vs 10-node graphs (about a
+                   minute; needs apps/console/dist: cd apps/console && npx vite build)
 --full adds, at the sizes of the issue:
   ingest           200,000 events in 4 rounds (naive recorder: 20,000) instead of the above
   recorder-memory  1,000,000 events through one recorder, its RSS sampled every second
@@ -39,7 +42,7 @@ EOF
   local others
   others=$(cd "$(dirname "${BASH_SOURCE[0]}")" && ls -- *.bench.ts 2>/dev/null | sed 's/\.bench\.ts$//' |
     grep -vx -e publish -e ingest -e latency -e recorder-memory -e suggestions -e learning -e mining -e proxy -e generator \
-      -e analyzer-incremental -e executor -e real-logs | tr '\n' ' ' || true)
+      -e analyzer-incremental -e executor -e real-logs -e console-graphs | tr '\n' ' ' || true)
   [[ -n $others ]] && echo "Not run by this script, only on their own: ${others% }"
   return 0
 }
@@ -100,6 +103,12 @@ fi
 run suggestions
 run learning
 run executor
+# The built console only: the bench serves apps/console/dist itself and starts no service.
+if [[ -f apps/console/dist/index.html ]]; then
+  run console-graphs
+else
+  echo "bench: apps/console/dist is not built (cd apps/console && npx vite build); skipping console-graphs" >&2
+fi
 if ((FULL)); then
   run mining --events 1000000
   run proxy
