@@ -16,20 +16,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core';
-import {
-  connectTestNats,
-  createTestEventsStream,
-  dropTestResources,
-  isolatedEnv,
-  repoRoot,
-  startFakeOpenAiServer,
-  startService,
-  testNames,
-  type FakeOpenAiServer,
-  type ServiceProcess,
-} from '@toolpath/testing';
+import { repoRoot, seedRecurringSessions, startWholeSystem, type WholeSystem } from '@toolpath/testing';
 
-const names = testNames('console');
 const API_KEY = 'console-e2e-key-0123456789abcdef';
 const CONSOLE_DIR = join(repoRoot, 'apps', 'console', 'dist');
 const CHROMIUM = process.env.TOOLPATH_CHROMIUM ?? '/usr/bin/chromium';
@@ -54,8 +42,7 @@ const GREETING = {
   ],
 };
 
-let llm: FakeOpenAiServer | undefined;
-const apps: ServiceProcess[] = [];
+let system: WholeSystem | undefined;
 let base = '';
 let browser: Browser | undefined;
 let context: BrowserContext;
@@ -66,13 +53,7 @@ const faults: string[] = [];
 /** axe-core's findings per page, all impacts; the last test fails on serious or critical ones. */
 const axeFindings: Record<string, Array<{ id: string; impact: string | null; help: string; targets: string[]; first?: string }>> = {};
 
-const headers = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' };
-async function rest(method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(60_000) });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
+const rest = (method: string, path: string, body?: unknown): Promise<any> => system!.rest(method, path, body);
 
 beforeAll(async () => {
   // Preconditions first, each with what to do about it.
@@ -80,27 +61,11 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: run scripts/browser.sh (it installs Debian's chromium) and set TOOLPATH_CHROMIUM to the path it prints`);
   mkdirSync(SHOTS, { recursive: true });
 
-  const nc = await connectTestNats();
-  try {
-    await createTestEventsStream(nc, names);
-  } finally {
-    await nc.close();
-  }
   // The generator's LLM is the project's fake OpenAI-compatible server: nothing leaves the machine.
-  llm = await startFakeOpenAiServer({ fallback: { content: { explanation: 'none', workflow: { name: 'x', description: 'x', steps: [] }, missingTools: [], reusedWorkflowIds: [] } } });
-  const env = {
-    ...isolatedEnv(names),
-    TOOLPATH_API_KEYS: `${API_KEY}:console`,
-    GATEWAY_CONSOLE_DIR: CONSOLE_DIR,
-    OPENAI_BASE_URL: llm.baseURL,
-    OPENAI_API_KEY: 'fake-upstream-key',
-    OPENAI_MODEL: 'fake-model',
-  };
-  // Started side by side: the four are independent; the gateway last (it reports the others' health).
-  await Promise.all((['recorder', 'analyzer', 'executor', 'generator'] as const).map(async (a) => apps.push(await startService(a, env))));
-  apps.push(await startService('gateway', env));
-  base = `http://127.0.0.1:${apps[apps.length - 1].port}`;
-  await seedLearning();
+  const noDraft = { explanation: 'none', workflow: { name: 'x', description: 'x', steps: [] }, missingTools: [], reusedWorkflowIds: [] };
+  system = await startWholeSystem({ label: 'console', apiKey: API_KEY, tenantId: 'console', llmFallback: { content: noDraft }, env: { GATEWAY_CONSOLE_DIR: CONSOLE_DIR } });
+  base = system.base;
+  await seedRecurringSessions(system, { tools: TOOLS, sessionPrefix: 'web', intent: 'refund an order' });
   greetingId = (await rest('POST', '/api/v1/workflows', GREETING)).id;
 
   browser = await chromium.launch({
@@ -127,28 +92,9 @@ beforeAll(async () => {
   });
 }, 120_000);
 
-/** Twelve sessions of the same three tools, and the analyzer run until it has learned the pattern (bounded). */
-async function seedLearning(): Promise<void> {
-  const t0 = Date.now() - 600_000;
-  const events = Array.from({ length: 12 }, (_, i) => [
-    ...TOOLS.map((tool, seq) => ({ kind: 'tool_call', sessionId: `web-${i}`, seq, tool, parameters: { order: `o-${i}` }, result: { ok: true }, success: true, startedAt: t0 + i * 1000 + seq * 10, durationMs: 5 + seq, userId: 'ann' })),
-    { kind: 'session_end', sessionId: `web-${i}`, seq: TOOLS.length, success: true, startedAt: t0 + i * 1000, durationMs: 50, intent: 'refund an order' },
-  ]).flat();
-  await rest('POST', '/api/v1/events', events);
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    await rest('POST', '/api/v1/analyzer/runs', { waitMs: 10_000 });
-    if (((await rest('GET', '/api/v1/patterns')).items?.length ?? 0) > 0) return;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error('no pattern was learned from the seeded sessions');
-}
-
 afterAll(async () => {
   await browser?.close().catch(() => undefined);
-  await Promise.all(apps.map((a) => a.stop()));
-  await llm?.close();
-  await dropTestResources(names);
+  await system?.stop();
 }, 60_000);
 
 /**

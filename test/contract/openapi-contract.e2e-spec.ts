@@ -12,20 +12,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  connectTestNats,
-  createTestEventsStream,
-  dropTestResources,
-  isolatedEnv,
-  repoRoot,
-  startFakeOpenAiServer,
-  startService,
-  testNames,
-  type FakeOpenAiServer,
-  type ServiceProcess,
-} from '@toolpath/testing';
+import { repoRoot, seedRecurringSessions, startWholeSystem, type WholeSystem } from '@toolpath/testing';
 
-const names = testNames('contract');
 const API_KEY = 'contract-key-0123456789abcdef';
 /** Examples per operation and the seed: enough to reach every documented constraint, reproducible. */
 const MAX_EXAMPLES = Number(process.env.CONTRACT_MAX_EXAMPLES ?? 40);
@@ -41,62 +29,18 @@ const DRAFT = {
   reusedWorkflowIds: [],
 };
 
-let llm: FakeOpenAiServer;
-const apps: ServiceProcess[] = [];
+let system: WholeSystem;
 
 beforeAll(async () => {
-  const nc = await connectTestNats();
-  try {
-    await createTestEventsStream(nc, names);
-  } finally {
-    await nc.close();
-  }
-  llm = await startFakeOpenAiServer({ fallback: { content: DRAFT } });
   const mcpServers = JSON.stringify([{ name: 'fixture', transport: 'stdio', command: process.execPath, args: [join(repoRoot, 'libs', 'mcp', 'test', 'fixtures', 'test-mcp-server.js')] }]);
-  const env = {
-    ...isolatedEnv(names),
-    TOOLPATH_API_KEYS: `${API_KEY}:contract`,
-    OPENAI_BASE_URL: llm.baseURL,
-    OPENAI_API_KEY: 'fake-upstream-key',
-    OPENAI_MODEL: 'fake-model',
-    TOOLPATH_MCP_SERVERS: mcpServers,
-  };
-  for (const app of ['recorder', 'analyzer', 'executor', 'generator'] as const) apps.push(await startService(app, env));
-  apps.push(await startService('gateway', env));
-  await seedLearning(`http://127.0.0.1:${apps[apps.length - 1].port}`);
+  system = await startWholeSystem({ label: 'contract', apiKey: API_KEY, tenantId: 'contract', llmFallback: { content: DRAFT }, env: { TOOLPATH_MCP_SERVERS: mcpServers } });
+  // Sessions that recur and a run of the analyzer: the pattern, suggestion and statistics routes
+  // then answer with data (schemathesis follows links to real pattern ids), not only 404s.
+  await seedRecurringSessions(system, { tools: ['crm.lookup', 'billing.refund', 'mail.send'], sessionPrefix: 'seed', intent: 'refund an order' });
 }, 240_000);
 
-/**
- * Sessions that recur, sent over REST, and a run of the analyzer: the pattern, suggestion and
- * statistics routes then answer with data (and schemathesis follows links to real pattern ids)
- * instead of only 404s and empty lists.
- */
-async function seedLearning(base: string): Promise<void> {
-  const tools = ['crm.lookup', 'billing.refund', 'mail.send'];
-  const t0 = Date.now() - 600_000;
-  const events = Array.from({ length: 12 }, (_, i) =>
-    [
-      ...tools.map((tool, seq) => ({ kind: 'tool_call', sessionId: `seed-${i}`, seq, tool, parameters: { order: `o-${i}` }, result: { ok: true }, success: true, startedAt: t0 + i * 1000 + seq * 10, durationMs: 5, userId: 'ann' })),
-      { kind: 'session_end', sessionId: `seed-${i}`, seq: tools.length, success: true, startedAt: t0 + i * 1000, durationMs: 50, intent: 'refund an order' },
-    ],
-  ).flat();
-  const headers = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' };
-  const sent = await fetch(`${base}/api/v1/events`, { method: 'POST', headers, body: JSON.stringify(events), signal: AbortSignal.timeout(30_000) });
-  expect(sent.status).toBe(202);
-  // The recorder stores them and the analyzer reads the stream: run it until the pattern is there (bounded).
-  for (let attempt = 0; attempt < 20; attempt++) {
-    await fetch(`${base}/api/v1/analyzer/runs`, { method: 'POST', headers, body: JSON.stringify({ waitMs: 30_000 }), signal: AbortSignal.timeout(60_000) });
-    const patterns = (await (await fetch(`${base}/api/v1/patterns`, { headers, signal: AbortSignal.timeout(10_000) })).json()) as { items?: unknown[] };
-    if ((patterns.items?.length ?? 0) > 0) return;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error('no pattern was learned from the seeded sessions');
-}
-
 afterAll(async () => {
-  await Promise.all(apps.map((a) => a.stop()));
-  await llm?.close();
-  await dropTestResources(names);
+  await system?.stop();
 }, 60_000);
 
 /** Runs schemathesis to its end (bounded), its output kept for the failure message. */
@@ -123,11 +67,10 @@ function schemathesis(cwd: string, args: string[]): Promise<{ code: number | nul
 
 describe('the OpenAPI document', () => {
   it('is what the API does: schemathesis with every check over every operation finds no failure', async () => {
-    const gateway = apps[apps.length - 1];
-    const reports = mkdtempSync(join(tmpdir(), 'toolpath-contract-'));
+        const reports = mkdtempSync(join(tmpdir(), 'toolpath-contract-'));
     const run = await schemathesis(reports, [
       'run',
-      `http://127.0.0.1:${gateway.port}/docs-json`,
+      `${system.base}/docs-json`,
       '--header',
       `Authorization: Bearer ${API_KEY}`,
       '--checks',

@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { DefaultPorts } from '@toolpath/contracts';
 import { PlatformModule, type ServiceInfo } from '@toolpath/platform';
 import { ApiKeyGuard } from './auth/api-key.guard';
+import { ApiKeys } from './auth/api-keys';
 import { SessionController } from './auth/session.controller';
 import { ExecutionStream } from './executions/execution-stream';
 import { ExecutionsController } from './executions/executions.controller';
@@ -35,6 +36,8 @@ export class GatewayModule {
       imports: [PlatformModule.forRoot({ service: GATEWAY_SERVICE, config, uses: { nats: true, mongo: true } })],
       controllers: [SessionController, ...LEARNING_CONTROLLERS, ...LIBRARY_CONTROLLERS, ResourcesController, EventsController, ExecutionsController, WorkflowsController, OpenAiProxyController],
       providers: [
+        // The configured keys, looked up by the guard and exchanged for sessions by the sign-in.
+        { provide: ApiKeys, useValue: new ApiKeys(config.TOOLPATH_API_KEYS) },
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         SubmitEventsService,
         TOOL_EVENT_READER,

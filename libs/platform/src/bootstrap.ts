@@ -5,7 +5,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import type { BaseConfig } from './config/base-config';
 import type { ServiceInfo } from './config/tokens';
-import { ApiError, ApiExceptionFilter, toErrorBody, type ErrorFormat } from './http/api-exception.filter';
+import { ApiError, ApiExceptionFilter, errorFormatFor, type ErrorFormat } from './http/api-exception.filter';
 import { RouteMethods } from './http/route-methods';
 import { MetricsService } from './metrics/metrics.service';
 
@@ -40,7 +40,7 @@ export async function createServiceApp(rootModule: unknown, opts: CreateServiceO
       // that does not decode) would otherwise leave in Fastify's own shape, not the API's.
       frameworkErrors: (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
         const error = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? new ApiError(414, `a path parameter is over ${MAX_PATH_PARAMETER_LENGTH} characters`, { code: err.code }) : err;
-        const format = opts.errorFormats?.find((f) => request.url.startsWith(f.pathPrefix))?.format ?? toErrorBody;
+        const format = errorFormatFor(opts.errorFormats, request.url);
         const body = format(error);
         void reply.code(body.statusCode).send(body);
       },

@@ -2,3 +2,4 @@ export * from './isolation';
 export * from './processes';
 export * from './fake-openai-server';
 export * from './private-infra';
+export * from './whole-system';

@@ -3,14 +3,17 @@ import { useQuery } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { Link } from 'react-router-dom';
 import { api, unwrap } from '../api/client';
+import { percent, duration } from '../components/figures';
+import { Figure } from '../components/Figure';
+
+/** "1 pattern", "3 patterns". */
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 /** Dark green text on a light green badge: 7:1, where green-9 gives 3.8:1 (axe: serious). */
 const SUCCEEDED_TEXT = '#1b5e20';
 
 const TOP = 8;
 
-const percent = (rate: number | null | undefined) => (rate === null || rate === undefined ? '–' : `${Math.round(rate * 1000) / 10} %`);
-const duration = (ms: number | null | undefined) => (ms === null || ms === undefined ? '–' : ms < 1000 ? `${Math.round(ms)} ms` : `${Math.round(ms / 100) / 10} s`);
 
 /** GET /health: terminus's answer (200), or the 503 that wraps it in `details`. */
 interface HealthAnswer {
@@ -47,23 +50,6 @@ function Bar({ value, max, label }: { value: number; max: number; label: string 
   );
 }
 
-function Figure({ label, value, detail }: { label: string; value: string; detail?: string }) {
-  return (
-    <Card withBorder>
-      <Text size="sm" c="gray.7">
-        {label}
-      </Text>
-      <Text size="xl" fw={700}>
-        {value}
-      </Text>
-      {detail && (
-        <Text size="sm" c="gray.7">
-          {detail}
-        </Text>
-      )}
-    </Card>
-  );
-}
 
 /** What has been recorded and learned, at a glance: events, tools, intents, sessions, the analyzer and the services. */
 export default function OverviewPage() {
@@ -101,10 +87,10 @@ export default function OverviewPage() {
         </Alert>
       )}
       <SimpleGrid cols={{ base: 1, sm: 2, lg: 4 }}>
-        <Figure label="Events" value={s ? String(s.overall.total) : '…'} detail={s ? `${s.overall.failed} failed` : undefined} />
-        <Figure label="Success rate" value={s ? percent(s.overall.successRate) : '…'} detail={s ? `mean ${duration(s.overall.avgDurationMs)}` : undefined} />
-        <Figure label="Events, last 24 h" value={s ? String(s.last24h.total) : '…'} detail={s ? `${s.last24h.failed} failed` : undefined} />
-        <Figure label="Success rate, last 24 h" value={s ? percent(s.last24h.successRate) : '…'} />
+        <Figure size="xl" label="Events" value={s ? String(s.overall.total) : '…'} detail={s ? `${s.overall.failed} failed` : undefined} />
+        <Figure size="xl" label="Success rate" value={s ? percent(s.overall.successRate) : '…'} detail={s ? `mean ${duration(s.overall.avgDurationMs)}` : undefined} />
+        <Figure size="xl" label="Events, last 24 h" value={s ? String(s.last24h.total) : '…'} detail={s ? `${s.last24h.failed} failed` : undefined} />
+        <Figure size="xl" label="Success rate, last 24 h" value={s ? percent(s.last24h.successRate) : '…'} />
       </SimpleGrid>
 
       <SimpleGrid cols={{ base: 1, lg: 2 }}>
@@ -269,7 +255,7 @@ export default function OverviewPage() {
           {l && (
             <Stack gap="xs">
               <Text>
-                {l.totals?.patterns ?? 0} patterns ({l.totals?.promoted ?? 0} promoted) from {l.totals?.sessions ?? 0} sessions; {l.totals?.openSessions ?? 0} open.
+                {count(l.totals?.patterns ?? 0, 'pattern')} ({l.totals?.promoted ?? 0} promoted) from {count(l.totals?.sessions ?? 0, 'session')}; {l.totals?.openSessions ?? 0} open.
               </Text>
               <Text>
                 Last analyzer run:{' '}

@@ -5,22 +5,12 @@ import { Link, useParams } from 'react-router-dom';
 import { api, unwrap } from '../api/client';
 import { LayeredGraph } from '../components/graph/LayeredGraph';
 import { workflowGraph } from '../components/graph/workflowGraph';
+import { percent, duration } from '../components/figures';
+import { Figure } from '../components/Figure';
 
 const EXAMPLES = 5;
 
-const percent = (rate: number | null | undefined) => (rate === null || rate === undefined ? '–' : `${Math.round(rate * 1000) / 10} %`);
-const duration = (ms: number | null | undefined) => (ms === null || ms === undefined ? '–' : ms < 1000 ? `${Math.round(ms)} ms` : `${Math.round(ms / 100) / 10} s`);
 
-function Figure({ label, value }: { label: string; value: string }) {
-  return (
-    <Card withBorder padding="sm">
-      <Text size="sm" c="gray.7">
-        {label}
-      </Text>
-      <Text fw={700}>{value}</Text>
-    </Card>
-  );
-}
 
 /** One mined pattern: its figures, the workflow learned from it as a DAG, sessions it came from, and promotion to the catalog. */
 export default function PatternPage() {

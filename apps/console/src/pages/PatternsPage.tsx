@@ -3,6 +3,7 @@ import { useInfiniteQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router-dom';
 import { api, unwrap } from '../api/client';
+import { percent, duration } from '../components/figures';
 
 const SORTS = [
   { value: 'score', label: 'score (support × success rate)' },
@@ -14,8 +15,6 @@ type Sort = (typeof SORTS)[number]['value'];
 
 const PAGE = 25;
 
-const percent = (rate: number | null | undefined) => (rate === null || rate === undefined ? '–' : `${Math.round(rate * 1000) / 10} %`);
-const duration = (ms: number | null | undefined) => (ms === null || ms === undefined ? '–' : ms < 1000 ? `${Math.round(ms)} ms` : `${Math.round(ms / 100) / 10} s`);
 
 /** The mined patterns: recurring tool sequences, ordered on the server, read a page at a time. */
 export default function PatternsPage() {

@@ -4,6 +4,7 @@ import { useMemo, useState, type FormEvent } from 'react';
 import { Link } from 'react-router-dom';
 import { api, unwrap } from '../api/client';
 import { LayeredGraph, type GraphEdge, type GraphNode } from '../components/graph/LayeredGraph';
+import { percent, duration } from '../components/figures';
 
 interface Filters {
   userId: string;
@@ -18,8 +19,6 @@ const EMPTY: Filters = { userId: '', agentId: '', intent: '', from: '', to: '' }
 const MAX_NODES = 40;
 const VARIANTS_PAGE = 20;
 
-const percent = (rate: number | null | undefined) => (rate === null || rate === undefined ? '–' : `${Math.round(rate * 1000) / 10} %`);
-const duration = (ms: number | null | undefined) => (ms === null || ms === undefined ? '–' : ms < 1000 ? `${Math.round(ms)} ms` : `${Math.round(ms / 100) / 10} s`);
 
 /** The filters as the API takes them: empty ones left out, local date-times as ISO-8601. */
 function toQuery(f: Filters) {

@@ -1,4 +1,4 @@
-import { Alert, Badge, Button, Group, Paper, SimpleGrid, Stack, Text, Title } from '@mantine/core';
+import { Alert, Badge, Button, Group, SimpleGrid, Stack, Text, Title } from '@mantine/core';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useMemo } from 'react';
 import { useParams } from 'react-router-dom';
@@ -9,17 +9,8 @@ import { RunForm } from '../components/workflow/RunForm';
 import { VersionDiff } from '../components/workflow/VersionDiff';
 import { WorkflowActions } from '../components/workflow/WorkflowActions';
 import { formatMs } from '../components/run/format';
+import { Figure } from '../components/Figure';
 
-function Stat({ label, value }: { label: string; value: string }) {
-  return (
-    <Paper withBorder p="sm">
-      <Text size="xs" c="gray.7">
-        {label}
-      </Text>
-      <Text fw={600}>{value}</Text>
-    </Paper>
-  );
-}
 
 /** One stored workflow: what it is, its DAG, its runs' figures, a run form, and its versions compared. */
 export default function WorkflowPage() {
@@ -81,10 +72,10 @@ export default function WorkflowPage() {
             Runs so far
           </Title>
           <SimpleGrid cols={{ base: 2, sm: 4 }}>
-            <Stat label="Runs" value={`${s.total}${s.truncated ? '+' : ''}`} />
-            <Stat label="Success rate" value={s.successRate == null ? '—' : `${Math.round(s.successRate * 100)} %`} />
-            <Stat label="Mean duration" value={s.meanDurationMs == null ? '—' : formatMs(s.meanDurationMs)} />
-            <Stat label="By status" value={Object.entries(s.byStatus ?? {}).map(([k, n]) => `${k.toLowerCase()} ${n}`).join(', ') || '—'} />
+            <Figure label="Runs" value={`${s.total}${s.truncated ? '+' : ''}`} />
+            <Figure label="Success rate" value={s.successRate == null ? '—' : `${Math.round(s.successRate * 100)} %`} />
+            <Figure label="Mean duration" value={s.meanDurationMs == null ? '—' : formatMs(s.meanDurationMs)} />
+            <Figure label="By status" value={Object.entries(s.byStatus ?? {}).map(([k, n]) => `${k.toLowerCase()} ${n}`).join(', ') || '—'} />
           </SimpleGrid>
         </section>
       )}

@@ -1,8 +1,7 @@
-import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import { APP_CONFIG, ApiError, IS_PUBLIC } from '@toolpath/platform';
-import type { GatewayConfig } from '../gateway.config';
+import { ApiError, IS_PUBLIC } from '@toolpath/platform';
 import { ApiKeys } from './api-keys';
 import { SESSION_COOKIE } from './session-cookie';
 import type { AuthenticatedRequest } from './tenant.decorator';
@@ -14,14 +13,10 @@ import type { AuthenticatedRequest } from './tenant.decorator';
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
-  private readonly keys: ApiKeys;
-
   constructor(
     private readonly reflector: Reflector,
-    @Inject(APP_CONFIG) config: GatewayConfig,
-  ) {
-    this.keys = new ApiKeys(config.TOOLPATH_API_KEYS);
-  }
+    private readonly keys: ApiKeys,
+  ) {}
 
   canActivate(ctx: ExecutionContext): boolean {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [ctx.getHandler(), ctx.getClass()])) return true;

@@ -13,16 +13,21 @@ export class ApiKeys {
   private readonly keys: Array<{ key: string; digest: Buffer; tenantId: string }>;
 
   constructor(keys: Map<string, string>) {
-    this.keys = [...keys].map(([key, tenantId]) => ({ key, digest: digest(key), tenantId }));
+    this.keys = [...keys].map(([key, tenantId]) => ({ key, digest: keyDigest(key), tenantId }));
   }
 
   tenantOf(key: string): string | undefined {
-    return this.byDigest(digest(key))?.tenantId;
+    return this.byDigest(keyDigest(key))?.tenantId;
+  }
+
+  /** The tenant of the key whose SHA-256 digest this is (a cookie may carry the digest, never the key). */
+  tenantOfDigest(d: Buffer): string | undefined {
+    return d.length === 32 ? this.byDigest(d)?.tenantId : undefined;
   }
 
   /** A session token for `key`, valid until `expiresAt` (ms). Undefined for an unknown key. */
   issueSession(key: string, expiresAt: number): string | undefined {
-    const entry = this.byDigest(digest(key));
+    const entry = this.byDigest(keyDigest(key));
     if (!entry) return undefined;
     const body = `v1.${entry.digest.toString('hex')}.${expiresAt}`;
     return `${body}.${hmac(entry.key, body)}`;
@@ -47,7 +52,8 @@ export class ApiKeys {
   }
 }
 
-function digest(key: string): Buffer {
+/** A key's SHA-256 digest: what keys are compared by. */
+export function keyDigest(key: string): Buffer {
   return createHash('sha256').update(key).digest();
 }
 

@@ -26,11 +26,12 @@ type SessionView = z.infer<typeof SessionView>;
 @ApiTags('session')
 @Controller('session')
 export class SessionController {
-  private readonly keys: ApiKeys;
   private readonly ttlMs: number;
 
-  constructor(@Inject(APP_CONFIG) config: GatewayConfig) {
-    this.keys = new ApiKeys(config.TOOLPATH_API_KEYS);
+  constructor(
+    private readonly keys: ApiKeys,
+    @Inject(APP_CONFIG) config: GatewayConfig,
+  ) {
     this.ttlMs = config.GATEWAY_SESSION_TTL_HOURS * 3_600_000;
   }
 

@@ -1,22 +1,20 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { z } from 'zod';
 import { MAX_EVENTS_PER_BATCH, ToolEventInputSchema, ToolEventSchema } from '@toolpath/contracts';
 import { workflowDefinitionJsonSchema } from '@toolpath/workflow';
 import { learningSchemas } from '../learning/learning.openapi';
 import { StartInlineRunBody, StartWorkflowRunBody } from '../executions/executions.schemas';
 import { librarySchemas } from '../library/library.openapi';
-import { openapiSchema } from './zod-openapi';
+import { openapiSchema, type JsonSchema } from './zod-openapi';
+import { ref } from './openapi-refs';
 
-type JsonSchema = Record<string, unknown>;
 
-const openapi = (schema: z.ZodType): JsonSchema => z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as JsonSchema;
 
 /** Contract schemas rendered for OpenAPI: the same zod objects that validate requests. */
 function contractSchemas(): Record<string, JsonSchema> {
-  const event = openapi(ToolEventSchema);
+  const event = openapiSchema(ToolEventSchema);
   // Over REST the key's tenant, the spec version and a fresh eventId are filled in when left out.
-  const input = openapi(ToolEventInputSchema);
+  const input = openapiSchema(ToolEventInputSchema);
   const fieldIssue = { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } }, required: ['field', 'message'] };
   return {
     ToolEvent: event,
@@ -74,11 +72,10 @@ function contractSchemas(): Record<string, JsonSchema> {
   };
 }
 
-const schemaRef = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const pageOf = (item: string): JsonSchema => ({
   type: 'object',
   required: ['items', 'nextCursor'],
-  properties: { items: { type: 'array', items: schemaRef(item) }, nextCursor: { type: 'string', nullable: true } },
+  properties: { items: { type: 'array', items: ref(item) }, nextCursor: { type: 'string', nullable: true } },
 });
 
 /** What the event routes read back: dead letters, session summaries and totals. */
@@ -101,7 +98,7 @@ function eventReadSchemas(): Record<string, JsonSchema> {
         reason: { type: 'string' },
         field: nullableString,
         message: { type: 'string' },
-        issues: { type: 'array', items: schemaRef('FieldIssue') },
+        issues: { type: 'array', items: ref('FieldIssue') },
         eventId: nullableString,
         receivedAt: { type: 'string', format: 'date-time' },
         streamSeq: { type: 'integer' },
@@ -135,10 +132,10 @@ function eventReadSchemas(): Record<string, JsonSchema> {
       type: 'object',
       required: ['overall', 'last24h', 'byTool', 'byIntent'],
       properties: {
-        overall: schemaRef('EventTally'),
-        last24h: schemaRef('EventTally'),
-        byTool: { type: 'array', items: { allOf: [schemaRef('EventTally'), { type: 'object', required: ['tool'], properties: { tool: { type: 'string' } } }] } },
-        byIntent: { type: 'array', items: { allOf: [schemaRef('EventTally'), { type: 'object', required: ['intent'], properties: { intent: { type: 'string' } } }] } },
+        overall: ref('EventTally'),
+        last24h: ref('EventTally'),
+        byTool: { type: 'array', items: { allOf: [ref('EventTally'), { type: 'object', required: ['tool'], properties: { tool: { type: 'string' } } }] } },
+        byIntent: { type: 'array', items: { allOf: [ref('EventTally'), { type: 'object', required: ['intent'], properties: { intent: { type: 'string' } } }] } },
       },
     },
   };
@@ -191,16 +188,16 @@ function workflowSchemas(): Record<string, JsonSchema> {
     // A version is immutable: it has the time it was made and no update time.
     WorkflowVersion: definitionPlus(definition, storedFields, ['id', 'version', 'createdAt']),
     WorkflowUpdate: definitionPlus(definition, { expectedVersion: { type: 'integer', minimum: 1, description: 'answer 409 unless the workflow is at this version' } }, []),
-    Template: definitionPlus(definition, { summary: schemaRef('TemplateSummary') }, ['id', 'summary']),
+    Template: definitionPlus(definition, { summary: ref('TemplateSummary') }, ['id', 'summary']),
     WorkflowVersionPage: pageOf('WorkflowVersion'),
-    WorkflowPage: { type: 'object', properties: { items: { type: 'array', items: schemaRef('StoredWorkflow') }, nextCursor: { type: 'string', nullable: true } } },
+    WorkflowPage: { type: 'object', properties: { items: { type: 'array', items: ref('StoredWorkflow') }, nextCursor: { type: 'string', nullable: true } } },
     WorkflowValidationError: validationError,
     WorkflowValidation: {
       type: 'object',
       required: ['valid', 'errors', 'levels'],
       properties: {
         valid: { type: 'boolean' },
-        errors: { type: 'array', items: schemaRef('WorkflowValidationError') },
+        errors: { type: 'array', items: ref('WorkflowValidationError') },
         levels: { type: 'array', items: { type: 'array', items: { type: 'string' } }, description: 'step ids that can run in parallel, level by level' },
       },
     },
@@ -220,7 +217,7 @@ function workflowSchemas(): Record<string, JsonSchema> {
     StartRunRequest: openapiSchema(StartWorkflowRunBody),
     StartInlineRunRequest: (() => {
       const inline = openapiSchema(StartInlineRunBody);
-      return { ...inline, properties: { ...(inline.properties as object), definition: schemaRef('WorkflowDefinition') } };
+      return { ...inline, properties: { ...(inline.properties as object), definition: ref('WorkflowDefinition') } };
     })(),
     RunAccepted: { type: 'object', required: ['executionId', 'status'], properties: { executionId: { type: 'string' }, status } },
     ExecutionStep: {
@@ -245,7 +242,7 @@ function workflowSchemas(): Record<string, JsonSchema> {
         version: { type: 'integer' },
         status,
         input: { type: 'object', additionalProperties: true },
-        steps: { type: 'array', items: schemaRef('ExecutionStep') },
+        steps: { type: 'array', items: ref('ExecutionStep') },
         startedAt: nullableTime,
         endedAt: nullableTime,
         durationMs: { type: 'number', nullable: true },
@@ -253,7 +250,7 @@ function workflowSchemas(): Record<string, JsonSchema> {
         error: { type: 'string' },
       },
     },
-    ExecutionPage: { type: 'object', properties: { items: { type: 'array', items: schemaRef('Execution') }, nextCursor: { type: 'string', nullable: true } } },
+    ExecutionPage: { type: 'object', properties: { items: { type: 'array', items: ref('Execution') }, nextCursor: { type: 'string', nullable: true } } },
     ExecutionUpdate: {
       type: 'object',
       properties: {

@@ -3,6 +3,7 @@ import { ApiBody, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import { MAX_PATH_PARAMETER_LENGTH } from '@toolpath/platform';
 import { z } from 'zod';
 import { documentedAs } from '../common/query-params';
+import { ref } from './openapi-refs';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -61,7 +62,7 @@ export function ApiZodParam(name: string, schema: z.ZodType, description?: strin
   const text = description ?? parts.description;
   return applyDecorators(
     ApiParam({ name, required: true, schema: parts.schema, ...(text ? { description: text } : {}) }),
-    ApiResponse({ status: 414, description: `A path parameter over ${MAX_PATH_PARAMETER_LENGTH} characters as sent`, schema: { $ref: '#/components/schemas/ApiError' } }),
+    ApiResponse({ status: 414, description: `A path parameter over ${MAX_PATH_PARAMETER_LENGTH} characters as sent`, schema: ref('ApiError') }),
   );
 }
 

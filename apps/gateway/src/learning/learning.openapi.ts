@@ -1,6 +1,6 @@
-type JsonSchema = Record<string, unknown>;
+import type { JsonSchema } from '../docs/zod-openapi';
+import { ref } from '../docs/openapi-refs';
 
-const schemaRef = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const dateTime = { type: 'string', format: 'date-time' };
 const counts = { type: 'object', additionalProperties: { type: 'integer' } };
 const nullableNumber = { type: 'number', nullable: true };
@@ -66,14 +66,14 @@ export function learningSchemas(): Record<string, JsonSchema> {
   };
   return {
     Pattern: pattern,
-    PatternPage: { type: 'object', properties: { items: { type: 'array', items: schemaRef('Pattern') }, nextCursor: { type: 'string', nullable: true } } },
+    PatternPage: { type: 'object', properties: { items: { type: 'array', items: ref('Pattern') }, nextCursor: { type: 'string', nullable: true } } },
     PatternDetail: {
       allOf: [
-        schemaRef('Pattern'),
+        ref('Pattern'),
         {
           type: 'object',
           properties: {
-            workflow: schemaRef('WorkflowDefinition'),
+            workflow: ref('WorkflowDefinition'),
             bindings: { type: 'array', items: { type: 'object', properties: { stepId: { type: 'string' }, parameter: { type: 'string' }, from: { type: 'string' } } } },
             parallelGroups: { type: 'array', items: { type: 'array', items: { type: 'string' } } },
             examples: {
@@ -96,7 +96,7 @@ export function learningSchemas(): Record<string, JsonSchema> {
         },
       ],
     },
-    Promotion: { type: 'object', properties: { patternId: { type: 'string' }, created: { type: 'boolean' }, workflow: schemaRef('StoredWorkflow') } },
+    Promotion: { type: 'object', properties: { patternId: { type: 'string' }, created: { type: 'boolean' }, workflow: ref('StoredWorkflow') } },
     AnalyzerRun: run,
     Suggestion: {
       type: 'object',
@@ -112,7 +112,7 @@ export function learningSchemas(): Record<string, JsonSchema> {
         matchedSteps: { type: 'integer', description: 'first steps of the workflow matching the last tools called' },
         nextTool: { type: 'string' },
         reasons: { type: 'array', items: { type: 'string' } },
-        workflow: schemaRef('WorkflowDefinition'),
+        workflow: ref('WorkflowDefinition'),
         procedure: {
           type: 'object',
           description:
@@ -128,7 +128,7 @@ export function learningSchemas(): Record<string, JsonSchema> {
     Suggestions: {
       type: 'object',
       properties: {
-        items: { type: 'array', items: schemaRef('Suggestion') },
+        items: { type: 'array', items: ref('Suggestion') },
         nextSteps: {
           type: 'array',
           items: { type: 'object', properties: { tool: { type: 'string' }, probability: { type: 'number' }, support: { type: 'integer' } } },
@@ -182,7 +182,7 @@ export function learningSchemas(): Record<string, JsonSchema> {
         },
         starts: { type: 'array', items: toolCount, description: 'first tool per session' },
         ends: { type: 'array', items: toolCount, description: 'last tool per session' },
-        basis: schemaRef('FlowBasis'),
+        basis: ref('FlowBasis'),
       },
     },
     Variant: {
@@ -205,11 +205,11 @@ export function learningSchemas(): Record<string, JsonSchema> {
       type: 'object',
       required: ['items', 'nextCursor', 'sessions', 'otherSessions', 'basis'],
       properties: {
-        items: { type: 'array', items: schemaRef('Variant') },
+        items: { type: 'array', items: ref('Variant') },
         nextCursor: { type: 'string', nullable: true },
         sessions: { type: 'integer', description: 'sessions the answer covers' },
         otherSessions: { type: 'integer', description: 'of those, sessions of variants no longer listed (bounded table)' },
-        basis: schemaRef('FlowBasis'),
+        basis: ref('FlowBasis'),
       },
     },
     LearningHealth: {
@@ -242,7 +242,7 @@ export function learningSchemas(): Record<string, JsonSchema> {
             },
           },
         },
-        lastRun: { allOf: [schemaRef('AnalyzerRun')], nullable: true },
+        lastRun: { allOf: [ref('AnalyzerRun')], nullable: true },
         watermark: { type: 'integer', description: 'highest stream sequence counted for this tenant' },
       },
     },

@@ -1,9 +1,8 @@
 import { GenerateBodySchema } from '@toolpath/contracts';
-import { openapiSchema } from '../docs/zod-openapi';
+import { openapiSchema, type JsonSchema } from '../docs/zod-openapi';
+import { ref } from '../docs/openapi-refs';
 
-type JsonSchema = Record<string, unknown>;
 
-const schemaRef = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const strings = { type: 'array', items: { type: 'string' } };
 const dateTime = { type: 'string', format: 'date-time' };
 
@@ -15,7 +14,7 @@ export function librarySchemas(): Record<string, JsonSchema> {
       type: 'object',
       properties: {
         id: { type: 'string', description: 'generation id, for apply' },
-        workflow: schemaRef('WorkflowDefinition'),
+        workflow: ref('WorkflowDefinition'),
         explanation: { type: 'string' },
         toolsUsed: { ...strings, description: 'existing tools the draft calls' },
         missingTools: {
@@ -40,11 +39,11 @@ export function librarySchemas(): Record<string, JsonSchema> {
     ApplyGenerationRequest: {
       type: 'object',
       description: 'exactly one of the two',
-      properties: { generationId: { type: 'string' }, workflow: schemaRef('WorkflowDefinition') },
+      properties: { generationId: { type: 'string' }, workflow: ref('WorkflowDefinition') },
     },
     AppliedGeneration: {
       type: 'object',
-      properties: { id: { type: 'string' }, generationId: { type: 'string' }, workflow: schemaRef('StoredWorkflow'), warnings: strings },
+      properties: { id: { type: 'string' }, generationId: { type: 'string' }, workflow: ref('StoredWorkflow'), warnings: strings },
     },
     TemplateSummary: {
       type: 'object',
@@ -63,7 +62,7 @@ export function librarySchemas(): Record<string, JsonSchema> {
     TemplateList: {
       type: 'object',
       properties: {
-        items: { type: 'array', items: schemaRef('TemplateSummary') },
+        items: { type: 'array', items: ref('TemplateSummary') },
         nextCursor: { type: 'string', nullable: true },
         categories: { type: 'array', items: { type: 'object', properties: { category: { type: 'string' }, count: { type: 'integer' } } } },
       },

@@ -1,5 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import { ApiKeys, keyDigest as digestOf } from '../auth/api-keys';
 import type { GatewayConfig } from '../gateway.config';
 
 export const QUEUES_COOKIE = 'toolpath_queues';
@@ -10,14 +10,12 @@ export type QueuesAuthOutcome =
   | { kind: 'key-in-query'; tenantId: string; cookie: string }
   | { kind: 'denied'; status: 401 | 403; message: string };
 
-const digestOf = (key: string) => createHash('sha256').update(key).digest();
-
 /**
  * Who may open /queues: a Bearer key, `?key=` (only here), or the cookie that `?key=` set
  * (the key's digest). Same keys and constant-time comparison as the API's guard.
  */
 export class QueuesAuth {
-  private readonly keys: Array<{ digest: Buffer; tenantId: string }>;
+  private readonly keys: ApiKeys;
   /**
    * The dashboard shows every tenant's jobs. With one tenant's keys that is nobody else's; with
    * several, only the tenants GATEWAY_QUEUES_TENANTS names get in, and none if it is empty.
@@ -25,7 +23,7 @@ export class QueuesAuth {
   private readonly sharedWithoutList: boolean;
 
   constructor(private readonly config: Pick<GatewayConfig, 'TOOLPATH_API_KEYS' | 'GATEWAY_QUEUES_TENANTS'>) {
-    this.keys = [...config.TOOLPATH_API_KEYS].map(([key, tenantId]) => ({ digest: digestOf(key), tenantId }));
+    this.keys = new ApiKeys(config.TOOLPATH_API_KEYS);
     this.sharedWithoutList = config.GATEWAY_QUEUES_TENANTS.size === 0 && new Set(config.TOOLPATH_API_KEYS.values()).size > 1;
   }
 
@@ -46,7 +44,7 @@ export class QueuesAuth {
   }
 
   private decide(digest: Buffer | undefined, kind: 'allowed' | 'key-in-query'): QueuesAuthOutcome {
-    const tenantId = digest ? this.tenantOf(digest) : undefined;
+    const tenantId = digest ? this.keys.tenantOfDigest(digest) : undefined;
     if (!tenantId) return { kind: 'denied', status: 401, message: 'unknown API key' };
     if (this.sharedWithoutList) {
       return {
@@ -58,12 +56,6 @@ export class QueuesAuth {
     const allowed = this.config.GATEWAY_QUEUES_TENANTS;
     if (allowed.size > 0 && !allowed.has(tenantId)) return { kind: 'denied', status: 403, message: `tenant "${tenantId}" may not open the queue dashboard` };
     return kind === 'allowed' ? { kind, tenantId } : { kind, tenantId, cookie: digest!.toString('base64url') };
-  }
-
-  private tenantOf(digest: Buffer): string | undefined {
-    let found: string | undefined;
-    for (const k of this.keys) if (timingSafeEqual(k.digest, digest)) found = k.tenantId;
-    return found;
   }
 }
 

@@ -38,6 +38,11 @@ export interface ErrorFormat {
   format: (exception: unknown) => { statusCode: number };
 }
 
+/** The body maker for a request to `url`: its path's format, else the API's. */
+export function errorFormatFor(formats: ErrorFormat[] | undefined, url: string): (exception: unknown) => { statusCode: number } {
+  return formats?.find((f) => url.startsWith(f.pathPrefix))?.format ?? toErrorBody;
+}
+
 /**
  * Every error leaves as `{ statusCode, error, message, details? }` (or as its path's
  * `ErrorFormat`). Caller faults (bad JSON, a body over the limit, a failed schema) keep their
@@ -72,7 +77,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
     // Fastify's own 413 (Nest hands it over with a bare message) does not say how much is allowed.
     const limit = req?.routeOptions?.bodyLimit;
     if (status === 413 && error instanceof HttpException && typeof error.getResponse() === 'string' && limit) error = new ApiError(413, `request body is over the ${limit}-byte limit`);
-    const format = this.formats.find((f) => path.startsWith(f.pathPrefix))?.format ?? toErrorBody;
+    const format = errorFormatFor(this.formats, path);
     const body = format(error);
     if (body.statusCode >= 500) this.log.error(exception instanceof Error ? exception.stack ?? exception.message : String(exception));
     // A 503 is a dependency that is down or taking over (an executor restarting, say): the

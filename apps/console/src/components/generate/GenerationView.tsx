@@ -4,10 +4,10 @@ import { useMemo } from 'react';
 import { Link } from 'react-router-dom';
 import { LayeredGraph, type NodeTone } from '../graph/LayeredGraph';
 import { workflowGraph } from '../graph/workflowGraph';
+import { percent } from '../figures';
 
 export type Generation = components['schemas']['Generation'];
 
-const percent = (rate: number | null | undefined) => (rate === null || rate === undefined ? '–' : `${Math.round(rate * 1000) / 10} %`);
 
 /** Step ids that call a tool that does not exist: listed by the API, or calling "missing:<name>". */
 export function missingStepIds(g: Generation): Set<string> {
