@@ -25,7 +25,7 @@ COPY . .
 # console into apps/console/dist (the gateway serves it at /). /out gets what runs: the production
 # node_modules (workspace packages are symlinks into apps/ and libs/) plus manifests and dist (the
 # console's included), and the data files read at run time (the built-in workflow templates, the
-# executor's Lua scripts).
+# executor's Lua scripts, the OTLP protobuf definitions).
 RUN npm run build \
  && test -f apps/console/dist/index.html \
  && npm prune --omit=dev --no-audit --no-fund \
@@ -35,6 +35,7 @@ RUN npm run build \
       mkdir -p "/out/$d" && cp -a "$d/package.json" "$d/dist" "/out/$d/"; \
     done \
  && cp -a libs/templates/templates /out/libs/templates/ \
+ && cp -a libs/otlp-mapping/proto /out/libs/otlp-mapping/ \
  && cp -a apps/executor/lua /out/apps/executor/
 
 FROM ${NODE_IMAGE} AS runtime

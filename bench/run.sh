@@ -17,6 +17,8 @@ Quick set (a few minutes):
   learning         planted-workflow precision/recall, bindings and parallel steps per noise level
   mining           200,000 events through assembly and counting (in process), inner loop
   proxy            chat-completions proxy overhead, 500 samples per path and mode
+  otlp-ingest      execute_tool spans into POST /v1/traces (protobuf, JSON) vs REST batch ingest
+                   of the same events, events/s (about a minute)
   executor         no-op step latency and throughput vs bare BullMQ, parallel DAGs, two
                    executors vs one (about 2 minutes)
   console-graphs   the console in headless Chromium against a fake API: a 500-step workflow and
@@ -30,6 +32,9 @@ Quick set (a few minutes):
   generator        workflow generation through gateway + generator, 10,000-workflow catalog
   analyzer-incremental  the analyzer process: 1,000,000 events, then 10,000 new ones per
                    incremental run (5 rounds) vs a bare JetStream read of them
+  runs-list        GET /executions with 100,000 finished runs vs 1,000 (same database and a
+                   database of its own), through gateway + executor: first page, page 50,
+                   filtered pages (about 5-10 minutes; seeds the rows directly)
   real-logs        the analyzer on real logs vs pm4py and simple baselines, when there are logs
                    in $REAL_LOGS_DIR (default .data/real-logs: *.xes, *.xes.gz, *.csv, and
                    *.jsonl of events; see docs/ANALYZER.md "Measuring on real logs")
@@ -42,7 +47,7 @@ EOF
   local others
   others=$(cd "$(dirname "${BASH_SOURCE[0]}")" && ls -- *.bench.ts 2>/dev/null | sed 's/\.bench\.ts$//' |
     grep -vx -e publish -e ingest -e latency -e recorder-memory -e suggestions -e learning -e mining -e proxy -e generator \
-      -e analyzer-incremental -e executor -e real-logs -e console-graphs | tr '\n' ' ' || true)
+      -e analyzer-incremental -e executor -e real-logs -e console-graphs -e otlp-ingest -e runs-list | tr '\n' ' ' || true)
   [[ -n $others ]] && echo "Not run by this script, only on their own: ${others% }"
   return 0
 }
@@ -101,6 +106,7 @@ if ((FULL)); then
   run recorder-memory --events 1000000
 fi
 run suggestions
+run otlp-ingest
 run learning
 run executor
 # The built console only: the bench serves apps/console/dist itself and starts no service.
@@ -114,6 +120,7 @@ if ((FULL)); then
   run proxy
   run generator
   run analyzer-incremental --events 1000000 --new 10000 --rounds 5
+  run runs-list --runs 100000 --baseline-runs 1000 --old-query
   # Real logs only when some are there: the bench takes paths and never downloads.
   real_dir=${REAL_LOGS_DIR:-.data/real-logs}
   real_args=()

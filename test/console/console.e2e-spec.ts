@@ -3,9 +3,11 @@
  * NATS, Redis and FerretDB (isolated names), the gateway serving the built console
  * (apps/console/dist) at `/`, Debian's Chromium driven by playwright-core.
  *
- * Learned data comes the way it does in use: sessions posted as events, the analyzer run. Then a
- * person signs in (a wrong key first), looks at the overview and the process map, promotes a
- * learned pattern, runs a workflow from its page and sees the run complete, and signs out. Every
+ * The walk is the one issue 14 asks for, as a person would do it: sign in (a wrong key first),
+ * import the sample log with `toolpath-import`, mine it from the Patterns page, open the process
+ * map, promote a learned pattern, run it with its tools served over NATS and watch its DAG turn
+ * green, look at sessions, generate a draft offline and apply it, change it in the builder, save,
+ * diff the versions, and sign out. Every
  * page is saved as a screenshot ($TOOLPATH_DATA_DIR/test-results/console/<page>.png) and checked
  * with axe-core: no violation of impact serious or critical on any page (all findings are written
  * to axe.json beside the screenshots).
@@ -13,41 +15,44 @@
  * It builds nothing: `npm test` (scripts/setup.sh) builds the console and scripts/browser.sh
  * installs Chromium (TOOLPATH_CHROMIUM). By hand: `npm run build && npx jest test/console`.
  */
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { connect, type NatsConnection } from 'nats';
 import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core';
-import { repoRoot, seedRecurringSessions, startWholeSystem, type WholeSystem } from '@toolpath/testing';
+import { BUILTIN_TOOL_NAMES, NATS_TOOL_NAME_PATTERN } from '@toolpath/contracts';
+import { serveTool, type ToolServer } from '@toolpath/sdk';
+import { repoRoot, startWholeSystem, testUrls, type WholeSystem } from '@toolpath/testing';
 
 const API_KEY = 'console-e2e-key-0123456789abcdef';
+/** Another tenant's key: what it stores must not show in the console's tenant. */
+const OTHER_KEY = 'console-e2e-other-0123456789abcdef';
 const CONSOLE_DIR = join(repoRoot, 'apps', 'console', 'dist');
 const CHROMIUM = process.env.TOOLPATH_CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = join(process.env.TOOLPATH_DATA_DIR ?? join(repoRoot, '.data'), 'test-results', 'console');
 const AXE = require.resolve('axe-core/axe.min.js');
 /** Every wait in the browser is bounded by this (navigation, a locator, an answer). */
 const WAIT_MS = 15_000;
-/** The seeded sessions' tools: the process map and the pattern show them. */
-const TOOLS = ['crm.lookup', 'billing.refund', 'mail.send'];
-
-/** A workflow of built-in steps (no served tool needed): one, then two in parallel, then one. */
-const GREETING = {
-  name: 'Console greeting',
-  description: 'Greets someone in four built-in steps',
-  source: 'user',
-  variables: { type: 'object', required: ['who'], properties: { who: { type: 'string', description: 'whom to greet' } } },
-  steps: [
-    { id: 'hello', tool: 'core.transform', parameters: { value: 'hello {{ input.who }}' } },
-    { id: 'upper', tool: 'core.transform', dependsOn: ['hello'], parameters: { value: { text: '{{ steps.hello.result }}', loud: true } } },
-    { id: 'quiet', tool: 'core.transform', dependsOn: ['hello'], parameters: { value: { text: '{{ steps.hello.result }}', loud: false } } },
-    { id: 'done', tool: 'core.transform', dependsOn: ['upper', 'quiet'], parameters: { value: 'greeted {{ input.who }}' } },
-  ],
-};
+/** The project's sample process log: 70 orders, each a case of tool calls, with its intent. */
+const SAMPLE_LOG = join(repoRoot, 'libs', 'log-import', 'samples', 'orders.csv');
+const IMPORT_BIN = join(repoRoot, 'libs', 'log-import', 'bin', 'toolpath-import.js');
+/** Tools of the sample log the process map must show. */
+const LOG_TOOLS = ['crm.lookup_customer', 'orders.get', 'payments.refund'];
 
 let system: WholeSystem | undefined;
 let base = '';
 let browser: Browser | undefined;
 let context: BrowserContext;
 let page: Page;
-let greetingId = '';
+/** The workflow promoted from a learned pattern, and the tool servers that run its steps. */
+let promoted: { id: string; name: string; steps: Array<{ id: string; tool: string }> } | undefined;
+let nc: NatsConnection | undefined;
+const toolServers: ToolServer[] = [];
+/** Calls the served tools received: the run really went through them. */
+const toolCalls: string[] = [];
+/** The workflow the generator drafted and the console applied. */
+let generatedId = '';
 /** What the browser did that it must not: uncaught errors, CSP refusals, requests off loopback. */
 const faults: string[] = [];
 /** axe-core's findings per page, all impacts; the last test fails on serious or critical ones. */
@@ -63,10 +68,9 @@ beforeAll(async () => {
 
   // The generator's LLM is the project's fake OpenAI-compatible server: nothing leaves the machine.
   const noDraft = { explanation: 'none', workflow: { name: 'x', description: 'x', steps: [] }, missingTools: [], reusedWorkflowIds: [] };
-  system = await startWholeSystem({ label: 'console', apiKey: API_KEY, tenantId: 'console', llmFallback: { content: noDraft }, env: { GATEWAY_CONSOLE_DIR: CONSOLE_DIR } });
+  system = await startWholeSystem({ label: 'console', apiKey: API_KEY, tenantId: 'console', llmFallback: { content: noDraft }, env: { GATEWAY_CONSOLE_DIR: CONSOLE_DIR, TOOLPATH_API_KEYS: `${API_KEY}:console,${OTHER_KEY}:other`, GATEWAY_QUEUES_TENANTS: 'console' } });
   base = system.base;
-  await seedRecurringSessions(system, { tools: TOOLS, sessionPrefix: 'web', intent: 'refund an order' });
-  greetingId = (await rest('POST', '/api/v1/workflows', GREETING)).id;
+  nc = await connect({ servers: testUrls.nats, timeout: 5_000 });
 
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -94,6 +98,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close().catch(() => undefined);
+  await Promise.all(toolServers.map((t) => t.stop().catch(() => undefined)));
+  await nc?.close().catch(() => undefined);
   await system?.stop();
 }, 60_000);
 
@@ -174,30 +180,44 @@ describe('the web console in Chromium', () => {
     await record('overview');
   }), 60_000);
 
-  it('draws the process map of the seeded sessions', walk('process-map', async () => {
-    await nav('Process map');
-    await page.waitForURL((u) => u.pathname === '/process');
-    await settled('Process map');
-    // The graph (React Flow) has a node for each seeded tool.
-    for (const tool of TOOLS) await page.locator('main .react-flow__node', { hasText: tool }).first().waitFor({ state: 'visible' });
-    await record('process-map');
-  }), 60_000);
+  it('imports the sample log, mines it from the Patterns page and lists what was learned', walk('mine', async () => {
+    // The importer publishes straight to NATS, as it does for a user (README: "From a process log").
+    const { stdout } = await promisify(execFile)(process.execPath, [IMPORT_BIN, '--tenant', 'console', '--subject-prefix', system!.names.subjectPrefix, '--nats-url', testUrls.nats, '--quiet', '--json', SAMPLE_LOG], { timeout: 60_000 });
+    expect(JSON.parse(stdout)).toMatchObject({ cases: 70, dropped: 0, skipped: 0 });
 
-  it('lists the learned pattern, opens it and promotes it to the catalog', walk('promote', async () => {
     await nav('Patterns');
     await page.waitForURL((u) => u.pathname === '/patterns');
     await settled('Patterns');
-    const patternLink = page.locator('main a[href^="/patterns/"]').first();
-    await patternLink.waitFor({ state: 'visible' });
+    await page.getByRole('button', { name: 'Mine now' }).click();
+    await page.getByRole('status').filter({ hasText: /^Mined \d+ events: 70 sessions closed/ }).waitFor({ state: 'visible', timeout: 40_000 });
+    await page.locator('main a[href^="/patterns/"]').first().waitFor({ state: 'visible' });
     await record('patterns');
+  }), 90_000);
 
-    await patternLink.click();
-    await page.waitForURL((u) => /^\/patterns\/[^/]+$/.test(u.pathname));
+  it('draws the process map of the imported log, and the overview counts it', walk('process-map', async () => {
+    await nav('Process map');
+    await page.waitForURL((u) => u.pathname === '/process');
+    await settled('Process map');
+    for (const tool of LOG_TOOLS) await page.locator('main .react-flow__node', { hasText: tool }).first().waitFor({ state: 'visible' });
+    await record('process-map');
+    await nav('Overview');
+    await page.waitForURL((u) => u.pathname === '/');
+    await settled('Overview');
+    await page.locator('main').getByText('crm.lookup_customer').first().waitFor({ state: 'visible' });
+    await record('overview-learned');
+  }), 60_000);
+
+  it('opens a learned pattern, sees its workflow as a DAG and promotes it to the catalog', walk('promote', async () => {
+    // The best pattern whose tools a service can serve over NATS (a log's activity may be any text).
+    const patterns = (await rest('GET', '/api/v1/patterns?sort=score&limit=50')).items as Array<{ id: string; tools: string[] }>;
+    const pattern = patterns.find((p) => p.tools.length >= 3 && p.tools.every((t) => NATS_TOOL_NAME_PATTERN.test(t)));
+    expect(pattern).toBeDefined();
+    await page.locator(`main a[href="/patterns/${encodeURIComponent(pattern!.id)}"]`).click();
+    await page.waitForURL((u) => u.pathname === `/patterns/${encodeURIComponent(pattern!.id)}`);
     const promote = page.getByRole('button', { name: /promote/i });
     await promote.waitFor({ state: 'visible' });
     await settled(/./);
-    // Its learned workflow drawn as a DAG: a node per tool.
-    for (const tool of TOOLS) await page.locator('main .react-flow__node', { hasText: tool }).first().waitFor({ state: 'visible' });
+    for (const tool of pattern!.tools) await page.locator('main .react-flow__node', { hasText: tool }).first().waitFor({ state: 'visible' });
     await record('pattern');
 
     await promote.click();
@@ -205,60 +225,58 @@ describe('the web console in Chromium', () => {
     await workflowLink.waitFor({ state: 'visible' });
     await workflowLink.click();
     await page.waitForURL((u) => /^\/workflows\/[^/]+$/.test(u.pathname));
-    const promotedId = decodeURIComponent(path().split('/')[2]);
-    const promoted = await rest('GET', `/api/v1/workflows/${promotedId}`);
-    await settled(promoted.name);
+    promoted = await rest('GET', `/api/v1/workflows/${decodeURIComponent(path().split('/')[2])}`);
+    await settled(promoted!.name);
+    expect(promoted!.steps.map((s) => s.tool)).toEqual(pattern!.tools);
     await record('workflow-promoted');
-    // The catalog's workflow is the pattern's: its tools, in the catalog.
-    expect(promoted.steps.map((s: { tool: string }) => s.tool)).toEqual(expect.arrayContaining(TOOLS));
   }), 60_000);
 
-  it('finds a workflow in the catalog, runs it from its page and sees the run complete', walk('run', async () => {
-    await nav('Workflows');
-    await page.waitForURL((u) => u.pathname === '/workflows');
-    await settled('Workflows');
-    const link = page.locator('main').getByRole('link', { name: GREETING.name });
-    await link.first().waitFor({ state: 'visible' });
-    await record('workflows');
-
-    await link.first().click();
-    await page.waitForURL((u) => u.pathname === `/workflows/${greetingId}`);
-    await settled(GREETING.name);
+  it('runs the promoted workflow with its tools served over NATS and watches its DAG turn green', walk('run', async () => {
+    for (const tool of new Set(promoted!.steps.map((s) => s.tool).filter((t) => !BUILTIN_TOOL_NAMES.has(t)))) {
+      toolServers.push(
+        await serveTool(nc!, { name: tool, description: `the sample log's ${tool}, served by the test`, inputSchema: { type: 'object' } }, async (params: Record<string, unknown>, c) => {
+          toolCalls.push(`${c.stepId}:${tool}`);
+          // Slow enough that the page sees steps running before they complete.
+          await new Promise((r) => setTimeout(r, 300));
+          return { ok: true, tool, order: params.order_id };
+        }, { prefix: system!.names.subjectPrefix }),
+      );
+    }
     const form = page.getByRole('form', { name: 'Run input' });
-    await form.getByLabel(/who/).fill('ada');
+    for (const input of await form.getByRole('textbox').all()) await input.fill('50001');
     await record('workflow');
     await form.getByRole('button', { name: 'Run' }).click();
     await page.waitForURL((u) => /^\/runs\/[^/]+$/.test(u.pathname));
     const runId = decodeURIComponent(path().split('/')[2]);
     await settled(new RegExp(runId));
-    // Live (server-sent events): the run's status, first on the page, reaches "completed".
-    await page.locator('main').getByText(/^completed$/i).first().waitFor({ state: 'visible', timeout: 30_000 });
-    for (const step of GREETING.steps) await page.locator('main .react-flow__node', { hasText: step.id }).first().waitFor({ state: 'visible' });
+    // Live (server-sent events): every step's node turns green, then the run says "completed".
+    const nodes = page.locator('main .react-flow__node');
+    await page.locator('main .react-flow__node [title="completed"]').nth(promoted!.steps.length - 1).waitFor({ state: 'visible', timeout: 30_000 });
+    expect(await nodes.count()).toBe(promoted!.steps.length);
+    await page.locator('main').getByText(/^completed$/i).first().waitFor({ state: 'visible' });
     await record('run');
-    // What the page says is what the API says.
-    expect(await rest('GET', `/api/v1/executions/${runId}`)).toMatchObject({ status: 'COMPLETED', workflowId: greetingId });
+    expect(await rest('GET', `/api/v1/executions/${runId}`)).toMatchObject({ status: 'COMPLETED', workflowId: promoted!.id });
+    expect(toolCalls).toEqual(promoted!.steps.map((s) => `${s.id}:${s.tool}`));
 
     await nav('Runs');
     await page.waitForURL((u) => u.pathname === '/runs');
     await settled('Runs');
-    // Runs are listed per workflow: pick this one.
-    await page.getByLabel('Workflow', { exact: true }).selectOption(greetingId);
     await page.locator('main').getByRole('link', { name: runId }).waitFor({ state: 'visible' });
     await record('runs');
   }), 90_000);
 
-  it('lists the recorded sessions, finds one by its intent and shows its calls on a timeline', walk('sessions', async () => {
+  it('lists the imported sessions, finds one by its intent and shows its calls on a timeline', walk('sessions', async () => {
     await nav('Sessions');
     await page.waitForURL((u) => u.pathname === '/sessions');
     await settled('Sessions');
-    await page.getByLabel('Search by intent').fill('REFUND');
-    const link = page.locator('main a[href^="/sessions/web-"]').first();
+    await page.getByLabel('Search by intent').fill('REFUND ORDER');
+    const link = page.locator('main a[href^="/sessions/"]').first();
     await link.waitFor({ state: 'visible' });
     await record('sessions');
     await link.click();
-    await page.waitForURL((u) => /^\/sessions\/web-\d+$/.test(u.pathname));
-    await settled('refund an order');
-    for (const tool of TOOLS) await page.locator('main').getByText(tool).first().waitFor({ state: 'visible' });
+    await page.waitForURL((u) => /^\/sessions\/[^/]+$/.test(u.pathname));
+    await settled(/refund order/i);
+    await page.locator('main').getByText('crm.lookup_customer').first().waitFor({ state: 'visible' });
     await record('session');
   }), 60_000);
 
@@ -274,8 +292,38 @@ describe('the web console in Chromium', () => {
     await record('generate');
     await apply.click();
     await page.waitForURL((u) => /^\/workflows\/[^/]+$/.test(u.pathname), { timeout: 30_000 });
-    const id = decodeURIComponent(path().split('/')[2]);
-    expect(await rest('GET', `/api/v1/workflows/${id}`)).toMatchObject({ source: 'generated' });
+    generatedId = decodeURIComponent(path().split('/')[2]);
+    expect(await rest('GET', `/api/v1/workflows/${generatedId}`)).toMatchObject({ source: 'generated', version: 1 });
+  }), 60_000);
+
+  it('changes the applied draft in the builder, saves a new version and diffs the versions', walk('builder', async () => {
+    const before = await rest('GET', `/api/v1/workflows/${generatedId}`);
+    const step = before.steps[0].id as string;
+    await page.getByRole('link', { name: 'Edit in builder' }).click();
+    await page.waitForURL((u) => u.pathname === `/workflows/${generatedId}/edit`);
+    await settled(`Edit ${before.name}`);
+    await page.locator(`main .react-flow__node[data-id="${step}"]`).waitFor({ state: 'visible' });
+    await page.getByLabel('Selected step').selectOption(step);
+    await page.getByRole('heading', { name: `Step ${step}` }).waitFor({ state: 'visible' });
+    await page.getByLabel('Timeout (ms)').fill('4321');
+    await page.getByText('Valid: ready to save.').waitFor({ state: 'visible' });
+    await record('builder');
+    await page.getByRole('button', { name: 'Save as new version' }).click();
+    await page.getByText('Saved as version 2').waitFor({ state: 'visible' });
+    const after = await rest('GET', `/api/v1/workflows/${generatedId}`);
+    expect(after).toMatchObject({ version: 2 });
+    expect(after.steps[0]).toMatchObject({ id: step, timeoutMs: 4321 });
+    // The positions were saved beside the definition, for every step.
+    const canvas = await rest('GET', `/api/v1/workflows/${generatedId}/canvas`);
+    expect(Object.keys(canvas.nodes).sort()).toEqual(after.steps.map((s: { id: string }) => s.id).sort());
+
+    await page.getByRole('link', { name: 'open the workflow' }).click();
+    await page.waitForURL((u) => u.pathname === `/workflows/${generatedId}`);
+    await settled(before.name);
+    const diff = page.getByRole('table', { name: /Differences between version \d and version \d/ });
+    await diff.waitFor({ state: 'visible' });
+    await diff.getByText(/4321/).first().waitFor({ state: 'visible' });
+    await record('workflow-versions');
   }), 60_000);
 
   it('shows the template gallery and the tools, MCP servers and agents the system knows', walk('library', async () => {
@@ -291,6 +339,17 @@ describe('the web console in Chromium', () => {
     await page.locator('main').getByText('core.transform').first().waitFor({ state: 'visible' });
     await record('resources');
   }), 60_000);
+
+  it("answers another tenant's workflow and run with \"not found\"", walk('other-tenant', async () => {
+    const definition = { name: 'Not yours', description: 'stored by another tenant', source: 'user', steps: [{ id: 'a', tool: 'core.transform', parameters: { value: 1 } }] };
+    const res = await fetch(`${base}/api/v1/workflows`, { method: 'POST', headers: { authorization: `Bearer ${OTHER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(definition), signal: AbortSignal.timeout(WAIT_MS) });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    await page.goto(`${base}/workflows/${id}`);
+    await page.getByRole('alert').filter({ hasText: /not found/i }).waitFor({ state: 'visible' });
+    expect(await page.locator('main').getByText('Not yours').count()).toBe(0);
+    await record('not-found');
+  }), 30_000);
 
   it('signs out from the keyboard: the session ends and the console asks for a key again', walk('sign-out', async () => {
     // Tab from the top of the page to the Sign out button (bounded), then Enter.

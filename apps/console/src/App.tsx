@@ -20,6 +20,7 @@ const SessionPage = lazy(() => import('./pages/SessionPage'));
 const GeneratePage = lazy(() => import('./pages/GeneratePage'));
 const ResourcesPage = lazy(() => import('./pages/ResourcesPage'));
 const TemplatesPage = lazy(() => import('./pages/TemplatesPage'));
+const BuilderPage = lazy(() => import('./pages/BuilderPage'));
 
 /** The pages in the navigation, in order. */
 export const NAV: Array<{ path: string; label: string }> = [
@@ -91,6 +92,8 @@ export function App() {
         <Route path="/patterns/:id" element={<PatternPage />} />
         <Route path="/workflows" element={<WorkflowsPage />} />
         <Route path="/workflows/:id" element={<WorkflowPage />} />
+        <Route path="/workflows/:id/edit" element={<BuilderPage />} />
+        <Route path="/builder" element={<BuilderPage />} />
         <Route path="/runs" element={<RunsPage />} />
         <Route path="/runs/:id" element={<RunPage />} />
         <Route path="/sessions" element={<SessionsPage />} />

@@ -24,4 +24,6 @@ if (typeof window !== 'undefined') {
     m22 = 1;
   };
   window.HTMLElement.prototype.scrollIntoView ??= () => undefined;
+  // React Flow sizes an edge label's background from its text (jsdom lays nothing out).
+  window.SVGElement.prototype.getBBox ??= () => ({ x: 0, y: 0, width: 0, height: 0 });
 }

@@ -12,6 +12,7 @@ import { ExecutionWriter } from './runs/execution-writer';
 import { ExecutorQueues } from './runs/executor-queues';
 import { RunAborts } from './runs/run-aborts';
 import { RunFinalizer } from './runs/run-finalizer.service';
+import { RunListBackfillService } from './runs/run-list-backfill';
 import { RunPlans } from './runs/run-plans';
 import { RunScheduler } from './runs/run-scheduler.service';
 import { RunStore } from './runs/run-store';
@@ -62,6 +63,8 @@ export class ExecutorModule {
         RunFinalizer,
         StepWorker,
         ExecutorApi,
+        // Old finished runs into the runs lists, in the background (does not hold readiness).
+        RunListBackfillService,
       ],
     };
   }

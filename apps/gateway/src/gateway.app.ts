@@ -8,6 +8,9 @@ import type { GatewayConfig } from './gateway.config';
 import { API_PREFIX, GatewayModule } from './gateway.module';
 import { OPENAI_PROXY_ROUTES } from './openai-proxy/openai-proxy.controller';
 import { toOpenAiError } from './openai-proxy/openai-error.filter';
+import { OTLP_TRACES_PATH, registerOtlpRoutes } from './otlp/otlp-routes';
+import { toOtlpJsonStatus } from './otlp/otlp-status';
+import { MCP_PATH } from './mcp-server/mcp-http.controller';
 import { setupQueuesDashboard } from './queues/queues-dashboard';
 import { installJsonParser } from './workflows/workflow-json.parser';
 
@@ -17,8 +20,12 @@ export function gatewayAppOptions(config: GatewayConfig): CreateServiceOptions {
     bodyLimit: config.GATEWAY_BODY_LIMIT_BYTES,
     // A query may carry 10,000 characters of intent, up to 120 KB once percent-encoded.
     maxHeaderBytes: 256 * 1024,
-    // OpenAI clients read errors of the /v1 routes in OpenAI's shape, a body that does not parse too.
-    errorFormats: [{ pathPrefix: '/v1/', format: toOpenAiError }],
+    errorFormats: [
+      // OTLP clients read a google.rpc.Status (POST /v1/traces answers its own errors; this is for other methods).
+      { pathPrefix: OTLP_TRACES_PATH, format: toOtlpJsonStatus },
+      // OpenAI clients read errors of the /v1 routes in OpenAI's shape, a body that does not parse too.
+      { pathPrefix: '/v1/', format: toOpenAiError },
+    ],
     configure: async (app: NestFastifyApplication) => {
       installJsonParser(app, config.GATEWAY_BODY_LIMIT_BYTES);
       // The console's session cookie (auth/session-cookie.ts).
@@ -29,9 +36,13 @@ export function gatewayAppOptions(config: GatewayConfig): CreateServiceOptions {
           { path: 'health/{*path}', method: RequestMethod.ALL },
           { path: 'metrics', method: RequestMethod.ALL },
           ...OPENAI_PROXY_ROUTES,
+          // Toolpath's MCP endpoint (docs/MCP.md): where MCP clients are told to connect.
+          { path: MCP_PATH, method: RequestMethod.ALL },
         ],
       });
       setupOpenApi(app);
+      // POST /v1/traces: a Fastify scope of its own, outside the prefix and the OpenAPI document (otlp-routes.ts).
+      await registerOtlpRoutes(app, config);
       await setupQueuesDashboard(app, config);
       await serveConsole(app, config.GATEWAY_CONSOLE_DIR ?? consoleDir());
     },

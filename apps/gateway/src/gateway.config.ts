@@ -4,6 +4,8 @@ import { mcpConfigShape } from '@toolpath/mcp';
 import { baseConfigShape, env } from '@toolpath/platform';
 import { openAiProxyConfigShape } from './openai-proxy/openai-proxy.config';
 import { libraryConfigShape } from './library/library.config';
+import { mcpServerConfigShape } from './mcp-server/mcp-server.config';
+import { mcpGatewayConfigShape } from './mcp-gateway/mcp-gateway.config';
 
 /** `key:tenant,key:tenant`: each API key belongs to exactly one tenant. */
 const apiKeys = z
@@ -59,7 +61,11 @@ export const gatewayConfigSchema = z.object({
   ...openAiProxyConfigShape,
   /** MCP servers listed under /workflows/resources (docs/MCP.md). */
   ...mcpConfigShape,
+  /** The recording MCP gateway's sessions (docs/MCP.md, "The recording gateway"). */
+  ...mcpGatewayConfigShape,
   ...libraryConfigShape,
+  /** Toolpath's own MCP server at /mcp (docs/MCP.md). */
+  ...mcpServerConfigShape,
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

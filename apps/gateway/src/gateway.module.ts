@@ -16,11 +16,20 @@ import { TOOL_EVENT_READER } from './events/tool-event-reader.provider';
 import type { GatewayConfig } from './gateway.config';
 import { LEARNING_CONTROLLERS, LEARNING_PROVIDERS } from './learning/learning.providers';
 import { LIBRARY_CONTROLLERS, LIBRARY_PROVIDERS } from './library/library.providers';
+import { MCP_SERVER_CONTROLLERS, MCP_SERVER_PROVIDERS } from './mcp-server/mcp-server.providers';
 import { OpenAiProxyController } from './openai-proxy/openai-proxy.controller';
 import { OpenAiProxyService } from './openai-proxy/openai-proxy.service';
+import { OtlpIngestService } from './otlp/otlp-ingest.service';
 import { ResourcesController } from './resources/resources.controller';
 import { ResourcesService } from './resources/resources.service';
+import { McpGatewayProvider } from './mcp-gateway/mcp-gateway.provider';
+import { MCP_TOOL_PROVIDERS, type McpToolProvider } from './mcp-server/mcp-tool-provider';
+import { ToolpathToolProvider } from './mcp-server/toolpath-tool-provider';
 import { WorkflowRepository } from './workflows/workflow.repository';
+import { CanvasController } from './workflows/canvas.controller';
+import { QueueDepthController } from './queues/queue-depth.controller';
+import { QueueDepth } from './queues/queue-depth';
+import { CanvasRepository } from './workflows/canvas.repository';
 import { WorkflowsController } from './workflows/workflows.controller';
 import { WorkflowsService } from './workflows/workflows.service';
 
@@ -34,7 +43,7 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [PlatformModule.forRoot({ service: GATEWAY_SERVICE, config, uses: { nats: true, mongo: true } })],
-      controllers: [SessionController, ...LEARNING_CONTROLLERS, ...LIBRARY_CONTROLLERS, ResourcesController, EventsController, ExecutionsController, WorkflowsController, OpenAiProxyController],
+      controllers: [SessionController, ...LEARNING_CONTROLLERS, ...LIBRARY_CONTROLLERS, ResourcesController, EventsController, ExecutionsController, WorkflowsController, CanvasController, QueueDepthController, OpenAiProxyController, ...MCP_SERVER_CONTROLLERS],
       providers: [
         // The configured keys, looked up by the guard and exchanged for sessions by the sign-in.
         { provide: ApiKeys, useValue: new ApiKeys(config.TOOLPATH_API_KEYS) },
@@ -43,6 +52,8 @@ export class GatewayModule {
         TOOL_EVENT_READER,
         PipelineMetrics,
         WorkflowRepository,
+        CanvasRepository,
+        QueueDepth,
         WorkflowsService,
         ExecutorClient,
         ExecutionsService,
@@ -50,7 +61,12 @@ export class GatewayModule {
         ...LEARNING_PROVIDERS,
         ...LIBRARY_PROVIDERS,
         OpenAiProxyService,
+        OtlpIngestService,
         ResourcesService,
+        ...MCP_SERVER_PROVIDERS,
+        McpGatewayProvider,
+        // Every source of tools on /mcp (mcp-server/mcp-tool-provider.ts): a new one is added to `inject`.
+        { provide: MCP_TOOL_PROVIDERS, useFactory: (...providers: McpToolProvider[]) => providers, inject: [ToolpathToolProvider, McpGatewayProvider] },
       ],
     };
   }

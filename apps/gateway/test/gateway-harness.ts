@@ -70,6 +70,13 @@ export class GatewayHarness {
     return this.app;
   }
 
+  /** Stops the in-process gateway, so a suite can start another with other settings. */
+  async stopGateway(): Promise<void> {
+    const app = this.app;
+    this.app = undefined as unknown as NestFastifyApplication;
+    await app?.close();
+  }
+
   /** Spawns a built app (`npx tsc -b tsconfig.build.json` first) with the isolated settings; stopped by `teardown`. */
   async startService(name: Parameters<typeof startService>[0], extraEnv: Record<string, string> = {}): Promise<ServiceProcess> {
     const service = await startService(name, { ...this.env, ...extraEnv });

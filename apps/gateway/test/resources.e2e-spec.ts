@@ -78,16 +78,24 @@ describe('GET /api/v1/workflows/resources/mcps', () => {
 
 describe('GET /api/v1/workflows/resources/agents', () => {
   it("counts the tenant's agents from its events, and only its own", async () => {
-    const ev = (agentId: string | undefined, tool: string, success = true, tenantKey = KEY_A) =>
-      call('POST', '/api/v1/events', {
+    // Each event a minute apart, so the newest of each agent is known (lastSeenAt).
+    let at = Date.now() - 60 * 60_000;
+    const seen: Record<string, string> = {};
+    const ev = (agentId: string | undefined, tool: string, success = true, tenantKey = KEY_A) => {
+      at += 60_000;
+      if (agentId && tenantKey === KEY_A) seen[agentId] = new Date(at).toISOString();
+      return call('POST', '/api/v1/events', {
         key: tenantKey,
-        body: { kind: 'tool_call', sessionId: `s-${agentId}`, tool, success, startedAt: Date.now(), durationMs: 5, ...(agentId ? { agentId } : {}) },
+        body: { kind: 'tool_call', sessionId: `s-${agentId}`, tool, success, startedAt: at, durationMs: 5, ...(agentId ? { agentId } : {}) },
       });
+    };
     await ev('planner', 'github.get_pr');
     await ev('planner', 'github.get_pr');
     await ev('planner', 'slack.post', false);
     await ev('coder', 'fs.write');
     await ev(undefined, 'fs.read');
+    // Another tenant's later event of the same agent is not this tenant's "last seen".
+    await ev('planner', 'fs.read', true, KEY_B);
     await ev('intruder', 'fs.read', true, KEY_B);
     const r = await waitFor(
       async () => {
@@ -98,8 +106,8 @@ describe('GET /api/v1/workflows/resources/agents', () => {
     );
     expect(r.body).toEqual({
       items: [
-        { agentId: 'planner', events: 3, failed: 1, successRate: 0.667, tools: [{ tool: 'github.get_pr', count: 2 }, { tool: 'slack.post', count: 1 }] },
-        { agentId: 'coder', events: 1, failed: 0, successRate: 1, tools: [{ tool: 'fs.write', count: 1 }] },
+        { agentId: 'planner', events: 3, failed: 1, successRate: 0.667, tools: [{ tool: 'github.get_pr', count: 2 }, { tool: 'slack.post', count: 1 }], lastSeenAt: seen.planner },
+        { agentId: 'coder', events: 1, failed: 0, successRate: 1, tools: [{ tool: 'fs.write', count: 1 }], lastSeenAt: seen.coder },
       ],
       nextCursor: null,
     });

@@ -376,7 +376,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Agents seen in this tenant's tool calls (agentId) over the last `days`, with event and failure counts and their most used tools */
+        /** Agents seen in this tenant's tool calls (agentId) over the last `days`, with event and failure counts, their most used tools and when each was last seen */
         get: operations["ResourcesController_agents"];
         put?: never;
         post?: never;
@@ -458,6 +458,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search sessions by intent, agent and outcome, most recently active first (cursor pagination)
+         * @description Sessions in the order of their newest event (then sessionId, descending). `intent` matches a case-insensitive substring of the session's intent (its session_end's, else its events'); the text is plain, never a pattern. A page reads at most 50000 events, so a rare match may give a short or even empty page with a `nextCursor`: follow it until it is null.
+         */
+        get: operations["EventsController_search"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sessions/{id}": {
         parameters: {
             query?: never;
@@ -484,6 +504,26 @@ export interface paths {
         };
         /** Totals, success rate and mean duration: overall, last 24 h, by tool, by intent */
         get: operations["EventsController_stats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tool calls, failures and active sessions per UTC hour or day
+         * @description The range is widened to whole buckets and holds at most 400 of them (a longer one is a 400 naming `from`; `to` not after `from` is a 400 naming `to`).
+         */
+        get: operations["EventsController_timeline"];
         put?: never;
         post?: never;
         delete?: never;
@@ -520,7 +560,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Every run of the tenant, filters optional
+         * @description Runs still going (or ended moments ago) come first, newest first; then finished runs, most recently finished first. Keyset-paged: pass `nextCursor` as `cursor` for the next page, until it is null. A page may hold fewer than `limit` runs (even none) and still have a `nextCursor`: one request reads a bounded part of the list.
+         */
+        get: operations["ExecutionsController_listAll"];
         put?: never;
         /** Run an inline definition (validated first; nothing is stored in the catalog) */
         post: operations["ExecutionsController_startInline"];
@@ -707,6 +751,50 @@ export interface paths {
         };
         /** Runs of a workflow: total, by status, mean duration and success rate (from the executor's list) */
         get: operations["WorkflowsController_stats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/canvas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where the builder draws a workflow's steps
+         * @description A canvas never saved answers empty `nodes` and null `viewport` and `updatedAt`.
+         */
+        get: operations["CanvasController_get"];
+        /**
+         * Replace a workflow's canvas
+         * @description Positions are by step id; the definition is not changed and no version is made.
+         */
+        put: operations["CanvasController_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/queues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The executor's job queues: jobs per state
+         * @description The queues hold every tenant's jobs, so the rule of the /queues dashboard applies: with keys of several tenants, only those GATEWAY_QUEUES_TENANTS names may see them (403 otherwise).
+         */
+        get: operations["QueueDepthController_counts"];
         put?: never;
         post?: never;
         delete?: never;
@@ -947,6 +1035,8 @@ export interface components {
             toolCalls: number;
             failedCalls: number;
             tools: string[];
+            /** @description the agentIds that sent its events, sorted */
+            agents: string[];
             /** Format: date-time */
             firstStartedAt: string;
             /** Format: date-time */
@@ -972,6 +1062,37 @@ export interface components {
             byIntent: (components["schemas"]["EventTally"] & {
                 intent: string;
             })[];
+        };
+        TimelinePoint: {
+            /**
+             * Format: date-time
+             * @description the first instant of the UTC hour or day
+             */
+            start: string;
+            /** @description tool calls that started in it */
+            calls: number;
+            /** @description of those, the ones that failed */
+            failures: number;
+            /** @description distinct sessions with an event in it */
+            sessions: number;
+        };
+        EventTimeline: {
+            /** @enum {string} */
+            bucket: "hour" | "day";
+            /**
+             * Format: date-time
+             * @description the range asked for, widened to whole buckets
+             */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            /** @description oldest first, one per bucket, empty ones included */
+            buckets: components["schemas"]["TimelinePoint"][];
+            /**
+             * Format: date-time
+             * @description null when every event of the range was counted; else only the newest 200000 were, and this is the oldest of them: earlier buckets are partial
+             */
+            countedFrom: string | null;
         };
         WorkflowDefinition: {
             id?: string;
@@ -3029,11 +3150,19 @@ export interface operations {
                 content: {
                     "application/json": {
                         items?: {
-                            agentId?: string;
-                            events?: number;
-                            failed?: number;
-                            successRate?: number | null;
-                            tools?: Record<string, never>[];
+                            agentId: string;
+                            events: number;
+                            failed: number;
+                            successRate: number | null;
+                            tools: {
+                                tool: string;
+                                count: number;
+                            }[];
+                            /**
+                             * Format: date-time
+                             * @description the start time of its newest event of any kind
+                             */
+                            lastSeenAt: string | null;
                         }[];
                         nextCursor?: string | null;
                     };
@@ -3295,6 +3424,53 @@ export interface operations {
             };
         };
     };
+    EventsController_search: {
+        parameters: {
+            query?: {
+                /** @description sessions whose intent contains this text, ignoring case (plain text: every character stands for itself; spaces included) */
+                intent?: string;
+                /** @description sessions with at least one event sent by this agent */
+                agentId?: string;
+                /** @description sessions that ended (session_end) with this outcome; open sessions match neither */
+                success?: "true" | "false";
+                limit?: number;
+                /** @description `nextCursor` of the previous page, as it was returned */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionSummaryPage"];
+                };
+            };
+            /** @description Bad input; `details` names each offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
     EventsController_session: {
         parameters: {
             query?: never;
@@ -3368,6 +3544,50 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EventStats"];
+                };
+            };
+            /** @description Bad input; `details` names each offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    EventsController_timeline: {
+        parameters: {
+            query?: {
+                /** @description UTC hours or UTC days */
+                bucket?: "hour" | "day";
+                /** @description epoch ms or ISO-8601, widened down to its bucket; default: 24 hours or 30 days before `to` */
+                from?: string;
+                /** @description epoch ms or ISO-8601 (exclusive), widened up to a whole bucket; default: now */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventTimeline"];
                 };
             };
             /** @description Bad input; `details` names each offending field */
@@ -3522,6 +3742,63 @@ export interface operations {
             };
             /** @description A path parameter over 3072 characters as sent */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The executor did not answer in time (the message names it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    ExecutionsController_listAll: {
+        parameters: {
+            query?: {
+                /** @description runs of this workflow only (a deleted workflow's runs too) */
+                workflowId?: string;
+                status?: "PENDING" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELLED";
+                /** @description runs that ended at or after this time (a run still going counts as ending now): epoch ms or ISO-8601 */
+                from?: string;
+                /** @description runs that ended before this time (exclusive; later than `from`): epoch ms or ISO-8601 */
+                to?: string;
+                limit?: number;
+                /** @description `nextCursor` of the previous page, as it was returned */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionPage"];
+                };
+            };
+            /** @description Bad input; `details` names each offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4351,6 +4628,239 @@ export interface operations {
                 };
             };
             /** @description The executor did not answer */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    CanvasController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        workflowId: string;
+                        nodes: {
+                            [key: string]: {
+                                x: number;
+                                y: number;
+                            };
+                        };
+                        viewport: {
+                            x: number;
+                            y: number;
+                            /** @description the scale the builder last showed the graph at */
+                            zoom: number;
+                        } | null;
+                        /** @description when the canvas was last saved; null if never */
+                        updatedAt: string | null;
+                    };
+                };
+            };
+            /** @description Bad input; `details` names each offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such workflow for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description A path parameter over 3072 characters as sent */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    CanvasController_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description where each step is drawn, by step id */
+                    nodes: {
+                        [key: string]: {
+                            x: number;
+                            y: number;
+                        };
+                    };
+                    viewport?: {
+                        x: number;
+                        y: number;
+                        /** @description the scale the builder last showed the graph at */
+                        zoom: number;
+                    };
+                };
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        workflowId: string;
+                        nodes: {
+                            [key: string]: {
+                                x: number;
+                                y: number;
+                            };
+                        };
+                        viewport: {
+                            x: number;
+                            y: number;
+                            /** @description the scale the builder last showed the graph at */
+                            zoom: number;
+                        } | null;
+                        /** @description when the canvas was last saved; null if never */
+                        updatedAt: string | null;
+                    };
+                };
+            };
+            /** @description Bad input; `details` names each offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such workflow for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description A path parameter over 3072 characters as sent */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    QueueDepthController_counts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        queues: {
+                            name: string;
+                            counts: {
+                                waiting: number;
+                                prioritized: number;
+                                active: number;
+                                delayed: number;
+                                "waiting-children": number;
+                                failed: number;
+                                completed: number;
+                                paused: number;
+                            };
+                        }[];
+                    };
+                };
+            };
+            /** @description Bad input; `details` names each offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description This tenant may not see the shared queues */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Redis did not answer */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TENANT_ID_PATTERN } from './events';
+import { KeysetCursorSchema } from './keyset-cursor';
 import type { RequestReply, ServiceReply, SubjectsOf } from './service-reply';
 
 /**
@@ -26,6 +27,7 @@ export interface ExecutorRequests {
   start: RequestReply<StartExecutionRequest, StartExecutionReply>;
   get: RequestReply<ExecutionRef, ExecutionView>;
   list: RequestReply<ListExecutionsRequest, ListExecutionsReply>;
+  listAll: RequestReply<ListAllExecutionsRequest, ListExecutionsReply>;
   cancel: RequestReply<ExecutionRef, ExecutionView>;
 }
 
@@ -33,6 +35,7 @@ export const executorSubjects = (prefix: string): SubjectsOf<ExecutorRequests> =
   start: `${prefix}.executor.start`,
   get: `${prefix}.executor.get`,
   list: `${prefix}.executor.list`,
+  listAll: `${prefix}.executor.list-all`,
   cancel: `${prefix}.executor.cancel`,
 });
 
@@ -87,6 +90,24 @@ export const ListExecutionsRequestSchema = z.object({
   cursor: z.string().max(1000).optional(),
 });
 export type ListExecutionsRequest = z.input<typeof ListExecutionsRequestSchema>;
+
+/**
+ * Gateway → executor: every run of a tenant, live ones first, then finished ones most recently
+ * recorded first, keyset-paged (`nextCursor` in the keyset cursor format). A page may hold fewer
+ * than `limit` runs and still have a `nextCursor` (the executor bounds the work of one request).
+ */
+export const ListAllExecutionsRequestSchema = z.object({
+  tenantId,
+  workflowId: z.string().min(1).max(128).optional(),
+  status: z.enum(['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED']).optional(),
+  /** Runs created at or after this time (epoch ms). */
+  fromMs: z.number().int().nonnegative().optional(),
+  /** Runs created before this time (epoch ms). */
+  toMs: z.number().int().nonnegative().optional(),
+  limit: z.number().int().min(1).max(1000).default(50),
+  cursor: KeysetCursorSchema.optional(),
+});
+export type ListAllExecutionsRequest = z.input<typeof ListAllExecutionsRequestSchema>;
 
 /** One step of a run as clients see it (`GET /executions/:id`). */
 export interface StepView {

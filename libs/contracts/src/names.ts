@@ -74,6 +74,8 @@ export const Collections = {
   workflows: 'workflows',
   /** Gateway (single writer): every version of every workflow, `_id` `<tenantId>:<workflowId>:<version>`. */
   workflowVersions: 'workflow_versions',
+  /** Gateway (single writer): where the builder placed each step of a workflow, `_id` `<tenantId>:<workflowId>`. */
+  workflowCanvases: 'workflow_canvases',
 } as const;
 
 export const DefaultPorts = {

@@ -3,5 +3,8 @@ export * from './indexes';
 export * from './cursor';
 export * from './tool-event.writer';
 export * from './tool-event.reader';
+export * from './session-summary';
+export * from './session-search';
+export * from './event-timeline';
 export { arrivalMillis } from './arrival-time';
 export { isStoreOutage, storeAnswers } from './store-outage';

@@ -47,10 +47,11 @@ describe('ToolEventReader: agents and replay order (real database)', () => {
     await client.close();
   });
 
-  it('counts the tool calls of each agent since a time, most active first, with its failures and top tools', async () => {
+  it('counts the tool calls of each agent since a time, most active first, with its failures, top tools and newest event', async () => {
+    // bot was last seen at its session_end (any kind counts), not at another tenant's later row.
     expect(await reader.agents('acme', new Date(T0), { maxTimeMS: 5000 })).toEqual([
-      { agentId: 'bot', events: 3, failed: 1, successRate: 0.667, tools: [{ tool: 'orders.get', count: 2 }, { tool: 'mail.send', count: 1 }] },
-      { agentId: 'helper', events: 1, failed: 0, successRate: 1, tools: [{ tool: 'mail.send', count: 1 }] },
+      { agentId: 'bot', events: 3, failed: 1, successRate: 0.667, tools: [{ tool: 'orders.get', count: 2 }, { tool: 'mail.send', count: 1 }], lastSeenAt: new Date(T0 + 6000) },
+      { agentId: 'helper', events: 1, failed: 0, successRate: 1, tools: [{ tool: 'mail.send', count: 1 }], lastSeenAt: new Date(T0 + 4000) },
     ]);
   });
 

@@ -1,7 +1,12 @@
 import type { Collection, Db, Filter, FindCursor } from 'mongodb';
 import { Collections, type Page } from '@toolpath/contracts';
 import { cursorTime, decodeCursor, encodeCursor } from './cursor';
+import { eventTimeline, type EventTimeline, type TimelineBucket } from './event-timeline';
+import { searchSessions, type SessionSearch } from './session-search';
+import { SUMMARY_PROJECTION, summarizeSessions, type SessionSummary, type SummaryRow } from './session-summary';
 import type { RejectedEvent, StoredToolEvent } from './stored-event';
+
+export type { SessionSummary } from './session-summary';
 
 export interface EventQuery {
   sessionId?: string;
@@ -29,19 +34,6 @@ export interface EventStats {
   byIntent: Array<Tally & { intent: string }>;
 }
 
-export interface SessionSummary {
-  sessionId: string;
-  intent?: string;
-  success?: boolean;
-  ended: boolean;
-  events: number;
-  toolCalls: number;
-  failedCalls: number;
-  tools: string[];
-  firstStartedAt: Date;
-  lastStartedAt: Date;
-}
-
 /** One agent seen in a tenant's tool calls, with its counts. */
 export interface AgentActivity {
   agentId: string;
@@ -51,6 +43,8 @@ export interface AgentActivity {
   successRate: number | null;
   /** The agent's most used tools (up to 10), with counts. */
   tools: Array<{ tool: string; count: number }>;
+  /** The start time of the agent's newest event of any kind (it may be later than the window). */
+  lastSeenAt: Date | null;
 }
 
 /** Rows scanned at most to find the recent sessions, so one call stays bounded on any history. */
@@ -112,33 +106,19 @@ export class ToolEventReader {
     }
     await scan.close();
     if (order.length === 0) return [];
-    const rows = await this.events
-      .find(
-        { tenantId, sessionId: { $in: order } },
-        { projection: { sessionId: 1, kind: 1, tool: 1, success: 1, intent: 1, startedAt: 1 } },
-      )
-      .toArray();
-    const bySession = new Map<string, SessionSummary>();
-    for (const r of rows) {
-      let s = bySession.get(r.sessionId);
-      if (!s) {
-        s = { sessionId: r.sessionId, ended: false, events: 0, toolCalls: 0, failedCalls: 0, tools: [], firstStartedAt: r.startedAt, lastStartedAt: r.startedAt };
-        bySession.set(r.sessionId, s);
-      }
-      s.events++;
-      if (r.startedAt < s.firstStartedAt) s.firstStartedAt = r.startedAt;
-      if (r.startedAt > s.lastStartedAt) s.lastStartedAt = r.startedAt;
-      if (r.intent && (!s.intent || r.kind === 'session_end')) s.intent = r.intent;
-      if (r.kind === 'session_end') {
-        s.ended = true;
-        s.success = r.success;
-      } else {
-        s.toolCalls++;
-        if (!r.success) s.failedCalls++;
-        if (r.tool && !s.tools.includes(r.tool)) s.tools.push(r.tool);
-      }
-    }
+    const rows = await this.events.find({ tenantId, sessionId: { $in: order } }, { projection: SUMMARY_PROJECTION }).toArray();
+    const bySession = summarizeSessions(rows as SummaryRow[]);
     return order.map((id) => bySession.get(id)).filter((s): s is SessionSummary => s !== undefined);
+  }
+
+  /** Sessions matching `q`, most recently active first, keyset-paged (see `searchSessions`). */
+  searchSessions(tenantId: string, q: SessionSearch, limit: number, cursor?: string): Promise<Page<SessionSummary>> {
+    return searchSessions(this.events, tenantId, q, limit, cursor);
+  }
+
+  /** Calls, failures and sessions per bucket of an aligned, bounded range (see `eventTimeline`). */
+  timeline(tenantId: string, bucket: TimelineBucket, range: { from: number; to: number }, opts: { maxTimeMS?: number } = {}): Promise<EventTimeline> {
+    return eventTimeline(this.events, tenantId, bucket, range, opts);
   }
 
   /**
@@ -187,7 +167,7 @@ export class ToolEventReader {
       if (typeof id !== 'string') continue;
       let a = agents.get(id);
       if (!a) {
-        a = { agentId: id, events: 0, failed: failed.get(id) ?? 0, successRate: null, tools: [] };
+        a = { agentId: id, events: 0, failed: failed.get(id) ?? 0, successRate: null, tools: [], lastSeenAt: null };
         agents.set(id, a);
       }
       a.events += row.n;
@@ -197,7 +177,25 @@ export class ToolEventReader {
       a.successRate = a.events > 0 ? Math.round(((a.events - a.failed) / a.events) * 1000) / 1000 : null;
       a.tools = a.tools.sort((x, y) => y.count - x.count || x.tool.localeCompare(y.tool)).slice(0, 10);
     }
+    await this.lastSeen(tenantId, [...agents.values()], options);
     return [...agents.values()].sort((x, y) => y.events - x.events || x.agentId.localeCompare(y.agentId));
+  }
+
+  /**
+   * Each agent's newest event: one find per agent for its newest row, a few at a time (FerretDB
+   * v1's `$group` has no `$max`). The agents listed were active lately, so on MongoDB the walk
+   * down the tenant_started index meets their newest row early.
+   */
+  private async lastSeen(tenantId: string, agents: AgentActivity[], options: { maxTimeMS?: number }): Promise<void> {
+    const AT_ONCE = 8;
+    for (let i = 0; i < agents.length; i += AT_ONCE) {
+      await Promise.all(
+        agents.slice(i, i + AT_ONCE).map(async (a) => {
+          const [row] = await this.events.find({ tenantId, agentId: a.agentId }, { projection: { _id: 0, startedAt: 1 }, ...options }).sort({ startedAt: -1 }).limit(1).toArray();
+          a.lastSeenAt = row?.startedAt ?? null;
+        }),
+      );
+    }
   }
 
   /**

@@ -3,6 +3,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { brokenStreamFetch } from './broken-stream-fetch';
 import type { McpServerConfig } from './mcp-config';
 import { McpToolError } from './mcp-errors';
 
@@ -45,6 +46,8 @@ export interface McpCallOptions {
   deadline?: number;
   /** Sent as the request's `_meta` (MCP's place for what is not an argument): the executor's idempotency key and attempt kind. */
   meta?: Record<string, unknown>;
+  /** Receives the server's progress notifications for this call (a progress token is then sent). */
+  onProgress?: (progress: { progress: number; total?: number; message?: string }) => void;
 }
 
 const CLIENT_INFO = { name: 'toolpath', version: '0.1.0' };
@@ -131,21 +134,33 @@ export class McpConnection {
    * flagged `isError` is a non-retryable McpToolError carrying the tool's text.
    */
   async callTool(tool: string, args: Record<string, unknown>, opts: McpCallOptions = {}): Promise<unknown> {
-    if (opts.signal?.aborted) throw new McpToolError('aborted', `call to "${tool}" on MCP server "${this.name}" was aborted before it started`, false);
-    const client = await this.ready(tool, opts);
-    const budget = this.config.callTimeoutMs ?? this.defaults.callTimeoutMs;
-    const timeout = Math.max(1, Math.min(budget, opts.deadline !== undefined ? opts.deadline - Date.now() : budget));
-    let result: CallToolResult;
-    try {
-      result = (await client.callTool({ name: tool, arguments: args, ...(opts.meta ? { _meta: opts.meta } : {}) }, undefined, { signal: opts.signal, timeout })) as CallToolResult;
-    } catch (err) {
-      if (opts.signal?.aborted) throw new McpToolError('aborted', `call to "${tool}" on MCP server "${this.name}" was aborted`, false, { cause: err });
-      throw this.callError(err, `tool "${tool}"`, timeout);
-    }
+    const result = await this.callToolResult(tool, args, opts);
     if (result.isError) {
       throw new McpToolError('tool_error', `MCP tool "${tool}" on "${this.name}" failed: ${contentText(result) || 'no message'}`, false);
     }
     return stepResult(result);
+  }
+
+  /**
+   * Calls a tool and returns the server's answer as it is, `isError` results included (the
+   * recording MCP gateway forwards it to its client). Transport failures, timeouts and refusals
+   * throw McpToolError, as in callTool.
+   */
+  async callToolResult(tool: string, args: Record<string, unknown>, opts: McpCallOptions = {}): Promise<CallToolResult> {
+    if (opts.signal?.aborted) throw new McpToolError('aborted', `call to "${tool}" on MCP server "${this.name}" was aborted before it started`, false);
+    const client = await this.ready(tool, opts);
+    const budget = this.config.callTimeoutMs ?? this.defaults.callTimeoutMs;
+    const timeout = Math.max(1, Math.min(budget, opts.deadline !== undefined ? opts.deadline - Date.now() : budget));
+    try {
+      return (await client.callTool({ name: tool, arguments: args, ...(opts.meta ? { _meta: opts.meta } : {}) }, undefined, {
+        signal: opts.signal,
+        timeout,
+        ...(opts.onProgress ? { onprogress: opts.onProgress } : {}),
+      })) as CallToolResult;
+    } catch (err) {
+      if (opts.signal?.aborted) throw new McpToolError('aborted', `call to "${tool}" on MCP server "${this.name}" was aborted`, false, { cause: err });
+      throw this.callError(err, `tool "${tool}"`, timeout);
+    }
   }
 
   /** Closes the connection (a stdio server's process ends with it). Later calls fail. */
@@ -264,7 +279,8 @@ export class McpConnection {
       });
       return t;
     }
-    return new StreamableHTTPClientTransport(new URL(c.url), { requestInit: { headers: c.headers } });
+    // A server that dies mid-call fails the call at once instead of at its timeout (see brokenStreamFetch).
+    return new StreamableHTTPClientTransport(new URL(c.url), { requestInit: { headers: c.headers }, fetch: brokenStreamFetch() });
   }
 
   private callError(err: unknown, what: string, timeout: number): McpToolError {

@@ -13,3 +13,4 @@ export * from './platform.module';
 export * from './bootstrap';
 export * from './http/public.decorator';
 export * from './http/zod-validation.pipe';
+export { MAX_WRITES_PER_COMMAND, inWriteChunks } from './mongo-write-chunks';

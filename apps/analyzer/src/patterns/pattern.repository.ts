@@ -1,11 +1,10 @@
 import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
 import { Collections } from '@toolpath/contracts';
+import { inWriteChunks } from '@toolpath/platform';
 import type { MinedPattern } from '@toolpath/mining';
 import type { PatternRow } from '@toolpath/pattern-store';
 import { patternFigures, type TenantPatternViews } from './pattern-views';
 
-/** Operations per bulkWrite call. */
-const BULK = 500;
 
 /**
  * The analyzer is the single writer of `patterns` (the row type and others' reads are in
@@ -57,9 +56,10 @@ export class PatternRepository {
       }
     }
     let failed = 0;
-    for (let i = 0; i < ops.length; i += BULK) {
+    // A command's worth at a time (MAX_WRITES_PER_COMMAND: larger write commands hang FerretDB v1).
+    await inWriteChunks(ops, async (chunk, i) => {
       try {
-        await this.rows.bulkWrite(ops.slice(i, i + BULK), { ordered: false });
+        await this.rows.bulkWrite(chunk, { ordered: false });
       } catch (err) {
         // A row the database refuses (e.g. a NUL in a parameter on PostgreSQL) must not stop the
         // others; it is retried at the next run because its signature is not recorded.
@@ -73,7 +73,7 @@ export class PatternRepository {
           failed++;
         }
       }
-    }
+    });
     return { written: next, changed, removed, failed };
   }
 

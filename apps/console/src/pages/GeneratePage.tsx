@@ -91,8 +91,11 @@ export default function GeneratePage() {
               <Button onClick={() => generation.id && apply.mutate(generation.id)} loading={apply.isPending} disabled={!generation.id || !generation.workflow}>
                 Apply
               </Button>
+              <Button variant="default" onClick={() => generation.workflow && navigate('/builder', { state: { draft: generation.workflow } })} disabled={!generation.workflow}>
+                Open in builder
+              </Button>
               <Text>
-                Stores the draft in the catalog and opens it.
+                Apply stores the draft in the catalog and opens it; the builder lets you change it first.
                 {(generation.missingTools ?? []).length > 0 ? ' Steps calling a missing tool fail until the tool is registered.' : ''}
               </Text>
             </Group>

@@ -1,11 +1,17 @@
 /** @jest-environment jest-fixed-jsdom */
-import { screen, within } from '@testing-library/react';
+import { fireEvent, screen, within } from '@testing-library/react';
 import { renderPage } from '../test-support/render';
 import OverviewPage from './OverviewPage';
 
 const tally = (total: number, failed: number, avgDurationMs: number | null = 100) => ({ total, successful: total - failed, failed, successRate: total ? (total - failed) / total : null, avgDurationMs });
 
-const answers = {
+const hour = (h: number, calls: number, failures: number, sessions = 1) => ({ start: `2026-12-06T${String(h).padStart(2, '0')}:00:00.000Z`, calls, failures, sessions });
+const hourly = { bucket: 'hour', from: '2026-12-06T05:00:00.000Z', to: '2026-12-06T08:00:00.000Z', countedFrom: null, buckets: [hour(5, 0, 0, 0), hour(6, 40, 5, 3), hour(7, 10, 0)] };
+const daily = { bucket: 'day', from: '2026-12-05T00:00:00.000Z', to: '2026-12-07T00:00:00.000Z', countedFrom: '2026-12-05T12:00:00.000Z', buckets: [{ start: '2026-12-05T00:00:00.000Z', calls: 7, failures: 7, sessions: 2 }, { start: '2026-12-06T00:00:00.000Z', calls: 50, failures: 4, sessions: 4 }] };
+
+const answers: Record<string, unknown> = {
+  'GET /api/v1/stats/timeline': hourly,
+  'GET /api/v1/stats/queues': { queues: [{ name: 'steps', counts: { waiting: 7, prioritized: 0, active: 2, delayed: 1, 'waiting-children': 0, failed: 3, completed: 40, paused: 0 } }] },
   'GET /api/v1/stats': {
     overall: tally(200, 20),
     last24h: tally(40, 2),
@@ -49,8 +55,33 @@ describe('OverviewPage', () => {
     // The 503 still names the dependency that is down and why.
     expect(await screen.findByText('gateway is not ready: redis down')).toBeTruthy();
     expect(screen.getByText('connection refused')).toBeTruthy();
-    expect(screen.getByRole('link', { name: 'queue dashboard' }).getAttribute('href')).toBe('/queues');
+    expect((await screen.findByRole('link', { name: 'queue dashboard' })).getAttribute('href')).toBe('/queues');
+    const queues = within(screen.getByRole('table', { name: 'Jobs per queue and state' }));
+    expect(Array.from(queues.getAllByRole('row')[1].querySelectorAll('td')).map((td) => td.textContent)).toEqual(['steps', '7', '0', '2', '1', '3', '40']);
     expect(page.requests.map((r) => r.url)).toContain('/api/v1/sessions/recent?limit=10');
+  });
+
+  it('charts the calls per hour with a description and a table, and switches to days', async () => {
+    const mine = { ...answers };
+    const view = renderPage(<OverviewPage />, { answers: mine });
+    const chart = await screen.findByRole('img', { name: /^Tool calls per hour over 3 hours: 50 calls, 5 failed \(90 % succeeded\); busiest .* with 40\.$/ });
+    // Stacked bars: the hour with failures has a succeeded and a failed part; the empty hour none.
+    expect(chart.querySelectorAll('rect')).toHaveLength(3);
+    const table = screen.getByRole('table', { name: 'Tool calls per hour', hidden: true });
+    const rows = within(table).getAllByRole('row', { hidden: true }).slice(1).map((r) => Array.from(r.querySelectorAll('td')).slice(1).map((td) => td.textContent));
+    expect(rows).toEqual([
+      ['0', '0', '–', '0'],
+      ['40', '5', '87.5 %', '3'],
+      ['10', '0', '100 %', '1'],
+    ]);
+    expect(view.requests.map((r) => r.url)).toContain('/api/v1/stats/timeline?bucket=hour');
+
+    mine['GET /api/v1/stats/timeline'] = daily;
+    fireEvent.click(screen.getByRole('radio', { name: 'Per day, last 30 days' }));
+    expect(await screen.findByRole('img', { name: /^Tool calls per day over 2 days: 57 calls, 11 failed/ })).toBeTruthy();
+    expect(view.requests.map((r) => r.url)).toContain('/api/v1/stats/timeline?bucket=day');
+    // Past the server's reading bound, the older bars are said to be partial.
+    expect(screen.getByText(/Only the newest events were counted/)).toBeTruthy();
   });
 
   it('says so when the statistics cannot be read', async () => {

@@ -1,10 +1,12 @@
-import { Alert, Anchor, Badge, Card, Group, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
+import { Alert, Anchor, Badge, Card, Group, SegmentedControl, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
-import type { ReactNode } from 'react';
+import { useState, type ReactNode } from 'react';
 import { Link } from 'react-router-dom';
 import { api, unwrap } from '../api/client';
+import { QueueDepth } from '../components/overview/QueueDepth';
 import { percent, duration } from '../components/figures';
 import { Figure } from '../components/Figure';
+import { TimelineChart, type TimelineBucket } from '../components/overview/TimelineChart';
 
 /** "1 pattern", "3 patterns". */
 const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
@@ -53,6 +55,12 @@ function Bar({ value, max, label }: { value: number; max: number; label: string 
 
 /** What has been recorded and learned, at a glance: events, tools, intents, sessions, the analyzer and the services. */
 export default function OverviewPage() {
+  const [bucket, setBucket] = useState<TimelineBucket>('hour');
+  const timeline = useQuery({
+    queryKey: ['stats', 'timeline', bucket],
+    // The API's default range: the last 24 hours, or the last 30 days.
+    queryFn: async () => unwrap(await api.GET('/api/v1/stats/timeline', { params: { query: { bucket } } })),
+  });
   const stats = useQuery({ queryKey: ['stats'], queryFn: async () => unwrap(await api.GET('/api/v1/stats')) });
   const recent = useQuery({ queryKey: ['sessions', 'recent'], queryFn: async () => unwrap(await api.GET('/api/v1/sessions/recent', { params: { query: { limit: 10 } } })) });
   const learning = useQuery({ queryKey: ['stats', 'health'], queryFn: async () => unwrap(await api.GET('/api/v1/stats/health')) });
@@ -92,6 +100,31 @@ export default function OverviewPage() {
         <Figure size="xl" label="Events, last 24 h" value={s ? String(s.last24h.total) : '…'} detail={s ? `${s.last24h.failed} failed` : undefined} />
         <Figure size="xl" label="Success rate, last 24 h" value={s ? percent(s.last24h.successRate) : '…'} />
       </SimpleGrid>
+
+      <Section title="Events over time" error={timeline.error}>
+        <Stack gap="xs">
+          <SegmentedControl
+            aria-label="Events per"
+            value={bucket}
+            onChange={(v) => setBucket(v as TimelineBucket)}
+            data={[
+              { value: 'hour', label: 'Per hour, last 24 h' },
+              { value: 'day', label: 'Per day, last 30 days' },
+            ]}
+            style={{ alignSelf: 'flex-start' }}
+          />
+          {timeline.data ? (
+            <>
+              <TimelineChart points={timeline.data.buckets} bucket={timeline.data.bucket} />
+              {timeline.data.countedFrom && (
+                <Text size="sm">Only the newest events were counted, back to {new Date(timeline.data.countedFrom).toLocaleString()}: earlier bars are partial.</Text>
+              )}
+            </>
+          ) : (
+            <Text>…</Text>
+          )}
+        </Stack>
+      </Section>
 
       <SimpleGrid cols={{ base: 1, lg: 2 }}>
         <Section title="Top tools">
@@ -329,12 +362,15 @@ export default function OverviewPage() {
                   ))}
                 </Table.Tbody>
               </Table>
-              {/* Queue depth has no API endpoint: the queue dashboard shows it. */}
               <Text>
-                Job queues (depth, failures, retries): <Anchor href="/queues">queue dashboard</Anchor>. The REST API: <Anchor href="/docs">API docs</Anchor>.
+                The REST API: <Anchor href="/docs">API docs</Anchor>.
               </Text>
             </Stack>
           )}
+        </Section>
+
+        <Section title="Job queues">
+          <QueueDepth />
         </Section>
       </SimpleGrid>
     </Stack>

@@ -4,6 +4,7 @@ import { useState } from 'react';
 import { Link } from 'react-router-dom';
 import { api, unwrap } from '../api/client';
 import { percent, duration } from '../components/figures';
+import { MineNowButton } from '../components/learning/MineNowButton';
 
 const SORTS = [
   { value: 'score', label: 'score (support × success rate)' },
@@ -14,6 +15,15 @@ const SORTS = [
 type Sort = (typeof SORTS)[number]['value'];
 
 const PAGE = 25;
+const INTENTS_SHOWN = 2;
+
+/** The most frequent intents of a pattern's sessions, the rest counted. */
+function topIntents(intents: Array<{ text?: string; count?: number }> | undefined): string {
+  if (!intents?.length) return '–';
+  const shown = intents.slice(0, INTENTS_SHOWN).map((i) => `${i.text ?? ''} (${i.count ?? 0})`);
+  const more = intents.length - INTENTS_SHOWN;
+  return more > 0 ? `${shown.join('; ')}; +${more} more` : shown.join('; ');
+}
 
 
 /** The mined patterns: recurring tool sequences, ordered on the server, read a page at a time. */
@@ -31,8 +41,9 @@ export default function PatternsPage() {
     <Stack>
       <Title order={1}>Patterns</Title>
       <Text>Tool sequences that recur across sessions (other calls may sit between their steps), with how often they succeed. Open one to see its learned workflow and promote it to the catalog.</Text>
-      <Group>
+      <Group align="end" justify="space-between">
         <NativeSelect label="Sort by" value={sort} onChange={(e) => setSort(e.currentTarget.value as Sort)} data={SORTS.map((s) => ({ value: s.value, label: s.label }))} />
+        <MineNowButton />
       </Group>
       {list.isError && (
         <Alert color="red" role="alert" title="The patterns could not be read">
@@ -53,6 +64,7 @@ export default function PatternsPage() {
                 <Table.Th>Success rate</Table.Th>
                 <Table.Th>Confidence</Table.Th>
                 <Table.Th>p95 duration</Table.Th>
+                <Table.Th>Top intents</Table.Th>
                 <Table.Th>Last seen</Table.Th>
                 <Table.Th>Promoted</Table.Th>
               </Table.Tr>
@@ -69,6 +81,7 @@ export default function PatternsPage() {
                   <Table.Td>{percent(p.successRate)}</Table.Td>
                   <Table.Td>{percent(p.confidence)}</Table.Td>
                   <Table.Td>{duration(p.p95DurationMs)}</Table.Td>
+                  <Table.Td>{topIntents(p.intents)}</Table.Td>
                   <Table.Td>{p.lastSeenAt ? new Date(p.lastSeenAt).toLocaleString() : '–'}</Table.Td>
                   <Table.Td>
                     {p.promotedWorkflowId ? (

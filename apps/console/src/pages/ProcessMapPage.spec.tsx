@@ -58,6 +58,38 @@ describe('ProcessMapPage', () => {
     expect(page.requests.map((r) => r.url)).toContain('/api/v1/stats/variants?userId=u-7&intent=fix%20the%20build&limit=20');
   });
 
+  it('tables a large map 50 transitions at a time', async () => {
+    const tools = Array.from({ length: 12 }, (_, i) => `t${i}`);
+    // 12 tools each followed by the 11 others: 132 transitions, most frequent first.
+    const edges = tools.flatMap((from, i) => tools.filter((to) => to !== from).map((to, j) => ({ from, to, count: 1000 - i * 11 - j, meanGapMs: 10, p95GapMs: 20 })));
+    renderPage(<ProcessMapPage />, {
+      answers: {
+        'GET /api/v1/stats/flow': { ...flow, activities: tools.map((tool) => ({ tool, count: 50 })), edges },
+        'GET /api/v1/stats/variants': { items: [], nextCursor: null, sessions: 12, otherSessions: 0, basis },
+      },
+    });
+    const table = await screen.findByRole('table', { name: 'Transitions' });
+    const pages = screen.getByRole('navigation', { name: 'Pages of transitions' });
+    const rows = () => within(screen.getByRole('table', { name: 'Transitions' })).getAllByRole('row').slice(1);
+    expect(rows()).toHaveLength(50);
+    expect(within(table).getAllByRole('row')[1].textContent).toBe('t0t1100010 ms20 ms');
+    expect(pages.textContent).toContain('Transitions 1–50 of 132');
+    expect((within(pages).getByRole('button', { name: 'Previous transitions' }) as HTMLButtonElement).disabled).toBe(true);
+
+    fireEvent.click(within(pages).getByRole('button', { name: 'Next transitions' }));
+    fireEvent.click(within(pages).getByRole('button', { name: 'Next transitions' }));
+    expect(rows()).toHaveLength(32);
+    expect(rows()[0].textContent).toBe(`${edges[100].from}${edges[100].to}${edges[100].count}10 ms20 ms`);
+    expect(pages.textContent).toContain('Transitions 101–132 of 132');
+    expect((within(pages).getByRole('button', { name: 'Next transitions' }) as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.click(within(pages).getByRole('button', { name: 'Previous transitions' }));
+    expect(pages.textContent).toContain('Transitions 51–100 of 132');
+    expect(screen.getByText(/the map is laid out along each tool’s most frequent ones/)).toBeTruthy();
+    // Every transition between the 12 drawn tools is drawn on the map.
+    const graph = screen.getByRole('group', { name: /Process map: tools/ });
+    await waitFor(() => expect(graph.querySelectorAll('.react-flow__edge')).toHaveLength(132));
+  });
+
   it('says when the map is approximate, and shows a refusal', async () => {
     renderPage(<ProcessMapPage />, {
       answers: {

@@ -3,8 +3,10 @@ import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useMemo, useState, type FormEvent } from 'react';
 import { Link } from 'react-router-dom';
 import { api, unwrap } from '../api/client';
-import { LayeredGraph, type GraphEdge, type GraphNode } from '../components/graph/LayeredGraph';
-import { percent, duration } from '../components/figures';
+import { percent } from '../components/figures';
+import { LayeredGraph } from '../components/graph/LayeredGraph';
+import { processMapGraph } from '../components/process/processMapGraph';
+import { TransitionsTable } from '../components/process/TransitionsTable';
 
 interface Filters {
   userId: string;
@@ -45,17 +47,7 @@ export default function ProcessMapPage() {
     getNextPageParam: (last) => last.nextCursor ?? undefined,
   });
 
-  const graph = useMemo(() => {
-    const activities = (flow.data?.activities ?? []).slice(0, MAX_NODES);
-    const drawn = new Set(activities.map((a) => a.tool));
-    // A tool following itself is a loop on its node: said in its sublabel, not drawn as an edge.
-    const loops = new Map((flow.data?.edges ?? []).filter((e) => e.from === e.to).map((e) => [e.from, e.count]));
-    const nodes: GraphNode[] = activities.map((a) => ({ id: a.tool, label: a.tool, sublabel: `${a.count} calls${loops.has(a.tool) ? ` · repeats ${loops.get(a.tool)}` : ''}` }));
-    const edges: GraphEdge[] = (flow.data?.edges ?? [])
-      .filter((e) => e.from !== e.to && drawn.has(e.from) && drawn.has(e.to))
-      .map((e) => ({ id: `${e.from}->${e.to}`, source: e.from, target: e.to, label: `${e.count} · ${duration(e.meanGapMs)}` }));
-    return { nodes, edges };
-  }, [flow.data]);
+  const graph = useMemo(() => processMapGraph(flow.data ?? { activities: [], edges: [] }, MAX_NODES), [flow.data]);
 
   const set = (k: keyof Filters) => (e: { currentTarget: { value: string } }) => {
     const value = e.currentTarget.value;
@@ -107,6 +99,7 @@ export default function ProcessMapPage() {
                 <Text>
                   {flow.data.sessions} sessions, {flow.data.activities.length} tools
                   {flow.data.activities.length > MAX_NODES ? ` (the ${MAX_NODES} most frequent drawn)` : ''}. Edges: times one call directly follows the other, and the mean gap.
+                  {graph.edges.some((e) => e.layout === false) ? ' Many transitions: the map is laid out along each tool’s most frequent ones.' : ''}
                 </Text>
                 {!flow.data.basis.exact && (
                   <Alert color="yellow" title="Approximate">
@@ -118,30 +111,8 @@ export default function ProcessMapPage() {
                 ) : (
                   <LayeredGraph label="Process map: tools and the transitions between them" nodes={graph.nodes} edges={graph.edges} height={480} />
                 )}
-                <Table.ScrollContainer minWidth={480} mah={360}>
-                  <Table aria-label="Transitions">
-                    <Table.Thead>
-                      <Table.Tr>
-                        <Table.Th>From</Table.Th>
-                        <Table.Th>To</Table.Th>
-                        <Table.Th>Count</Table.Th>
-                        <Table.Th>Mean gap</Table.Th>
-                        <Table.Th>p95 gap</Table.Th>
-                      </Table.Tr>
-                    </Table.Thead>
-                    <Table.Tbody>
-                      {flow.data.edges.map((e) => (
-                        <Table.Tr key={`${e.from}->${e.to}`}>
-                          <Table.Td>{e.from}</Table.Td>
-                          <Table.Td>{e.to}</Table.Td>
-                          <Table.Td>{e.count}</Table.Td>
-                          <Table.Td>{duration(e.meanGapMs)}</Table.Td>
-                          <Table.Td>{duration(e.p95GapMs)}</Table.Td>
-                        </Table.Tr>
-                      ))}
-                    </Table.Tbody>
-                  </Table>
-                </Table.ScrollContainer>
+                {/* Other filters start again at the first page (a refetch of the same ones does not). */}
+                <TransitionsTable key={JSON.stringify(query)} edges={flow.data.edges} />
               </>
             )}
             {flow.isPending && <Text>Loading…</Text>}

@@ -21,7 +21,13 @@ const mcps = {
   nextCursor: null,
 };
 
-const agents = { items: [{ agentId: 'agent-7', events: 40, failed: 4, successRate: 0.9, tools: [{ tool: 'http.request', count: 30 }] }], nextCursor: null };
+const agents = {
+  items: [
+    { agentId: 'agent-7', events: 40, failed: 4, successRate: 0.9, tools: [{ tool: 'http.request', count: 30 }], lastSeenAt: '2026-12-06T07:45:00.000Z' },
+    { agentId: 'agent-8', events: 0, failed: 0, successRate: null, tools: [], lastSeenAt: null },
+  ],
+  nextCursor: null,
+};
 
 const answers = { 'GET /api/v1/workflows/resources/tools': tools, 'GET /api/v1/workflows/resources/mcps': mcps, 'GET /api/v1/workflows/resources/agents': agents };
 
@@ -51,10 +57,14 @@ describe('ResourcesPage', () => {
     expect(within(alive).getByRole('list', { name: 'Tools of files' }).textContent).toContain('mcp:files/read — Reads a file');
   });
 
-  it('lists the agents with their calls, failures and tools', async () => {
+  it('lists the agents with their calls, failures, tools and when each was last seen', async () => {
     renderPage(<ResourcesPage />, { path: '/resources', answers });
     const row = (await screen.findByText('agent-7', {}, FIRST)).closest('tr') as HTMLElement;
-    expect(Array.from(row.querySelectorAll('td')).map((td) => td.textContent)).toEqual(['agent-7', '40', '4', '90%', 'http.request (30)']);
+    const seen = new Date('2026-12-06T07:45:00.000Z').toLocaleString();
+    expect(Array.from(row.querySelectorAll('td')).map((td) => td.textContent)).toEqual(['agent-7', '40', '4', '90%', 'http.request (30)', seen]);
+    expect(row.querySelector('time')?.getAttribute('dateTime')).toBe('2026-12-06T07:45:00.000Z');
+    const never = screen.getByText('agent-8').closest('tr') as HTMLElement;
+    expect(never.querySelectorAll('td')[5].textContent).toBe('—');
   });
 
   it('keeps the other sections when one endpoint fails', async () => {

@@ -1,7 +1,7 @@
 import { Alert, Badge, Card, Group, List, Stack, Table, Text, Title } from '@mantine/core';
-import { useQuery } from '@tanstack/react-query';
-import { api, unwrap } from '../api/client';
-import { providerLabel, STATE_COLOUR, type AgentActivity, type McpServer, type ToolListing, type ToolResource } from '../components/library/resources';
+import { formatTime } from '../components/run/format';
+import { providerLabel, STATE_COLOUR, type AgentActivity, type McpServer, type ToolResource } from '../components/library/resources';
+import { useResources } from '../components/library/useResources';
 
 /**
  * What workflows can be built with: every tool a step can name (built-ins, NATS providers that
@@ -9,18 +9,7 @@ import { providerLabel, STATE_COLOUR, type AgentActivity, type McpServer, type T
  * seen calling tools. Each section reads its own endpoint, so one failing leaves the others.
  */
 export default function ResourcesPage() {
-  const tools = useQuery({
-    queryKey: ['resources', 'tools'],
-    queryFn: async () => unwrap(await api.GET('/api/v1/workflows/resources/tools')) as unknown as ToolListing,
-  });
-  const mcps = useQuery({
-    queryKey: ['resources', 'mcps'],
-    queryFn: async () => (unwrap(await api.GET('/api/v1/workflows/resources/mcps')).items ?? []) as McpServer[],
-  });
-  const agents = useQuery({
-    queryKey: ['resources', 'agents'],
-    queryFn: async () => (unwrap(await api.GET('/api/v1/workflows/resources/agents')).items ?? []) as unknown as AgentActivity[],
-  });
+  const { tools, mcps, agents } = useResources();
   const toolItems = tools.data?.items ?? [];
 
   return (
@@ -58,7 +47,7 @@ export default function ResourcesPage() {
         <Title order={2} id="agents-heading">
           Agents
         </Title>
-        <Text size="sm">Agents seen in tool calls over the last days, with their most used tools.</Text>
+        <Text size="sm">Agents seen in tool calls over the last days, with their most used tools and when each was last seen.</Text>
         <Failure query={agents} title="The agents could not be listed" />
         {agents.isPending ? <Text>Loading…</Text> : agents.data && <AgentsTable agents={agents.data} />}
       </Stack>
@@ -162,6 +151,7 @@ function AgentsTable({ agents }: { agents: AgentActivity[] }) {
           <Table.Th>Failed</Table.Th>
           <Table.Th>Success rate</Table.Th>
           <Table.Th>Most used tools</Table.Th>
+          <Table.Th>Last seen</Table.Th>
         </Table.Tr>
       </Table.Thead>
       <Table.Tbody>
@@ -172,6 +162,7 @@ function AgentsTable({ agents }: { agents: AgentActivity[] }) {
             <Table.Td>{a.failed}</Table.Td>
             <Table.Td>{a.successRate === null ? '—' : `${Math.round(a.successRate * 100)}%`}</Table.Td>
             <Table.Td>{a.tools.map((t) => `${t.tool} (${t.count})`).join(', ')}</Table.Td>
+            <Table.Td>{a.lastSeenAt ? <time dateTime={a.lastSeenAt}>{formatTime(a.lastSeenAt)}</time> : '—'}</Table.Td>
           </Table.Tr>
         ))}
       </Table.Tbody>

@@ -3,6 +3,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router-dom';
 import { api, unwrap } from '../api/client';
+import { LoadFailure } from '../components/LoadFailure';
 import { LayeredGraph, type NodeTone } from '../components/graph/LayeredGraph';
 import { workflowGraph } from '../components/graph/workflowGraph';
 import { formatMs, formatTime } from '../components/run/format';
@@ -78,9 +79,7 @@ function RunView({ id }: { id: string }) {
     return (
       <Stack>
         <Title order={1}>Run {id}</Title>
-        <Alert color="red" role="alert">
-          {run.error?.message ?? 'not found'}
-        </Alert>
+        <LoadFailure error={run.error} what="Run" />
       </Stack>
     );
   const live = isLive(r);

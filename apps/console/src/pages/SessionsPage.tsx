@@ -1,5 +1,6 @@
-import { Alert, Badge, Group, NativeSelect, Stack, Table, Text, TextInput, Title } from '@mantine/core';
-import { useQuery } from '@tanstack/react-query';
+import { Alert, Badge, Button, Group, NativeSelect, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { useDebouncedValue } from '@mantine/hooks';
+import { useInfiniteQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router-dom';
 import { api, unwrap } from '../api/client';
@@ -7,8 +8,8 @@ import { formatTime } from '../components/run/format';
 
 /** Dark green on the light green badge: 7:1 (green-9 gives 3.8:1). */
 const SUCCEEDED_TEXT = '#1b5e20';
-/** How many recent sessions to load; the API allows up to 200. */
-const SIZES = ['50', '100', '200'];
+/** Sessions per page (the API allows up to 200). */
+const PAGE = 50;
 const TOOLS_SHOWN = 4;
 
 type Summary = { ended: boolean; success?: boolean };
@@ -20,48 +21,68 @@ function Outcome({ s }: { s: Summary }) {
   return <Badge color="gray" variant="light" c="dark">ended</Badge>;
 }
 
+/** The outcome filter: the API's `success`, or any. */
+const OUTCOMES = [
+  { value: '', label: 'Any' },
+  { value: 'true', label: 'Succeeded' },
+  { value: 'false', label: 'Failed' },
+];
+
 /**
- * The most recently active sessions. The API has no search by intent, so the search filters the
- * sessions loaded here (case-insensitive substring of the intent); the note says so.
+ * Sessions, most recently active first, searched on the server: by intent (a case-insensitive
+ * substring, plain text), by agent and by outcome, a page at a time. Typing waits 300 ms before
+ * asking, so a word is one request, not one per key.
  */
 export default function SessionsPage() {
-  const [size, setSize] = useState('100');
-  const [search, setSearch] = useState('');
-  const recent = useQuery({
-    queryKey: ['sessions', 'recent', size],
-    queryFn: async () => unwrap(await api.GET('/api/v1/sessions/recent', { params: { query: { limit: Number(size) } } })),
+  const [intent, setIntent] = useState('');
+  const [agent, setAgent] = useState('');
+  const [outcome, setOutcome] = useState('');
+  const [filters] = useDebouncedValue({ intent: intent.trim(), agentId: agent.trim() }, 300);
+  const sessions = useInfiniteQuery({
+    queryKey: ['sessions', 'search', filters.intent, filters.agentId, outcome],
+    initialPageParam: undefined as string | undefined,
+    queryFn: async ({ pageParam }) =>
+      unwrap(
+        await api.GET('/api/v1/sessions', {
+          params: {
+            query: {
+              limit: PAGE,
+              ...(filters.intent ? { intent: filters.intent } : {}),
+              ...(filters.agentId ? { agentId: filters.agentId } : {}),
+              ...(outcome ? { success: outcome as 'true' | 'false' } : {}),
+              ...(pageParam ? { cursor: pageParam } : {}),
+            },
+          },
+        }),
+      ),
+    getNextPageParam: (last) => last.nextCursor ?? undefined,
   });
-  const all = recent.data?.items ?? [];
-  const needle = search.trim().toLowerCase();
-  const rows = needle ? all.filter((s) => (s.intent ?? '').toLowerCase().includes(needle)) : all;
+  const rows = sessions.data?.pages.flatMap((p) => p.items) ?? [];
+  const searching = filters.intent !== '' || filters.agentId !== '' || outcome !== '';
 
   return (
     <Stack>
       <Title order={1}>Sessions</Title>
       <Group align="end" wrap="wrap" role="search" aria-label="Search sessions">
-        <TextInput
-          label="Search by intent"
-          description={`Searches the intents of the ${all.length || size} most recent sessions loaded, not older ones.`}
-          value={search}
-          onChange={(e) => setSearch(e.currentTarget.value)}
-        />
-        <NativeSelect label="Recent sessions to load" value={size} onChange={(e) => setSize(e.currentTarget.value)} data={SIZES} />
+        <TextInput label="Search by intent" description="Part of the intent, any case" value={intent} onChange={(e) => setIntent(e.currentTarget.value)} />
+        <TextInput label="Agent" description="Exact agentId" value={agent} onChange={(e) => setAgent(e.currentTarget.value)} />
+        <NativeSelect label="Outcome" description="Open sessions have none" value={outcome} onChange={(e) => setOutcome(e.currentTarget.value)} data={OUTCOMES} />
       </Group>
-      {recent.error && (
+      {sessions.error && (
         <Alert color="red" role="alert">
-          {recent.error.message}
+          {sessions.error.message}
         </Alert>
       )}
-      {recent.isPending ? (
+      {sessions.isPending ? (
         <Text>Loading…</Text>
-      ) : rows.length === 0 ? (
-        <Text>{all.length === 0 ? 'No session recorded yet.' : `No recent session has an intent containing “${search.trim()}”.`}</Text>
+      ) : rows.length === 0 && !sessions.hasNextPage ? (
+        <Text>{searching ? 'No session matches.' : 'No session recorded yet.'}</Text>
       ) : (
         <>
           <Text size="sm" aria-live="polite">
-            {needle ? `${rows.length} of ${all.length} sessions match.` : `${all.length} sessions, most recently active first.`}
+            {`${rows.length} ${searching ? 'matching ' : ''}sessions${sessions.hasNextPage ? ' so far' : ''}, most recently active first.`}
           </Text>
-          <Table striped highlightOnHover aria-label="Recent sessions">
+          <Table striped highlightOnHover aria-label="Sessions">
             <Table.Thead>
               <Table.Tr>
                 <Table.Th>Session</Table.Th>
@@ -70,6 +91,7 @@ export default function SessionsPage() {
                 <Table.Th>Calls</Table.Th>
                 <Table.Th>Failed</Table.Th>
                 <Table.Th>Tools</Table.Th>
+                <Table.Th>Agents</Table.Th>
                 <Table.Th>First call</Table.Th>
                 <Table.Th>Last call</Table.Th>
               </Table.Tr>
@@ -90,6 +112,7 @@ export default function SessionsPage() {
                     {s.tools.slice(0, TOOLS_SHOWN).join(', ')}
                     {s.tools.length > TOOLS_SHOWN ? ` +${s.tools.length - TOOLS_SHOWN} more` : ''}
                   </Table.Td>
+                  <Table.Td>{s.agents.join(', ') || '—'}</Table.Td>
                   <Table.Td>{formatTime(s.firstStartedAt)}</Table.Td>
                   <Table.Td>{formatTime(s.lastStartedAt)}</Table.Td>
                 </Table.Tr>
@@ -97,6 +120,14 @@ export default function SessionsPage() {
             </Table.Tbody>
           </Table>
         </>
+      )}
+      {sessions.hasNextPage && (
+        <div>
+          {/* A page of a rare search may come back short: the server reads a bounded number of events per page. */}
+          <Button variant="default" onClick={() => sessions.fetchNextPage()} loading={sessions.isFetchingNextPage}>
+            Load more
+          </Button>
+        </div>
       )}
     </Stack>
   );

@@ -1,8 +1,9 @@
 import { Alert, Badge, Button, Group, SimpleGrid, Stack, Text, Title } from '@mantine/core';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useMemo } from 'react';
-import { useParams } from 'react-router-dom';
+import { Link, useParams } from 'react-router-dom';
 import { api, unwrap } from '../api/client';
+import { LoadFailure } from '../components/LoadFailure';
 import { LayeredGraph } from '../components/graph/LayeredGraph';
 import { workflowGraph } from '../components/graph/workflowGraph';
 import { RunForm } from '../components/workflow/RunForm';
@@ -32,9 +33,7 @@ export default function WorkflowPage() {
     return (
       <Stack>
         <Title order={1}>Workflow {id}</Title>
-        <Alert color="red" role="alert">
-          {workflow.error?.message ?? 'not found'}
-        </Alert>
+        <LoadFailure error={workflow.error} what="Workflow" />
       </Stack>
     );
   const s = stats.data;
@@ -64,6 +63,11 @@ export default function WorkflowPage() {
           ))}
         </Group>
       </div>
+      <Group>
+        <Button component={Link} to={`/workflows/${encodeURIComponent(w.id)}/edit`} variant="light">
+          Edit in builder
+        </Button>
+      </Group>
       <WorkflowActions workflow={w} />
 
       {s && (s.total ?? 0) > 0 && (

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import {
   EXECUTOR_QUEUE_GROUP,
   ExecutionRefSchema,
+  ListAllExecutionsRequestSchema,
   ListExecutionsRequestSchema,
   TERMINAL_EXECUTION_STATUSES,
   executorSubjects,
@@ -19,6 +20,7 @@ import { RunStore } from '../runs/run-store';
 import { SubWorkflowTool } from '../runs/sub-workflow.tool';
 import { ToolInvoker } from '../tools/tool-invoker.service';
 import { replyOf } from './run-refusals';
+import { AllRunsList } from './all-runs-list';
 
 /** Live runs a list request looks at (runs not yet written to Mongo are at most the in-flight ones). */
 const LIVE_LIST_LIMIT = 1000;
@@ -57,6 +59,8 @@ export class ExecutorApi implements OnApplicationBootstrap, OnApplicationShutdow
     this.server.serve(subjects.get, ExecutionRefSchema, (ref) => replyOf(() => this.scheduler.get(ref.tenantId, ref.executionId)));
     this.server.serve(subjects.cancel, ExecutionRefSchema, (ref) => replyOf(() => this.scheduler.cancel(ref.tenantId, ref.executionId)));
     this.server.serve(subjects.list, ListExecutionsRequestSchema, (query) => replyOf(() => this.list(query)));
+    const allRuns = new AllRunsList(this.store, this.repo, LIVE_LIST_LIMIT);
+    this.server.serve(subjects.listAll, ListAllExecutionsRequestSchema, (query) => replyOf(() => allRuns.page(query)));
     await this.server.start();
   }
 

@@ -3,7 +3,17 @@ import { InjectConnection } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import type { Collection, Filter } from 'mongodb';
 import { EXECUTIONS_COLLECTION, TERMINAL_EXECUTION_STATUSES, type ExecutionStatus, type ExecutionView } from '@toolpath/contracts';
-import type { ExecutionDocument } from '@toolpath/execution-store';
+import { inWriteChunks } from '@toolpath/platform';
+import {
+  RUN_LIST_FIELD_NAMES,
+  RunListReader,
+  assignRunListPositions,
+  mongoSequenceAllocator,
+  runListIndexesFor,
+  type ExecutionDocument,
+  type RunListPage,
+  type RunListQuery,
+} from '@toolpath/execution-store';
 
 /** The row type lives with the reads other services make of `executions` (`@toolpath/execution-store`). */
 export type { ExecutionDocument };
@@ -38,6 +48,8 @@ export class ExecutionRepository {
    * (a run that was snapshotted, or a final write retried after a crash).
    */
   async writeFinals(docs: ExecutionDocument[]): Promise<void> {
+    // Their places in the lists of all runs (one counter increment per list the batch touches).
+    await assignRunListPositions(docs, mongoSequenceAllocator(this.connection.db!));
     let existing: ExecutionDocument[] = [];
     try {
       await this.collection.insertMany(docs, { ordered: false });
@@ -47,29 +59,33 @@ export class ExecutionRepository {
       if (errors.length === 0 || errors.some((e) => e.code !== 11000)) throw err;
       existing = errors.map((e) => docs[e.index]);
     }
-    if (existing.length > 0) {
+    // A command's worth at a time (MAX_WRITES_PER_COMMAND: larger update commands hang FerretDB v1).
+    await inWriteChunks(existing, async (chunk) => {
       await this.collection.bulkWrite(
-        existing.map((doc) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } })),
+        chunk.map((doc) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } })),
         { ordered: false },
       );
-    }
+    });
   }
 
   /** Running runs' rows, in one call; a row whose final version has landed is left alone. */
   async writeSnapshots(docs: ExecutionDocument[]): Promise<void> {
-    try {
-      await this.collection.bulkWrite(
-        docs.map(({ _id, ...rest }) => ({
-          updateOne: { filter: { _id, status: { $nin: TERMINAL } } as Filter<ExecutionDocument>, update: { $set: rest }, upsert: true },
-        })),
-        { ordered: false },
-      );
-    } catch (err) {
-      // A duplicate key means the final row is there (the filter missed it, the upsert collided).
-      const writeErrors = (err as { writeErrors?: Array<{ code?: number }> | { code?: number } }).writeErrors;
-      const errors = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
-      if (errors.length === 0 || errors.some((e) => e.code !== 11000)) throw err;
-    }
+    // A command's worth at a time (MAX_WRITES_PER_COMMAND: larger update commands hang FerretDB v1).
+    await inWriteChunks(docs, async (chunk) => {
+      try {
+        await this.collection.bulkWrite(
+          chunk.map(({ _id, ...rest }) => ({
+            updateOne: { filter: { _id, status: { $nin: TERMINAL } } as Filter<ExecutionDocument>, update: { $set: rest }, upsert: true },
+          })),
+          { ordered: false },
+        );
+      } catch (err) {
+        // A duplicate key means the final row is there (the filter missed it, the upsert collided).
+        const writeErrors = (err as { writeErrors?: Array<{ code?: number }> | { code?: number } }).writeErrors;
+        const errors = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+        if (errors.length === 0 || errors.some((e) => e.code !== 11000)) throw err;
+      }
+    });
   }
 
   async get(tenantId: string, id: string): Promise<ExecutionDocument | null> {
@@ -93,9 +109,16 @@ export class ExecutionRepository {
     return { items, nextCursor: more ? items[items.length - 1]._id : null };
   }
 
+  /** A page of a tenant's finished runs, most recently recorded first (libs/execution-store run-list.ts). */
+  listRecorded(q: RunListQuery): Promise<RunListPage> {
+    return new RunListReader(this.connection.db!).page(q);
+  }
+
   async ensureIndexes(): Promise<void> {
     try {
       await this.collection.createIndex({ tenantId: 1, _id: -1 });
+      const listIndexes = await runListIndexesFor(this.connection.db!);
+      if (listIndexes.length > 0) await this.collection.createIndexes(listIndexes);
     } catch (err) {
       this.log.warn(`creating indexes failed: ${(err as Error).message}`);
     }
@@ -104,5 +127,6 @@ export class ExecutionRepository {
 
 export function toView(doc: ExecutionDocument): ExecutionView {
   const { _id, tenantId: _t, name: _n, definition: _d, depth: _dp, updatedAt: _u, ...view } = doc as ExecutionDocument & Record<string, unknown>;
+  for (const field of RUN_LIST_FIELD_NAMES) delete view[field];
   return { id: _id, ...view } as ExecutionView;
 }

@@ -57,7 +57,8 @@ export function stepJson(state: StepState): string {
  * BullMQ's hash tag, so one Cluster slot): `run:<id>` (the hash above), `idem:<tenant>:<key>`,
  * `slots:<tenant>` (running-step leases), `live:<tenant>` (runs not yet in Mongo, for listing),
  * `deadlines` (run deadlines), `outbox` (ended runs awaiting their final write) and
- * `executor:<id>` (each live executor's heartbeat).
+ * `executor:<id>` (each live executor's heartbeat), `lease:<name>` (a job one executor does) and
+ * `claim:<name>:<id>` (an item of such a job one executor took).
  */
 @Injectable()
 export class RunStore implements OnModuleInit, OnApplicationShutdown {
@@ -377,6 +378,35 @@ export class RunStore implements OnModuleInit, OnApplicationShutdown {
     return this.redis.zrevrange(this.liveKey(tenantId), 0, limit - 1);
   }
 
+  /**
+   * Takes or renews the lease of a job one executor at a time does (`lease:<name>`, e.g. the
+   * run-list backfill): true while `holder` has it. It lapses after `ttlMs` unless renewed.
+   */
+  async holdLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    const held = await this.redis.eval(HOLD_LEASE, 1, this.leaseKey(name), holder, ttlMs);
+    return held === 1;
+  }
+
+  /** Gives a lease up, if `holder` still has it. */
+  async releaseLease(name: string, holder: string): Promise<void> {
+    await this.redis.eval(RELEASE_LEASE, 1, this.leaseKey(name), holder);
+  }
+
+  /**
+   * Claims each id for `holder` unless another holder has it (`claim:<name>:<id>`, lapsing after
+   * `ttlMs`): returns the ids claimed now, so two holders never both act on one id.
+   */
+  async claimOnce(name: string, ids: string[], holder: string, ttlMs: number): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const keys = ids.map((id) => `${this.base}:claim:${name}:${id}`);
+    const mine = (await this.redis.eval(CLAIM_ONCE, keys.length, ...keys, holder, ttlMs)) as number[];
+    return ids.filter((_, i) => mine[i] === 1);
+  }
+
+  private leaseKey(name: string): string {
+    return `${this.base}:lease:${name}`;
+  }
+
   async onApplicationShutdown(): Promise<void> {
     // The key is left to expire rather than deleted: shutdown hooks run in no fixed order, and
     // an attempt still draining here must not be taken over meanwhile.
@@ -384,6 +414,22 @@ export class RunStore implements OnModuleInit, OnApplicationShutdown {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }
+
+const HOLD_LEASE = `
+local h = redis.call('GET', KEYS[1])
+if h == false then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+if h == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+return 0`;
+
+// Per key: claimed now, or already this holder's (a retry), is 1; another holder's is 0.
+const CLAIM_ONCE = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('SET', key, ARGV[1], 'PX', ARGV[2], 'NX') or redis.call('GET', key) == ARGV[1] then out[i] = 1 else out[i] = 0 end
+end
+return out`;
+
+const RELEASE_LEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 /** A snapshot from hash fields; steps without a field are PENDING. */
 export function snapshotOf(hash: Record<string, string>, definition: WorkflowDefinition): RunSnapshot {

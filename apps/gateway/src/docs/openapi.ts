@@ -5,6 +5,7 @@ import { workflowDefinitionJsonSchema } from '@toolpath/workflow';
 import { learningSchemas } from '../learning/learning.openapi';
 import { StartInlineRunBody, StartWorkflowRunBody } from '../executions/executions.schemas';
 import { librarySchemas } from '../library/library.openapi';
+import { eventTimelineSchemas } from '../events/events.openapi';
 import { openapiSchema, type JsonSchema } from './zod-openapi';
 import { ref } from './openapi-refs';
 
@@ -66,6 +67,7 @@ function contractSchemas(): Record<string, JsonSchema> {
       },
     },
     ...eventReadSchemas(),
+    ...eventTimelineSchemas(),
     ...workflowSchemas(),
     ...learningSchemas(),
     ...librarySchemas(),
@@ -112,7 +114,7 @@ function eventReadSchemas(): Record<string, JsonSchema> {
     RejectedEventPage: pageOf('RejectedEvent'),
     SessionSummary: {
       type: 'object',
-      required: ['sessionId', 'ended', 'events', 'toolCalls', 'failedCalls', 'tools', 'firstStartedAt', 'lastStartedAt'],
+      required: ['sessionId', 'ended', 'events', 'toolCalls', 'failedCalls', 'tools', 'agents', 'firstStartedAt', 'lastStartedAt'],
       properties: {
         sessionId: { type: 'string' },
         intent: { type: 'string' },
@@ -122,6 +124,7 @@ function eventReadSchemas(): Record<string, JsonSchema> {
         toolCalls: { type: 'integer' },
         failedCalls: { type: 'integer' },
         tools: { type: 'array', items: { type: 'string' } },
+        agents: { type: 'array', items: { type: 'string' }, description: 'the agentIds that sent its events, sorted' },
         firstStartedAt: { type: 'string', format: 'date-time' },
         lastStartedAt: { type: 'string', format: 'date-time' },
       },

@@ -1,14 +1,15 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { MAX_EVENTS_PER_BATCH, type Page } from '@toolpath/contracts';
-import { InvalidCursorError, ToolEventReader, type EventStats, type SessionSummary } from '@toolpath/event-store';
+import { InvalidCursorError, MAX_TIMELINE_BUCKETS, SESSION_SEARCH_SCAN_LIMIT, ToolEventReader, type EventStats, type EventTimeline, type SessionSummary } from '@toolpath/event-store';
 import { ApiError, ZodValidationPipe } from '@toolpath/platform';
 import { Tenant } from '../auth/tenant.decorator';
 import { ref, errorResponses } from '../docs/openapi-refs';
 import { RequiredBodyPipe } from '../common/required-body.pipe';
 import { ApiZodParam, ApiZodQuery } from '../docs/zod-openapi';
 import { eventView, rejectedView } from './event-views';
-import { ListEventsQuery, PageQuery, RecentSessionsQuery, SessionIdParam } from './events.schemas';
+import { ListEventsQuery, PageQuery, RecentSessionsQuery, SearchSessionsQuery, SessionIdParam, TimelineQuery } from './events.schemas';
+import { timelineRange } from './timeline-range';
 import { SubmitEventsService, type SubmitResult } from './submit-events.service';
 
 @ApiTags('events')
@@ -63,6 +64,18 @@ export class EventsController {
     return { items: await this.reads.recentSessions(tenantId, q.limit), nextCursor: null };
   }
 
+  @Get('sessions')
+  @ApiOperation({
+    summary: 'Search sessions by intent, agent and outcome, most recently active first (cursor pagination)',
+    description: `Sessions in the order of their newest event (then sessionId, descending). \`intent\` matches a case-insensitive substring of the session's intent (its session_end's, else its events'); the text is plain, never a pattern. A page reads at most ${SESSION_SEARCH_SCAN_LIMIT} events, so a rare match may give a short or even empty page with a \`nextCursor\`: follow it until it is null.`,
+  })
+  @ApiZodQuery(SearchSessionsQuery)
+  @ApiResponse({ status: 200, schema: ref('SessionSummaryPage') })
+  async search(@Tenant() tenantId: string, @Query(new ZodValidationPipe(SearchSessionsQuery)) q: SearchSessionsQuery): Promise<Page<SessionSummary>> {
+    const { limit, cursor, ...filter } = q;
+    return withCursor(() => this.reads.searchSessions(tenantId, filter, limit, cursor));
+  }
+
   @Get('sessions/:id')
   @ApiOperation({ summary: "A session's events in order (seq, then startedAt), with its intent and outcome" })
   @ApiZodParam('id', SessionIdParam, 'sessionId')
@@ -81,6 +94,17 @@ export class EventsController {
   @ApiResponse({ status: 200, schema: ref('EventStats') })
   async stats(@Tenant() tenantId: string): Promise<EventStats> {
     return this.reads.stats(tenantId);
+  }
+
+  @Get('stats/timeline')
+  @ApiOperation({
+    summary: 'Tool calls, failures and active sessions per UTC hour or day',
+    description: `The range is widened to whole buckets and holds at most ${MAX_TIMELINE_BUCKETS} of them (a longer one is a 400 naming \`from\`; \`to\` not after \`from\` is a 400 naming \`to\`).`,
+  })
+  @ApiZodQuery(TimelineQuery)
+  @ApiResponse({ status: 200, schema: ref('EventTimeline') })
+  async timeline(@Tenant() tenantId: string, @Query(new ZodValidationPipe(TimelineQuery)) q: TimelineQuery): Promise<EventTimeline> {
+    return this.reads.timeline(tenantId, q.bucket, timelineRange(q.bucket, q.from, q.to, Date.now()));
   }
 }
 

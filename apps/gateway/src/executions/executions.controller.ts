@@ -10,7 +10,7 @@ import { ApiZodParam, ApiZodQuery } from '../docs/zod-openapi';
 import { WorkflowIdParam } from '../workflows/workflows.schemas';
 import { ExecutionStream } from './execution-stream';
 import { ExecutionsService, type RunAccepted } from './executions.service';
-import { ExecutionIdParam, ListRunsQuery } from './executions.schemas';
+import { ExecutionIdParam, ListAllRunsQuery, ListRunsQuery } from './executions.schemas';
 
 const executionId = new ZodValidationPipe(ExecutionIdParam);
 const unavailable = ApiResponse({ status: 503, description: 'The executor did not answer in time (the message names it)', schema: ref('ApiError') });
@@ -69,6 +69,20 @@ export class ExecutionsController {
   @tooLarge
   async startInline(@Tenant() tenantId: string, @Body(RequiredBodyPipe) body: unknown): Promise<RunAccepted> {
     return this.runs.startInline(tenantId, body);
+  }
+
+  @Get('executions')
+  @ApiOperation({
+    summary: 'Every run of the tenant, filters optional',
+    description:
+      'Runs still going (or ended moments ago) come first, newest first; then finished runs, most recently finished first. ' +
+      'Keyset-paged: pass `nextCursor` as `cursor` for the next page, until it is null. A page may hold fewer than `limit` runs ' +
+      '(even none) and still have a `nextCursor`: one request reads a bounded part of the list.',
+  })
+  @ApiZodQuery(ListAllRunsQuery)
+  @ApiResponse({ status: 200, schema: ref('ExecutionPage') })
+  async listAll(@Tenant() tenantId: string, @Query(new ZodValidationPipe(ListAllRunsQuery)) q: ListAllRunsQuery): Promise<ListExecutionsReply> {
+    return this.runs.listAll(tenantId, q);
   }
 
   @Get('executions/:id')

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { intParam } from '../common/query-params';
+import { KeysetCursorSchema } from '@toolpath/contracts';
+import { intParam, timeParam } from '../common/query-params';
+import { WorkflowIdParam } from '../workflows/workflows.schemas';
 
 const idempotencyKey = z.string().min(1).max(256).describe('the same key (per tenant) returns the same run');
 const input = z.record(z.string(), z.unknown()).describe("the run's input, checked against the workflow's variables");
@@ -21,3 +23,16 @@ export const ListRunsQuery = z
     cursor: z.string().max(1000).optional(),
   });
 export type ListRunsQuery = z.infer<typeof ListRunsQuery>;
+
+/** `GET /executions`: every run of the tenant, filters optional. */
+export const ListAllRunsQuery = z
+  .strictObject({
+    workflowId: WorkflowIdParam.optional().describe("runs of this workflow only (a deleted workflow's runs too)"),
+    status: z.enum(['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED']).optional(),
+    from: timeParam.optional().describe('runs that ended at or after this time (a run still going counts as ending now): epoch ms or ISO-8601'),
+    to: timeParam.optional().describe('runs that ended before this time (exclusive; later than `from`): epoch ms or ISO-8601'),
+    limit: intParam(1, 200).default(50),
+    cursor: KeysetCursorSchema.optional(),
+  })
+  .refine((q) => q.from === undefined || q.to === undefined || q.from < q.to, { path: ['to'], message: 'must be later than from' });
+export type ListAllRunsQuery = z.infer<typeof ListAllRunsQuery>;

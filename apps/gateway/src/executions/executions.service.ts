@@ -6,7 +6,7 @@ import { findUnsafeKey } from '../workflows/workflow-json.parser';
 import { WorkflowRepository } from '../workflows/workflow.repository';
 import { notFound, requireValidDefinition } from '../workflows/workflows.service';
 import { ExecutorClient } from './executor.client';
-import { StartInlineRunBody, StartWorkflowRunBody, type ListRunsQuery } from './executions.schemas';
+import { StartInlineRunBody, StartWorkflowRunBody, type ListAllRunsQuery, type ListRunsQuery } from './executions.schemas';
 import { checkRunInput } from './run-input';
 
 export interface RunAccepted {
@@ -50,6 +50,20 @@ export class ExecutionsService {
     // A deleted workflow's runs stay readable by id, but its list goes with it.
     if (!(await this.workflows.get(tenantId, workflowId))) throw notFound(workflowId);
     const page = await this.executor.list({ tenantId, workflowId, limit: q.limit, ...(q.status ? { status: q.status } : {}), ...(q.cursor ? { cursor: q.cursor } : {}) });
+    return { items: page.items, nextCursor: page.nextCursor ?? null };
+  }
+
+  /** Every run of the tenant: live ones first, then finished ones most recently finished first. */
+  async listAll(tenantId: string, q: ListAllRunsQuery): Promise<ListExecutionsReply> {
+    const page = await this.executor.listAll({
+      tenantId,
+      limit: q.limit,
+      ...(q.workflowId !== undefined ? { workflowId: q.workflowId } : {}),
+      ...(q.status !== undefined ? { status: q.status } : {}),
+      ...(q.from !== undefined ? { fromMs: q.from } : {}),
+      ...(q.to !== undefined ? { toMs: q.to } : {}),
+      ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+    });
     return { items: page.items, nextCursor: page.nextCursor ?? null };
   }
 

@@ -8,6 +8,7 @@ import {
   type ExecutionView,
   type ExecutorRequests,
   type ListExecutionsReply,
+  type ListAllExecutionsRequest,
   type ListExecutionsRequest,
   type StartExecutionReply,
   type StartExecutionRequest,
@@ -55,6 +56,10 @@ export class ExecutorClient {
 
   list(req: ListExecutionsRequest): Promise<ListExecutionsReply> {
     return this.read(() => this.client.request('list', req));
+  }
+
+  listAll(req: ListAllExecutionsRequest): Promise<ListExecutionsReply> {
+    return this.read(() => this.client.request('listAll', req));
   }
 
   /**

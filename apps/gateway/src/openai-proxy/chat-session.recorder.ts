@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import { escapeNul, storableOrJsonText, storableOrJsonTextObject, type ToolEventInput } from '@toolpath/contracts';
-import { EventPublisher, type PublisherStats } from '@toolpath/sdk';
+import type { PublisherStats } from '@toolpath/sdk';
+import { TenantPublishers } from '../events/tenant-publishers';
 import type { ChatAnswer } from './chat-answer';
 import type { AnsweredToolCall } from './chat-request';
 
@@ -36,8 +37,6 @@ const MAX_INTENT_CHARS = 10_000;
 const MAX_TOOL_NAME = 200;
 /** Tool calls and sessions remembered for timing (oldest forgotten first). */
 const MAX_REMEMBERED = 50_000;
-/** Tenants with a publisher of their own (each publisher is a small queue on the shared connection). */
-const MAX_PUBLISHERS = 1000;
 
 /**
  * Turns proxied chat requests into tool-call events, published through the SDK's EventPublisher
@@ -50,16 +49,25 @@ const MAX_PUBLISHERS = 1000;
  */
 export class ChatSessionRecorder {
   private readonly log = new Logger('OpenAiProxy');
-  private readonly publishers = new Map<string, EventPublisher>();
+  private readonly publishers: TenantPublishers;
   /** `<tenant>:<tool call id>` → when the model asked for it: the tool's duration is measured from there. */
   private readonly issued = new Map<string, number>();
   /** `<tenant>:<session>` → when its first request arrived. */
   private readonly sessionStarts = new Map<string, number>();
 
   constructor(
-    private readonly connection: () => NatsConnection,
+    connection: () => NatsConnection,
     private readonly opts: RecorderOptions,
-  ) {}
+  ) {
+    this.publishers = new TenantPublishers(connection, {
+      subjectPrefix: opts.subjectPrefix,
+      source: opts.source,
+      onError: (err) => {
+        this.log.warn(`event publishing: ${err.message}`);
+        opts.onError(err);
+      },
+    });
+  }
 
   /** Publishes what the exchange taught us. Never throws. */
   record(x: ProxiedExchange): void {
@@ -71,18 +79,17 @@ export class ChatSessionRecorder {
   }
 
   stats(): PublisherStats[] {
-    return [...this.publishers.values()].map((p) => p.stats());
+    return this.publishers.stats();
   }
 
   /** Flushes what is queued (bounded) and closes every publisher; the connection stays open. */
-  async close(timeoutMs = 3000): Promise<void> {
-    await Promise.allSettled([...this.publishers.values()].map((p) => p.close({ timeoutMs })));
-    this.publishers.clear();
+  close(timeoutMs = 3000): Promise<void> {
+    return this.publishers.close(timeoutMs);
   }
 
   /** Resolves when every queued event is acknowledged or dropped (tests and benchmarks). */
-  async flush(timeoutMs = 5000): Promise<void> {
-    await Promise.all([...this.publishers.values()].map((p) => p.flush(timeoutMs)));
+  flush(timeoutMs = 5000): Promise<void> {
+    return this.publishers.flush(timeoutMs);
   }
 
   private recordOrThrow(x: ProxiedExchange): void {
@@ -141,38 +148,7 @@ export class ChatSessionRecorder {
       }
     }
 
-    if (events.length === 0) return;
-    const publisher = this.publisher(x.tenantId);
-    for (const e of events) {
-      try {
-        publisher.publish(e);
-      } catch (err) {
-        this.opts.onError(err as Error);
-      }
-    }
-  }
-
-  private publisher(tenantId: string): EventPublisher {
-    let p = this.publishers.get(tenantId);
-    if (p) return p;
-    if (this.publishers.size >= MAX_PUBLISHERS) {
-      const [oldestTenant, oldest] = this.publishers.entries().next().value as [string, EventPublisher];
-      this.publishers.delete(oldestTenant);
-      void oldest.close({ timeoutMs: 3000 });
-    }
-    p = new EventPublisher(this.connection(), {
-      tenantId,
-      subjectPrefix: this.opts.subjectPrefix,
-      source: this.opts.source,
-      maxBuffer: 10_000,
-      maxRetries: 3,
-      onError: (err) => {
-        this.log.warn(`event publishing: ${err.message}`);
-        this.opts.onError(err);
-      },
-    });
-    this.publishers.set(tenantId, p);
-    return p;
+    for (const e of events) this.publishers.publish(x.tenantId, e);
   }
 }
 

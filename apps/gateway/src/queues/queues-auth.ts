@@ -46,16 +46,22 @@ export class QueuesAuth {
   private decide(digest: Buffer | undefined, kind: 'allowed' | 'key-in-query'): QueuesAuthOutcome {
     const tenantId = digest ? this.keys.tenantOfDigest(digest) : undefined;
     if (!tenantId) return { kind: 'denied', status: 401, message: 'unknown API key' };
+    const denied = this.denial(tenantId);
+    if (denied) return { kind: 'denied', status: 403, message: denied };
+    return kind === 'allowed' ? { kind, tenantId } : { kind, tenantId, cookie: digest!.toString('base64url') };
+  }
+
+  /**
+   * Why this tenant may not see the shared queues (the dashboard, or their depth on the
+   * console's overview), or `undefined` when it may.
+   */
+  denial(tenantId: string): string | undefined {
     if (this.sharedWithoutList) {
-      return {
-        kind: 'denied',
-        status: 403,
-        message: 'the queue dashboard shows every tenant\'s jobs: with keys of several tenants, name the tenants that may open it in GATEWAY_QUEUES_TENANTS',
-      };
+      return 'the queues hold every tenant\'s jobs: with keys of several tenants, name the tenants that may see them in GATEWAY_QUEUES_TENANTS';
     }
     const allowed = this.config.GATEWAY_QUEUES_TENANTS;
-    if (allowed.size > 0 && !allowed.has(tenantId)) return { kind: 'denied', status: 403, message: `tenant "${tenantId}" may not open the queue dashboard` };
-    return kind === 'allowed' ? { kind, tenantId } : { kind, tenantId, cookie: digest!.toString('base64url') };
+    if (allowed.size > 0 && !allowed.has(tenantId)) return `tenant "${tenantId}" may not see the shared queues (GATEWAY_QUEUES_TENANTS)`;
+    return undefined;
   }
 }
 

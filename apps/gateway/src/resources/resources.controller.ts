@@ -48,13 +48,21 @@ export class ResourcesController {
   }
 
   @Get('agents')
-  @ApiOperation({ summary: "Agents seen in this tenant's tool calls (agentId) over the last `days`, with event and failure counts and their most used tools" })
+  @ApiOperation({ summary: "Agents seen in this tenant's tool calls (agentId) over the last `days`, with event and failure counts, their most used tools and when each was last seen" })
   @ApiZodQuery(AgentsQuery)
   @ApiResponse({
     status: 200,
     schema: page({
       type: 'object',
-      properties: { agentId: { type: 'string' }, events: { type: 'integer' }, failed: { type: 'integer' }, successRate: { type: 'number', nullable: true }, tools: { type: 'array', items: { type: 'object' } } },
+      required: ['agentId', 'events', 'failed', 'successRate', 'tools', 'lastSeenAt'],
+      properties: {
+        agentId: { type: 'string' },
+        events: { type: 'integer' },
+        failed: { type: 'integer' },
+        successRate: { type: 'number', nullable: true },
+        tools: { type: 'array', items: { type: 'object', required: ['tool', 'count'], properties: { tool: { type: 'string' }, count: { type: 'integer' } } } },
+        lastSeenAt: { type: 'string', format: 'date-time', nullable: true, description: 'the start time of its newest event of any kind' },
+      },
     }),
   })
   async agents(@Tenant() tenantId: string, @Query(new ZodValidationPipe(AgentsQuery)) q: AgentsQuery): Promise<Page<AgentResource>> {

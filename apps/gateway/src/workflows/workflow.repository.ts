@@ -69,6 +69,18 @@ export class WorkflowRepository implements OnModuleInit {
     await this.ensureIndexes();
   }
 
+  private readonly writeListeners = new Set<(tenantId: string) => void>();
+
+  /** Calls `listener` after each write of a tenant's catalog (the MCP server's workflow tools follow it); returns the unsubscribe. */
+  onWrite(listener: (tenantId: string) => void): () => void {
+    this.writeListeners.add(listener);
+    return () => this.writeListeners.delete(listener);
+  }
+
+  private wrote(tenantId: string): void {
+    for (const listener of this.writeListeners) listener(tenantId);
+  }
+
   /**
    * The catalog listing's index: a tenant's live workflows newest first (`list`'s filter and
    * sort), so MongoDB reads one page instead of sorting the tenant's whole catalog. FerretDB v1
@@ -90,6 +102,7 @@ export class WorkflowRepository implements OnModuleInit {
     await this.versions.insertOne({ _id: workflowVersionRowId(tenantId, id, 1), tenantId, workflowId: id, version: 1, definition: stored, createdAt: now });
     const row: WorkflowRow = { _id: workflowRowId(tenantId, id), tenantId, id, version: 1, definition: stored, tools: toolsOfWorkflow(stored), createdAt: now, updatedAt: now, ...(origin ? { origin } : {}) };
     await this.workflows.insertOne(row);
+    this.wrote(tenantId);
     return row;
   }
 
@@ -142,6 +155,7 @@ export class WorkflowRepository implements OnModuleInit {
       const set = { version, definition: stored, tools: toolsOfWorkflow(stored), updatedAt: now };
       // Only forward: a slower writer of an older version never moves the head back.
       await this.workflows.updateOne({ _id: current._id, version: { $lt: version } }, { $set: set });
+      this.wrote(tenantId);
       return { ...current, ...set };
     }
     throw new VersionConflictError(expectedVersion ?? -1, -1);
@@ -150,6 +164,7 @@ export class WorkflowRepository implements OnModuleInit {
   /** Soft delete: gone from lists and gets; its versions stay. False when there was none. */
   async softDelete(tenantId: string, id: string): Promise<boolean> {
     const res = await this.workflows.updateOne({ _id: workflowRowId(tenantId, id), deletedAt: { $exists: false } }, { $set: { deletedAt: new Date() } });
+    if (res.modifiedCount > 0) this.wrote(tenantId);
     return res.matchedCount > 0;
   }
 

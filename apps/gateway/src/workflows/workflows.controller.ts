@@ -11,8 +11,9 @@ import { workflowView, type StoredWorkflow } from './workflow.repository';
 import { ListWorkflowsQuery, VersionParam, VersionsQuery, WorkflowIdParam } from './workflows.schemas';
 import { WorkflowsService, type ValidationReport, type WorkflowStats } from './workflows.service';
 
-const idParam = new ZodValidationPipe(WorkflowIdParam);
-const notFoundResponse = ApiResponse({ status: 404, description: 'No such workflow for this tenant', schema: ref('ApiError') });
+/** A workflow id from the path, checked; shared by every controller under /workflows/:id. */
+export const idParam = new ZodValidationPipe(WorkflowIdParam);
+export const notFoundResponse = ApiResponse({ status: 404, description: 'No such workflow for this tenant', schema: ref('ApiError') });
 
 @ApiTags('workflows')
 @ApiBearerAuth()

@@ -40,4 +40,23 @@ describe('LayeredGraph', () => {
     await waitFor(() => expect(group.textContent).toContain('git.clone'));
     expect(group.textContent).toContain('lint');
   });
+
+  it('draws the edges in its first render (no measuring), those left out of the layout too', async () => {
+    const { container } = render(
+      <MantineProvider>
+        <LayeredGraph
+          label="Dense map"
+          nodes={[{ id: 'a', label: 'a' }, { id: 'b', label: 'b' }, { id: 'c', label: 'c' }]}
+          edges={[
+            { id: 'ab', source: 'a', target: 'b' },
+            { id: 'bc', source: 'b', target: 'c' },
+            { id: 'ac', source: 'a', target: 'c', layout: false },
+          ]}
+        />
+      </MantineProvider>,
+    );
+    // jsdom measures nothing: without the nodes' sizes and handles given, no edge would be drawn.
+    await waitFor(() => expect(container.querySelectorAll('.react-flow__node')).toHaveLength(3));
+    expect([...container.querySelectorAll('.react-flow__edge')].map((e) => e.getAttribute('data-id')).sort()).toEqual(['ab', 'ac', 'bc']);
+  });
 });

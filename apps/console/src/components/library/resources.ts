@@ -36,6 +36,8 @@ export interface AgentActivity {
   failed: number;
   successRate: number | null;
   tools: Array<{ tool: string; count: number }>;
+  /** The start time of its newest event (ISO-8601). */
+  lastSeenAt: string | null;
 }
 
 /** Who announced a NATS tool: the registry stores `{ id, sdk, ... }`; anything else is shown as JSON. */

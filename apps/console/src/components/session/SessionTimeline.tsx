@@ -1,5 +1,5 @@
 import { Text } from '@mantine/core';
-import { TONE_COLOURS } from '../graph/LayeredGraph';
+import { TONE_COLOURS } from '../graph/tones';
 import { formatMs } from '../run/format';
 import { layoutCalls, ticks, type ToolEvent } from './timeline';
 

@@ -42,7 +42,8 @@ export function VersionDiff({ versions }: { versions: WorkflowVersion[] }) {
         </Text>
       </Group>
       {a && b && (
-        <div style={{ maxHeight: 480, overflow: 'auto', border: '1px solid #dee2e6', borderRadius: 4 }}>
+        // A region that scrolls must be reachable by keyboard (focusable, named) to be scrolled without a mouse.
+        <div tabIndex={0} role="region" aria-label="Differences, side by side" style={{ maxHeight: 480, overflow: 'auto', border: '1px solid #dee2e6', borderRadius: 4 }}>
           <table style={{ borderCollapse: 'collapse', width: '100%', tableLayout: 'fixed' }} aria-label={`Differences between version ${a.version} and version ${b.version}`}>
             <colgroup>
               <col style={{ width: 40 }} />
