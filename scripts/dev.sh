@@ -78,6 +78,8 @@ cat <<MSG
   Console   http://127.0.0.1:$port/   (sign in with the API key below)
   Gateway   http://127.0.0.1:$port/api/v1
   API docs  http://127.0.0.1:$port/docs   (OpenAPI JSON: /docs-json)
+  MCP       http://127.0.0.1:$port/mcp   (Streamable HTTP, the same key; over stdio: npx toolpath-mcp)
+  OTLP      http://127.0.0.1:$port/v1/traces   (OpenTelemetry traces, the same key)
   API key   $api_key
   Try       curl -H 'Authorization: Bearer $api_key' http://127.0.0.1:$port/api/v1/stats
   Ctrl-C stops everything this command started.
