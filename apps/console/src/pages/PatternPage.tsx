@@ -62,7 +62,7 @@ export default function PatternPage() {
       <Card withBorder component="section" aria-label="Catalog">
         {promotedId ? (
           <Group>
-            <Badge color="green" variant="light" c="green.9">
+            <Badge color="green" variant="light">
               {promote.data?.created ? 'promoted now' : 'promoted'}
             </Badge>
             <Text>

@@ -86,7 +86,7 @@ export default function PatternsPage() {
                   <Table.Td>
                     {p.promotedWorkflowId ? (
                       <Anchor component={Link} to={`/workflows/${encodeURIComponent(p.promotedWorkflowId)}`}>
-                        <Badge variant="light" color="green" c="green.9" style={{ cursor: 'pointer' }}>
+                        <Badge variant="light" color="green" style={{ cursor: 'pointer' }}>
                           workflow
                         </Badge>
                       </Anchor>

@@ -90,7 +90,7 @@ function RunView({ id }: { id: string }) {
       <div>
         <Title order={1}>Run {id}</Title>
         <Group gap="xs" mt="xs">
-          <Badge color={STATUS_COLOUR[r.status ?? ''] ?? 'gray'} variant="light" c="dark" aria-label={`status ${(r.status ?? '').toLowerCase()}`}>
+          <Badge color={STATUS_COLOUR[r.status ?? ''] ?? 'gray'} variant="light" aria-label={`status ${(r.status ?? '').toLowerCase()}`}>
             {(r.status ?? '').toLowerCase()}
           </Badge>
           {workflowId && (

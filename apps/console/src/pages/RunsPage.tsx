@@ -144,7 +144,7 @@ export default function RunsPage() {
                   )}
                 </Table.Td>
                 <Table.Td>
-                  <Badge color={STATUS_COLOUR[r.status ?? ''] ?? 'gray'} variant="light" c="dark">
+                  <Badge color={STATUS_COLOUR[r.status ?? ''] ?? 'gray'} variant="light">
                     {(r.status ?? '').toLowerCase()}
                   </Badge>
                 </Table.Td>

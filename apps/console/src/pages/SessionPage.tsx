@@ -7,8 +7,6 @@ import { CallAccordion } from '../components/session/CallAccordion';
 import { SessionTimeline } from '../components/session/SessionTimeline';
 import type { ToolCall } from '../components/session/timeline';
 
-/** Dark green on the light green badge: 7:1 (green-9 gives 3.8:1). */
-const SUCCEEDED_TEXT = '#1b5e20';
 
 /** One session: its intent and outcome, its tool calls on a time line, then each call in full. */
 export default function SessionPage() {
@@ -45,15 +43,15 @@ export default function SessionPage() {
         <Title order={1}>{s.intent ? s.intent : `Session ${id}`}</Title>
         <Group gap="xs" mt="xs">
           {s.success === true ? (
-            <Badge color="green" variant="light" c={SUCCEEDED_TEXT} aria-label="outcome succeeded">
+            <Badge color="green" variant="light" aria-label="outcome succeeded">
               succeeded
             </Badge>
           ) : s.success === false ? (
-            <Badge color="red" variant="light" c="red.9" aria-label="outcome failed">
+            <Badge color="red" variant="light" aria-label="outcome failed">
               ✕ failed
             </Badge>
           ) : (
-            <Badge color="gray" variant="light" c="dark" aria-label="outcome not recorded">
+            <Badge color="gray" variant="light" aria-label="outcome not recorded">
               {ended ? 'no outcome recorded' : 'open'}
             </Badge>
           )}

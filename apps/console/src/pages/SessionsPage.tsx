@@ -6,8 +6,6 @@ import { Link } from 'react-router-dom';
 import { api, unwrap } from '../api/client';
 import { formatTime } from '../components/run/format';
 
-/** Dark green on the light green badge: 7:1 (green-9 gives 3.8:1). */
-const SUCCEEDED_TEXT = '#1b5e20';
 /** Sessions per page (the API allows up to 200). */
 const PAGE = 50;
 const TOOLS_SHOWN = 4;
@@ -15,10 +13,10 @@ const TOOLS_SHOWN = 4;
 type Summary = { ended: boolean; success?: boolean };
 
 function Outcome({ s }: { s: Summary }) {
-  if (!s.ended) return <Badge color="blue" variant="light" c="dark">open</Badge>;
-  if (s.success === true) return <Badge color="green" variant="light" c={SUCCEEDED_TEXT}>succeeded</Badge>;
-  if (s.success === false) return <Badge color="red" variant="light" c="red.9">✕ failed</Badge>;
-  return <Badge color="gray" variant="light" c="dark">ended</Badge>;
+  if (!s.ended) return <Badge color="blue" variant="light">open</Badge>;
+  if (s.success === true) return <Badge color="green" variant="light">succeeded</Badge>;
+  if (s.success === false) return <Badge color="red" variant="light">✕ failed</Badge>;
+  return <Badge color="gray" variant="light">ended</Badge>;
 }
 
 /** The outcome filter: the API's `success`, or any. */

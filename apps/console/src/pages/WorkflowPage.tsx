@@ -45,14 +45,14 @@ export default function WorkflowPage() {
         <Title order={1}>{w.name}</Title>
         <Text>{w.description}</Text>
         <Group gap="xs" mt="xs">
-          <Badge variant="light" c="dark">
+          <Badge variant="light">
             source: {w.source}
           </Badge>
-          <Badge variant="light" c="dark">
+          <Badge variant="light">
             version {w.version}
           </Badge>
           {w.category && (
-            <Badge variant="light" color="gray" c="dark">
+            <Badge variant="light" color="gray">
               {w.category}
             </Badge>
           )}

@@ -92,7 +92,7 @@ export default function WorkflowsPage() {
                 <Table.Td>
                   <Group gap={4}>
                     {(w.tags ?? []).map((t) => (
-                      <Badge key={t} variant="light" color="gray" c="dark">
+                      <Badge key={t} variant="light" color="gray">
                         {t}
                       </Badge>
                     ))}

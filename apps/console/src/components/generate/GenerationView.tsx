@@ -32,7 +32,7 @@ export function GenerationView({ generation: g }: { generation: Generation }) {
     <Stack component="section" aria-label="Draft">
       <Title order={2}>{g.workflow?.name ?? 'Draft'}</Title>
       <Group gap="xs">
-        <Badge variant="light" color={g.offline ? 'gray' : 'blue'} c={g.offline ? 'gray.9' : 'blue.9'}>
+        <Badge variant="light" color={g.offline ? 'gray' : 'blue'}>
           {g.offline ? 'offline planner' : (g.model ?? 'model')}
         </Badge>
         {g.usage?.totalTokens !== undefined && <Text size="sm">{g.usage.totalTokens} tokens</Text>}

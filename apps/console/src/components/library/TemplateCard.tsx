@@ -47,7 +47,7 @@ export function TemplateCard({ template }: { template: TemplateSummary }) {
         {(template.tags ?? []).length > 0 && (
           <Group gap={4} aria-label="Tags">
             {(template.tags ?? []).map((t) => (
-              <Badge key={t} variant="light" color="gray" c="dark">
+              <Badge key={t} variant="light" color="gray">
                 {t}
               </Badge>
             ))}

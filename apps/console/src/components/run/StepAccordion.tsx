@@ -1,21 +1,9 @@
-import { Accordion, Badge, Code, Group, Stack, Text } from '@mantine/core';
+import { Accordion, Badge, Group, Stack, Text } from '@mantine/core';
 import { formatMs, formatTime } from './format';
 import type { RunStep } from './runState';
+import { JsonBlock } from '../JsonBlock';
 
 const STATUS_COLOUR: Record<string, string> = { COMPLETED: 'green', FAILED: 'red', RUNNING: 'blue', CANCELLED: 'orange', SKIPPED: 'gray' };
-
-function Json({ label, value }: { label: string; value: unknown }) {
-  return (
-    <div>
-      <Text size="sm" fw={600}>
-        {label}
-      </Text>
-      <Code block style={{ maxHeight: 300, overflow: 'auto' }}>
-        {JSON.stringify(value, null, 2)}
-      </Code>
-    </div>
-  );
-}
 
 /**
  * Each step of a run, one accordion item: its status and attempts in the header, and inside its
@@ -33,7 +21,7 @@ export function StepAccordion({ steps, parameters }: { steps: RunStep[]; paramet
               <Group gap="xs">
                 <Text fw={600}>{id}</Text>
                 <Text size="sm">{s.tool}</Text>
-                <Badge color={STATUS_COLOUR[s.status ?? ''] ?? 'gray'} variant="light" c="dark">
+                <Badge color={STATUS_COLOUR[s.status ?? ''] ?? 'gray'} variant="light">
                   {(s.status ?? 'PENDING').toLowerCase()}
                 </Badge>
                 <Text size="sm">{`${s.attempts ?? 0} attempt${s.attempts === 1 ? '' : 's'}`}</Text>
@@ -45,8 +33,8 @@ export function StepAccordion({ steps, parameters }: { steps: RunStep[]; paramet
                   {`Started ${formatTime(s.startedAt)} · ended ${formatTime(s.endedAt)}`}
                   {s.durationMs != null ? ` · ${formatMs(s.durationMs)}` : ''}
                 </Text>
-                {parameters[id] !== undefined && <Json label="Input parameters (as defined)" value={parameters[id]} />}
-                {s.result !== undefined && <Json label="Result" value={s.result} />}
+                {parameters[id] !== undefined && <JsonBlock label="Input parameters (as defined)" value={parameters[id]} />}
+                {s.result !== undefined && <JsonBlock label="Result" value={s.result} />}
                 {s.error && (
                   <div>
                     <Text size="sm" fw={600}>

@@ -1,22 +1,8 @@
 import { Accordion, Badge, Code, Group, Stack, Text } from '@mantine/core';
 import { formatMs } from '../run/format';
 import { startMs, type ToolCall } from './timeline';
+import { JsonBlock } from '../JsonBlock';
 
-/** Dark green on the light green badge: 7:1 (green-9 gives 3.8:1). */
-const SUCCEEDED_TEXT = '#1b5e20';
-
-function Json({ label, value }: { label: string; value: unknown }) {
-  return (
-    <div>
-      <Text size="sm" fw={600}>
-        {label}
-      </Text>
-      <Code block style={{ maxHeight: 300, overflow: 'auto' }}>
-        {value === undefined ? '(none recorded)' : JSON.stringify(value, null, 2)}
-      </Code>
-    </div>
-  );
-}
 
 /**
  * Each tool call of a session, numbered as on the timeline: its outcome and duration in the header,
@@ -33,11 +19,11 @@ export function CallAccordion({ calls }: { calls: readonly ToolCall[] }) {
               <Group gap="xs">
                 <Text fw={600}>{`${i + 1}. ${c.tool}`}</Text>
                 {c.success ? (
-                  <Badge color="green" variant="light" c={SUCCEEDED_TEXT}>
+                  <Badge color="green" variant="light">
                     succeeded
                   </Badge>
                 ) : (
-                  <Badge color="red" variant="light" c="red.9">
+                  <Badge color="red" variant="light">
                     ✕ failed
                   </Badge>
                 )}
@@ -47,8 +33,8 @@ export function CallAccordion({ calls }: { calls: readonly ToolCall[] }) {
             <Accordion.Panel>
               <Stack gap="xs">
                 <Text size="sm">{`Started ${Number.isFinite(start) ? new Date(start).toLocaleString() : '—'}${c.stepId ? ` · step ${c.stepId}` : ''}`}</Text>
-                <Json label="Parameters" value={c.parameters} />
-                <Json label="Result" value={c.result} />
+                <JsonBlock label="Parameters" value={c.parameters} />
+                <JsonBlock label="Result" value={c.result} />
                 {c.error !== undefined && (
                   <div>
                     <Text size="sm" fw={600}>
