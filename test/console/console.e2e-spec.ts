@@ -204,6 +204,10 @@ describe('the web console in Chromium', () => {
     await page.waitForURL((u) => u.pathname === '/');
     await settled('Overview');
     await page.locator('main').getByText('crm.lookup_customer').first().waitFor({ state: 'visible' });
+    // The figures are read again when the page opens: wait for the imported log's 366 calls, not
+    // the empty figures cached from before the import.
+    await page.locator('main').getByText('366', { exact: true }).first().waitFor({ state: 'visible' });
+    await page.locator('main').getByText('No session yet.').waitFor({ state: 'hidden' });
     await record('overview-learned');
   }), 60_000);
 

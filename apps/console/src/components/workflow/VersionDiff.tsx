@@ -5,9 +5,13 @@ import { lineDiff, sideBySide, type DiffRow } from './lineDiff';
 
 type WorkflowVersion = ApiSchemas['WorkflowVersion'];
 
-/** The definition as JSON, without what changes on every version (number, dates): those are not edits. */
+/**
+ * The definition as JSON, without what is not an edit: the version's number and dates, and the
+ * workflow's id (the same in every version, but stored at a different place in the object
+ * depending on how the version was written, so it would show as a moved line).
+ */
 export function definitionText(v: WorkflowVersion): string {
-  const { version: _version, createdAt: _createdAt, updatedAt: _updatedAt, ...definition } = v;
+  const { version: _version, createdAt: _createdAt, updatedAt: _updatedAt, id: _id, ...definition } = v;
   return JSON.stringify(definition, null, 2);
 }
 
