@@ -67,8 +67,9 @@ beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
 
   // The generator's LLM is the project's fake OpenAI-compatible server: nothing leaves the machine.
+  // The analyzer mines only when asked (Mine now): a scheduled run could mine the import first.
   const noDraft = { explanation: 'none', workflow: { name: 'x', description: 'x', steps: [] }, missingTools: [], reusedWorkflowIds: [] };
-  system = await startWholeSystem({ label: 'console', apiKey: API_KEY, tenantId: 'console', llmFallback: { content: noDraft }, env: { GATEWAY_CONSOLE_DIR: CONSOLE_DIR, TOOLPATH_API_KEYS: `${API_KEY}:console,${OTHER_KEY}:other`, GATEWAY_QUEUES_TENANTS: 'console' } });
+  system = await startWholeSystem({ label: 'console', apiKey: API_KEY, tenantId: 'console', llmFallback: { content: noDraft }, env: { GATEWAY_CONSOLE_DIR: CONSOLE_DIR, TOOLPATH_API_KEYS: `${API_KEY}:console,${OTHER_KEY}:other`, GATEWAY_QUEUES_TENANTS: 'console', ANALYZER_SCHEDULE: 'off' } });
   base = system.base;
   nc = await connect({ servers: testUrls.nats, timeout: 5_000 });
 

@@ -43,7 +43,7 @@ export function gatewayAppOptions(config: GatewayConfig): CreateServiceOptions {
       setupOpenApi(app);
       // POST /v1/traces: a Fastify scope of its own, outside the prefix and the OpenAPI document (otlp-routes.ts).
       await registerOtlpRoutes(app, config);
-      await setupQueuesDashboard(app);
+      await setupQueuesDashboard(app, config);
       await serveConsole(app, config.GATEWAY_CONSOLE_DIR ?? consoleDir());
     },
   };

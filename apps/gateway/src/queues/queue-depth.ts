@@ -15,18 +15,15 @@ export interface QueueDepthView {
 }
 
 /**
- * The gateway's handle on the executor's queues: counted (BullMQ's getJobCounts) for the
- * console's overview, and shown by the /queues dashboard. The
+ * The executor's queues, counted (BullMQ's getJobCounts), for the console's overview. The
  * queues are shared by every tenant, so the same rule as the /queues dashboard decides who may
  * see them. Its own lazy Redis connection: a Redis that is down is a 503, never a crash.
  */
 @Injectable()
 export class QueueDepth implements OnModuleDestroy {
   private readonly redis: IORedis;
-  /** The executor's queues, also shown by the /queues dashboard (queues-dashboard.ts). */
-  readonly queues: Queue[];
-  /** Who may see the shared queues: the depth here and the dashboard. */
-  readonly auth: QueuesAuth;
+  private readonly queues: Queue[];
+  private readonly auth: QueuesAuth;
   private readonly timeoutMs: number;
 
   constructor(@Inject(APP_CONFIG) config: GatewayConfig) {

@@ -2,10 +2,13 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import IORedis from 'ioredis';
+import { STEP_QUEUE } from '@toolpath/contracts';
 import { toErrorBody, ApiError } from '@toolpath/platform';
-import { QUEUES_COOKIE } from './queues-auth';
-import { QueueDepth } from './queue-depth';
+import type { GatewayConfig } from '../gateway.config';
+import { QueuesAuth, QUEUES_COOKIE } from './queues-auth';
 
 /** Where the BullMQ dashboard is served (outside the API prefix, like /docs). */
 export const QUEUES_PATH = '/queues';
@@ -19,9 +22,14 @@ export const QUEUES_PATH = '/queues';
  * The cookie holds the key's SHA-256 digest, not the key, and only ever opens /queues.
  * Queue jobs belong to every tenant: GATEWAY_QUEUES_TENANTS limits which tenants' keys get in.
  */
-export async function setupQueuesDashboard(app: NestFastifyApplication): Promise<void> {
-  // The same queues (and Redis connection) the overview's queue depth counts; closed with the app.
-  const { queues, auth } = app.get(QueueDepth);
+export async function setupQueuesDashboard(app: NestFastifyApplication, config: GatewayConfig): Promise<void> {
+  const prefix = `{${config.TOOLPATH_QUEUE_PREFIX}}`;
+  // One lazy connection shared by the queues; BullMQ wants no per-request retry limit.
+  const redis = new IORedis(config.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: true, connectTimeout: config.DEPENDENCY_TIMEOUT_MS });
+  redis.on('error', () => undefined);
+  const queues = [STEP_QUEUE].map((name) => new Queue(name, { connection: redis, prefix }));
+  // Redis being down must not crash the gateway: the dashboard's own requests fail instead.
+  for (const q of queues) q.on('error', () => undefined);
 
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(QUEUES_PATH);
@@ -31,6 +39,7 @@ export async function setupQueuesDashboard(app: NestFastifyApplication): Promise
     options: { uiConfig: { boardTitle: 'Toolpath queues' } },
   });
 
+  const auth = new QueuesAuth(config);
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
   await fastify.register(
     async (scope: FastifyInstance) => {
@@ -52,4 +61,8 @@ export async function setupQueuesDashboard(app: NestFastifyApplication): Promise
     },
     { prefix: QUEUES_PATH },
   );
+  fastify.addHook('onClose', async () => {
+    await Promise.allSettled(queues.map((q) => q.close()));
+    redis.disconnect();
+  });
 }
